@@ -1,0 +1,174 @@
+"""Admin for agencies, groups, accounts (with bulk import + preview, export) and the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from .accounts_io import export_accounts_xlsx, read_account_rows
+from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, AuditEvent, User
+from .services import accounts_import, audit, user_end_sessions
+from .spreadsheets import SpreadsheetError
+
+
+class AgencyAliasInline(admin.TabularInline):
+    model = AgencyAlias
+    extra = 1
+    fields = ["alias"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "short_name", "code", "kind", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["name", "short_name", "code", "search_text"]
+    inlines = [AgencyAliasInline]
+
+    def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
+        from .text import normalize_name
+
+        key = normalize_name(search_term)
+        if key:
+            for word in key.split():
+                queryset = queryset.filter(search_text__contains=word)
+            return queryset, False
+        return super().get_search_results(request, queryset, search_term)
+
+
+class AgencyGroupAliasInline(admin.TabularInline):
+    model = AgencyGroupAlias
+    extra = 1
+    fields = ["alias"]
+
+
+@admin.register(AgencyGroup)
+class AgencyGroupAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "kinds"]
+    filter_horizontal = ["members"]
+    inlines = [AgencyGroupAliasInline]
+
+
+class AccountImportForm(forms.Form):
+    file = forms.FileField(label=_("Tệp .csv hoặc .xlsx"))
+
+
+@admin.register(User)
+class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+    list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
+    list_filter = ["role", "is_active", "agency__kind"]
+    search_fields = ["username", "full_name", "email", "agency__name"]
+    list_select_related = ["agency"]
+    fieldsets = (
+        *(DjangoUserAdmin.fieldsets or ()),
+        (_("Cổng DTI"), {"fields": ("full_name", "agency", "role", "must_change_password")}),
+    )
+    actions = ["export_selected"]
+    change_list_template = "agencies/admin/user_changelist.html"
+
+    def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
+        """Deactivating a user or moving them to another agency ends their sessions."""
+        before = (
+            User.objects.filter(pk=obj.pk).values("is_active", "agency_id").first()
+            if change
+            else None
+        )
+        super().save_model(request, obj, form, change)
+        if before is None:
+            return
+        rid = getattr(request, "request_id", "")
+        if before["is_active"] and not obj.is_active:
+            audit(actor=request.user, action="user.deactivate", obj=obj, request_id=rid)  # type: ignore[arg-type]
+            user_end_sessions(actor=request.user, user=obj, reason="deactivated", request_id=rid)  # type: ignore[arg-type]
+        elif before["agency_id"] != obj.agency_id:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="user.move_agency",
+                obj=obj,
+                data={"from": before["agency_id"], "to": obj.agency_id},
+                request_id=rid,
+            )
+            user_end_sessions(actor=request.user, user=obj, reason="agency_changed", request_id=rid)  # type: ignore[arg-type]
+
+    @admin.action(description=_("Xuất các tài khoản đã chọn (.xlsx)"))
+    def export_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse:
+        users = list(queryset.select_related("agency"))
+        audit(actor=request.user, action="accounts.export", data={"count": len(users)})  # type: ignore[arg-type]
+        response = HttpResponse(
+            export_accounts_xlsx(users),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+        response["Content-Disposition"] = 'attachment; filename="tai-khoan.xlsx"'
+        return response
+
+    def get_urls(self) -> list[Any]:
+        extra = [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="agencies_user_import",
+            ),
+        ]
+        return extra + super().get_urls()
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload → preview (a dry run of the same service as ``import_accounts``) → confirm.
+        The parsed rows wait in the session between preview and confirm."""
+        if not request.user.has_perm("agencies.manage_accounts"):
+            messages.error(request, _("Bạn không có quyền nhập tài khoản."))
+            return redirect("admin:index")
+        key = "account_import_rows"
+        context: dict[str, Any] = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+        }
+        if request.method == "POST" and request.POST.get("action") == "confirm":
+            rows = request.session.pop(key, None)
+            if not rows:
+                messages.error(request, _("Phiên xem trước đã hết hạn, hãy tải tệp lên lại."))
+                return redirect("admin:agencies_user_import")
+            result = accounts_import(
+                actor=request.user,  # type: ignore[arg-type]
+                rows=rows,
+                request_id=getattr(request, "request_id", ""),
+            )
+            context.update({"result": result, "done": True, "form": AccountImportForm()})
+            return render(request, "agencies/admin/user_import.html", context)
+        form = AccountImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                rows = read_account_rows(upload.read(), upload.name)
+            except SpreadsheetError as exc:
+                form.add_error("file", str(exc))
+            else:
+                result = accounts_import(actor=request.user, rows=rows, dry_run=True)  # type: ignore[arg-type]
+                if result.ok:
+                    request.session[key] = rows
+                context["result"] = result
+        context["form"] = form
+        return render(request, "agencies/admin/user_import.html", context)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "action", "actor", "actor_role", "object_repr", "request_id"]
+    list_filter = ["action", "actor_role"]
+    search_fields = ["object_repr", "action"]
+    list_select_related = ["actor"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,294 @@
+"""Agencies (cơ quan, đơn vị), their aliases and groups, and the portal's user accounts."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from .text import normalize_name
+
+
+class TimeStamped(models.Model):
+    created_at = models.DateTimeField(_("tạo lúc"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Agency(TimeStamped):
+    """A responsible body: a department (sở), a commune/ward, the police, a telecom company...
+
+    ``normalized_name`` is the match key of ``name`` (see ``agencies.text.normalize_name``); it is
+    kept in sync on save so lookups and diacritic-insensitive search run in the database.
+    """
+
+    class Kind(models.TextChoices):
+        DEPARTMENT = "department", _("Sở, ban, ngành")
+        COMMUNE = "commune", _("UBND xã, phường")
+        PARTY = "party", _("Cơ quan Đảng")
+        POLICE = "police", _("Công an")
+        ENTERPRISE = "enterprise", _("Doanh nghiệp, đơn vị ngoài")
+        OTHER = "other", _("Khác")
+
+    code = models.SlugField(_("mã"), max_length=50, unique=True)
+    name = models.CharField(_("tên đầy đủ"), max_length=255)
+    short_name = models.CharField(_("tên viết tắt"), max_length=100, blank=True)
+    kind = models.CharField(_("loại"), max_length=20, choices=Kind.choices, default=Kind.DEPARTMENT)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("đơn vị cấp trên"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    head_email = models.EmailField(_("email thủ trưởng"), blank=True)
+    is_active = models.BooleanField(_("đang hoạt động"), default=True)
+    normalized_name = models.CharField(max_length=255, editable=False, db_index=True)
+    search_text = models.TextField(editable=False, default="")
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("cơ quan")
+        verbose_name_plural = _("cơ quan")
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["normalized_name"], name="agency_unique_normalized_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.normalized_name = normalize_name(self.name)
+        self.search_text = self.build_search_text()
+        super().save(*args, **kwargs)
+
+    def build_search_text(self) -> str:
+        """Name, short name, code and aliases, normalised (no diacritics, lowercase)."""
+        parts = [self.normalized_name, normalize_name(self.short_name), self.code]
+        if self.pk:
+            parts += list(
+                AgencyAlias.objects.filter(agency_id=self.pk).values_list("normalized", flat=True)
+            )
+        return " | ".join(p for p in parts if p)
+
+    def refresh_search_text(self) -> None:
+        """Recomputes the derived search text (after an alias changed)."""
+        Agency.objects.filter(pk=self.pk).update(search_text=self.build_search_text())
+
+    @property
+    def display_name(self) -> str:
+        return self.short_name or self.name
+
+
+class AgencyAlias(TimeStamped):
+    """Another name of an agency ("Sở KH&CN" for "Sở Khoa học và Công nghệ"); matched normalised."""
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(_("tên gọi khác"), max_length=255)
+    normalized = models.CharField(max_length=255, editable=False, unique=True)
+
+    class Meta:
+        verbose_name = _("tên gọi khác")
+        verbose_name_plural = _("tên gọi khác")
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.agency}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.normalized = normalize_name(self.alias)
+        super().save(*args, **kwargs)
+        self.agency.refresh_search_text()
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        agency = self.agency
+        result = super().delete(*args, **kwargs)
+        agency.refresh_search_text()
+        return result
+
+
+class AgencyGroup(TimeStamped):
+    """A named set of agencies ("Các sở, ban, ngành") used in assignments.
+
+    Members are the active agencies whose kind is in ``kinds`` plus the explicit ``members``.
+    """
+
+    code = models.SlugField(_("mã"), max_length=50, unique=True)
+    name = models.CharField(_("tên nhóm"), max_length=255)
+    normalized_name = models.CharField(max_length=255, editable=False, unique=True)
+    kinds = models.JSONField(_("gồm các loại cơ quan"), default=list, blank=True)
+    members = models.ManyToManyField(
+        Agency, verbose_name=_("thành viên"), blank=True, related_name="groups"
+    )
+
+    class Meta:
+        verbose_name = _("nhóm cơ quan")
+        verbose_name_plural = _("nhóm cơ quan")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.normalized_name = normalize_name(self.name)
+        super().save(*args, **kwargs)
+
+    def covers(self, agency: Agency) -> bool:
+        """Whether ``agency`` is a member (by kind or explicitly). Uses prefetched members."""
+        if not agency.is_active:
+            return False
+        if agency.kind in (self.kinds or []):
+            return True
+        return any(m.pk == agency.pk for m in self.members.all())
+
+    def member_agencies(self) -> models.QuerySet[Agency]:
+        """The active agencies this group expands to: by kind, plus the explicit members."""
+        return (
+            Agency.objects.filter(is_active=True)
+            .filter(models.Q(kind__in=self.kinds or []) | models.Q(groups=self))
+            .distinct()
+        )
+
+
+class AgencyGroupAlias(TimeStamped):
+    """Another wording of a group ("Sở, ban, ngành" for "Các sở, ban, ngành"); matched normalised."""
+
+    group = models.ForeignKey(AgencyGroup, on_delete=models.CASCADE, related_name="aliases")
+    alias = models.CharField(_("tên gọi khác"), max_length=255)
+    normalized = models.CharField(max_length=255, editable=False, unique=True)
+
+    class Meta:
+        verbose_name = _("tên gọi khác của nhóm")
+        verbose_name_plural = _("tên gọi khác của nhóm")
+        ordering = ["alias"]
+
+    def __str__(self) -> str:
+        return f"{self.alias} → {self.group}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.normalized = normalize_name(self.alias)
+        super().save(*args, **kwargs)
+
+
+class PortalUserManager(UserManager):
+    def create_superuser(self, username, email=None, password=None, **extra_fields):  # type: ignore[no-untyped-def,override]
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
+
+
+class User(AbstractUser):
+    """A portal account. Agency staff belong to one agency; the role decides what they may do."""
+
+    class Role(models.TextChoices):
+        AGENCY_STAFF = "agency_staff", _("Cán bộ đầu mối")
+        REVIEWER = "reviewer", _("Sở KH&CN (thẩm định)")
+        LEADER = "leader", _("Lãnh đạo")
+        ADMIN = "admin", _("Quản trị")
+
+    full_name = models.CharField(_("họ và tên"), max_length=150, blank=True)
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("cơ quan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+    )
+    role = models.CharField(
+        _("vai trò"), max_length=20, choices=Role.choices, default=Role.AGENCY_STAFF
+    )
+    must_change_password = models.BooleanField(_("phải đổi mật khẩu"), default=False)
+    email_notifications = models.BooleanField(_("nhận thông báo qua email"), default=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PortalUserManager()  # type: ignore[misc]
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    class Meta:
+        verbose_name = _("tài khoản")
+        verbose_name_plural = _("tài khoản")
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(role="agency_staff") | models.Q(agency__isnull=False),
+                name="user_agency_staff_has_agency",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.username
+
+    @property
+    def is_agency_staff(self) -> bool:
+        return self.role == self.Role.AGENCY_STAFF
+
+    @property
+    def is_reviewer(self) -> bool:
+        """Sở KH&CN reviewers and administrators review, approve and manage frameworks."""
+        return self.role in (self.Role.REVIEWER, self.Role.ADMIN)
+
+    @property
+    def is_leader(self) -> bool:
+        return self.role == self.Role.LEADER
+
+    @property
+    def sees_province(self) -> bool:
+        """Reviewers, admins and leaders see the whole province; agency staff their agency."""
+        return self.role in (self.Role.REVIEWER, self.Role.ADMIN, self.Role.LEADER)
+
+
+class AuditEvent(models.Model):
+    """An append-only record of an action that is not a submission transition (those have their
+    own log): imports, publishing, period changes, downloads, exports, account changes.
+
+    Rows cannot be changed or deleted through the application: ``save`` refuses updates and
+    ``delete`` refuses always.
+    """
+
+    created_at = models.DateTimeField(_("lúc"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        User,
+        verbose_name=_("người thực hiện"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    actor_role = models.CharField(_("vai trò"), max_length=20, blank=True)
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("cơ quan"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    action = models.CharField(_("thao tác"), max_length=50, db_index=True)
+    object_type = models.CharField(_("đối tượng"), max_length=50, blank=True)
+    object_id = models.CharField(max_length=50, blank=True)
+    object_repr = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("nhật ký thao tác")
+        verbose_name_plural = _("nhật ký thao tác")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%d/%m/%Y %H:%M} {self.action} {self.object_repr}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None:
+            raise PermissionError("Audit rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise PermissionError("Audit rows cannot be deleted.")

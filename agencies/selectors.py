@@ -1,0 +1,58 @@
+"""Reads on agencies and accounts.
+
+The agency directory is public inside the portal (every signed-in user may look up who is who);
+accounts are visible to reviewers and admins only.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from dti_portal.errors import NotFound
+
+from .models import Agency, AgencyAlias, AgencyGroup, User
+from .text import normalize_name
+
+
+def agency_search(
+    *, user: User, q: str = "", kind: str = "", active_only: bool = True
+) -> QuerySet[Agency]:
+    """Agencies whose name, short name, code or an alias contains every word of ``q``, ignoring
+    case and diacritics ("so khoa hoc" finds "Sở Khoa học và Công nghệ"). Uses the stored,
+    normalised ``search_text``, so the filtering runs in the database."""
+    qs = Agency.objects.all()
+    if active_only:
+        qs = qs.filter(is_active=True)
+    if kind:
+        qs = qs.filter(kind=kind)
+    key = normalize_name(q)
+    if key:
+        qs = qs.filter(*[Q(search_text__contains=word) for word in key.split()])
+    return qs.order_by("name")
+
+
+def agency_get(*, user: User, pk: int | str) -> Agency:
+    try:
+        return Agency.objects.prefetch_related(
+            Prefetch("aliases", queryset=AgencyAlias.objects.order_by("alias"))
+        ).get(pk=pk)
+    except (Agency.DoesNotExist, ValueError) as exc:
+        raise NotFound("Không tìm thấy cơ quan.") from exc
+
+
+def group_list(*, user: User) -> QuerySet[AgencyGroup]:
+    return AgencyGroup.objects.prefetch_related("members", "aliases").order_by("name")
+
+
+def account_list(*, user: User) -> QuerySet[User]:
+    """Every account with its agency (reviewers and admins only; others see nothing)."""
+    if not (user.is_authenticated and user.is_reviewer):
+        return User.objects.none()
+    return User.objects.select_related("agency").order_by("agency__name", "username")
+
+
+def agency_user_counts() -> dict[int, int]:
+    rows = Agency.objects.annotate(n=Count("users", filter=Q(users__is_active=True))).values_list(
+        "id", "n"
+    )
+    return dict(rows)

@@ -1,0 +1,356 @@
+"""Writes on agencies and accounts. Keyword-only, typed, atomic and audited."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.contrib.sessions.models import Session
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.db.models import Model
+from django.utils import timezone
+from django.utils.text import slugify
+from django.utils.translation import gettext as _
+
+from dti_portal.errors import NotAllowed, ValidationFailed
+
+from .models import Agency, AgencyAlias, AuditEvent, User
+from .text import normalize_name, strip_diacritics
+
+
+def audit(
+    *,
+    actor: User | None,
+    action: str,
+    obj: Model | None = None,
+    data: dict[str, Any] | None = None,
+    request_id: str = "",
+) -> AuditEvent:
+    """Appends one audit row (the actor's role and agency are copied at the time of the action)."""
+    return AuditEvent.objects.create(
+        actor=actor if actor is not None and actor.pk else None,
+        actor_role=getattr(actor, "role", "") or "",
+        agency_id=getattr(actor, "agency_id", None),
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:255] if obj is not None else "",
+        data=data or {},
+        request_id=request_id,
+    )
+
+
+def _require_reviewer(actor: User) -> None:
+    if not (actor.is_authenticated and actor.is_reviewer):
+        raise NotAllowed(_("Chỉ Sở KH&CN hoặc quản trị viên được thực hiện thao tác này."))
+
+
+def unique_agency_code(name: str) -> str:
+    """A free slug for a new agency ("Sở Xây dựng" → "so-xay-dung", then "-2", "-3"...)."""
+    base = slugify(strip_diacritics(name))[:45] or "co-quan"
+    code, n = base, 1
+    while Agency.objects.filter(code=code).exists():
+        n += 1
+        code = f"{base}-{n}"
+    return code
+
+
+@transaction.atomic
+def agency_create(
+    *,
+    actor: User | None,
+    name: str,
+    kind: str = Agency.Kind.OTHER,
+    short_name: str = "",
+    code: str = "",
+    request_id: str = "",
+) -> Agency:
+    """Creates an agency; refuses a name (or alias) that already exists after normalisation."""
+    key = normalize_name(name)
+    if not key:
+        raise ValidationFailed(errors={"name": [_("Tên cơ quan không được để trống.")]})
+    if (
+        Agency.objects.filter(normalized_name=key).exists()
+        or AgencyAlias.objects.filter(normalized=key).exists()
+    ):
+        raise ValidationFailed(errors={"name": [_("Cơ quan “%(name)s” đã có.") % {"name": name}]})
+    agency = Agency.objects.create(
+        code=code or unique_agency_code(name), name=name.strip(), short_name=short_name, kind=kind
+    )
+    audit(actor=actor, action="agency.create", obj=agency, request_id=request_id)
+    return agency
+
+
+@transaction.atomic
+def agency_alias_add(
+    *, actor: User | None, agency: Agency, alias: str, request_id: str = ""
+) -> AgencyAlias | None:
+    """Declares another name of ``agency``; no-op when it already names this agency."""
+    key = normalize_name(alias)
+    if not key or key == agency.normalized_name:
+        return None
+    existing = AgencyAlias.objects.filter(normalized=key).first()
+    if existing is not None:
+        if existing.agency_id == agency.pk:
+            return None
+        raise ValidationFailed(
+            errors={
+                "alias": [
+                    _("Tên “%(alias)s” đã là tên gọi khác của %(agency)s.")
+                    % {"alias": alias, "agency": existing.agency}
+                ]
+            }
+        )
+    if Agency.objects.filter(normalized_name=key).exclude(pk=agency.pk).exists():
+        raise ValidationFailed(
+            errors={"alias": [_("Tên “%(alias)s” là tên của cơ quan khác.") % {"alias": alias}]}
+        )
+    row = AgencyAlias.objects.create(agency=agency, alias=alias.strip())
+    audit(
+        actor=actor,
+        action="agency.alias_add",
+        obj=agency,
+        data={"alias": alias},
+        request_id=request_id,
+    )
+    return row
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def _end_sessions(user: User) -> int:
+    """Deletes the user's browser sessions and API tokens; returns how many were removed."""
+    from knox.models import AuthToken
+
+    removed = 0
+    uid = str(user.pk)
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if str(session.get_decoded().get("_auth_user_id")) == uid:
+            session.delete()
+            removed += 1
+    removed += AuthToken.objects.filter(user=user).delete()[0]
+    return removed
+
+
+@transaction.atomic
+def user_end_sessions(*, actor: User | None, user: User, reason: str, request_id: str = "") -> int:
+    """Logs ``user`` out everywhere (sessions and knox tokens), audited."""
+    removed = _end_sessions(user)
+    audit(
+        actor=actor,
+        action="user.sessions_ended",
+        obj=user,
+        data={"reason": reason, "removed": removed},
+        request_id=request_id,
+    )
+    return removed
+
+
+@transaction.atomic
+def user_deactivate(*, actor: User, user: User, request_id: str = "") -> User:
+    """Deactivates an account and ends its sessions."""
+    _require_reviewer(actor)
+    user.is_active = False
+    user.save(update_fields=["is_active", "updated_at"])
+    audit(actor=actor, action="user.deactivate", obj=user, request_id=request_id)
+    user_end_sessions(actor=actor, user=user, reason="deactivated", request_id=request_id)
+    return user
+
+
+@transaction.atomic
+def user_move_agency(*, actor: User, user: User, agency: Agency, request_id: str = "") -> User:
+    """Moves an account to another agency and ends its sessions (its scope changed)."""
+    _require_reviewer(actor)
+    old = user.agency_id
+    user.agency = agency
+    user.save(update_fields=["agency", "updated_at"])
+    audit(
+        actor=actor,
+        action="user.move_agency",
+        obj=user,
+        data={"from": old, "to": agency.pk},
+        request_id=request_id,
+    )
+    user_end_sessions(actor=actor, user=user, reason="agency_changed", request_id=request_id)
+    return user
+
+
+# --- accounts in bulk ---------------------------------------------------------------------------
+
+ACCOUNT_COLUMNS = ("username", "full_name", "email", "agency", "role", "password")
+
+
+@dataclass
+class AccountRowResult:
+    row: int
+    username: str
+    action: str  # "create" | "update"
+    role: str
+    agency: str
+    generated_password: str = ""
+
+
+@dataclass
+class AccountImportResult:
+    rows: list[AccountRowResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def resolve_agency(value: str) -> Agency | None:
+    """An agency by code, name, short name or alias (normalised)."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    by_code = Agency.objects.filter(code=value).first()
+    if by_code is not None:
+        return by_code
+    key = normalize_name(value)
+    agency = Agency.objects.filter(normalized_name=key).first()
+    if agency is not None:
+        return agency
+    alias = AgencyAlias.objects.select_related("agency").filter(normalized=key).first()
+    if alias is not None:
+        return alias.agency
+    for a in Agency.objects.exclude(short_name=""):
+        if normalize_name(a.short_name) == key:
+            return a
+    return None
+
+
+def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[list[str], Any]:
+    errors: list[str] = []
+    username = (row.get("username") or "").strip()
+    role = (row.get("role") or "").strip()
+    email = (row.get("email") or "").strip()
+    agency_value = (row.get("agency") or "").strip()
+    password = row.get("password") or ""
+    prefix = _("Dòng %(n)s") % {"n": n}
+    if not username:
+        errors.append(_("%(p)s: thiếu tên đăng nhập (username).") % {"p": prefix})
+    elif username.lower() in seen:
+        errors.append(
+            _("%(p)s: tên đăng nhập “%(u)s” lặp lại trong tệp.") % {"p": prefix, "u": username}
+        )
+    else:
+        try:
+            User.username_validator(username)
+        except ValidationError:
+            errors.append(
+                _("%(p)s: tên đăng nhập “%(u)s” không hợp lệ.") % {"p": prefix, "u": username}
+            )
+    seen.add(username.lower())
+    if role not in User.Role.values:
+        errors.append(
+            _("%(p)s: vai trò “%(r)s” không hợp lệ (agency_staff, reviewer, leader, admin).")
+            % {"p": prefix, "r": role}
+        )
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError:
+            errors.append(_("%(p)s: email “%(e)s” không hợp lệ.") % {"p": prefix, "e": email})
+    agency = resolve_agency(agency_value) if agency_value else None
+    if agency_value and agency is None:
+        errors.append(
+            _("%(p)s: không tìm thấy cơ quan “%(a)s”.") % {"p": prefix, "a": agency_value}
+        )
+    if role == User.Role.AGENCY_STAFF and not agency_value:
+        errors.append(_("%(p)s: cán bộ đầu mối phải thuộc một cơ quan.") % {"p": prefix})
+    if password:
+        try:
+            validate_password(password, User(username=username, email=email))
+        except ValidationError as exc:
+            errors.append(
+                _("%(p)s: mật khẩu không đạt yêu cầu: %(m)s")
+                % {"p": prefix, "m": " ".join(exc.messages)}
+            )
+    return errors, agency
+
+
+@transaction.atomic
+def accounts_import(
+    *,
+    actor: User | None,
+    rows: list[dict[str, str]],
+    dry_run: bool = False,
+    first_row: int = 2,
+    request_id: str = "",
+) -> AccountImportResult:
+    """Creates or updates accounts from rows (``ACCOUNT_COLUMNS``). All-or-nothing: any bad row
+    → nothing is written and ``errors`` lists every problem with its row number.
+
+    An empty password generates one (returned once, in ``generated_password``) and the user must
+    change it at first login. Moving an existing user to another agency or deactivating ends
+    their sessions. ``actor`` None means the command line (an administrator at the console).
+    """
+    if actor is not None:
+        _require_reviewer(actor)
+    result = AccountImportResult(dry_run=dry_run)
+    seen: set[str] = set()
+    checked = []
+    for i, row in enumerate(rows):
+        n = int(row.get("_row") or first_row + i)
+        errors, agency = _check_account_row(n, row, seen)
+        result.errors.extend(errors)
+        checked.append((n, row, agency))
+    if not rows:
+        result.errors.append(_("Tệp không có dòng dữ liệu nào."))
+    if result.errors:
+        return result
+    for n, row, agency in checked:
+        username = row["username"].strip()
+        role = row["role"].strip()
+        user = User.objects.filter(username__iexact=username).first()
+        action = "update" if user is not None else "create"
+        generated = ""
+        password = row.get("password") or ""
+        if action == "create" and not password:
+            generated = secrets.token_urlsafe(9)
+        result.rows.append(
+            AccountRowResult(
+                row=n,
+                username=username,
+                action=action,
+                role=role,
+                agency=str(agency or "—"),
+                generated_password=generated,
+            )
+        )
+        if dry_run:
+            continue
+        moved = user is not None and user.agency_id != (agency.pk if agency else None)
+        if user is None:
+            user = User(username=username)
+        user.full_name = (row.get("full_name") or "").strip() or user.full_name
+        user.email = (row.get("email") or "").strip() or user.email
+        user.role = role
+        user.agency = agency
+        user.is_staff = user.is_superuser = role == User.Role.ADMIN
+        if password or generated:
+            user.set_password(password or generated)
+            user.must_change_password = bool(generated)
+        user.save()
+        audit(
+            actor=actor,
+            action=f"user.import_{action}",
+            obj=user,
+            data={"row": n, "role": role, "agency": agency.pk if agency else None},
+            request_id=request_id,
+        )
+        if moved:
+            user_end_sessions(
+                actor=actor, user=user, reason="agency_changed", request_id=request_id
+            )
+    if dry_run:
+        transaction.set_rollback(True)
+    return result

@@ -1,0 +1,865 @@
+#!/usr/bin/env python
+"""`make bench`: one run of every benchmark, written to BENCHMARKS.md.
+
+Every figure is a ratio against a floor measured in the same run on the same machine, so a
+noisy machine does not change the verdict:
+
+1. Province recompute (N = 100 and N = 1000 agencies, 8 quarters) vs one SQL aggregate.
+2. Queries per request of every parameterless page and API list at both sizes.
+3. Deadline-day load (locust, headless, loopback) on gunicorn + PostgreSQL + Redis + a Celery
+   worker vs the minimal view /bench/floor/ of the same server under the same load.
+4. Evidence upload throughput vs writing the same bytes to disk directly.
+5. Peak RSS of the web workers during a 200 MB upload (must stay flat: streamed).
+
+Uses DATABASE_URL's server (default postgres://postgres@127.0.0.1:5432) with its own database
+names (dti_bench_*), REDIS_URL's server with its own db number (13), temporary media and static
+roots. Starts and stops its own gunicorn and Celery worker. Bounded: about 10 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+BIN = Path(PY).parent
+OUT = ROOT / "BENCHMARKS.md"
+PG_BASE = os.environ.get("BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+REDIS_BASE = os.environ.get("BENCH_REDIS", "redis://127.0.0.1:6379")
+REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "13"))
+SIZES = [int(x) for x in os.environ.get("BENCH_SIZES", "100,1000").split(",")]
+QUARTERS = int(os.environ.get("BENCH_QUARTERS", "8"))
+LOAD_USERS = int(os.environ.get("BENCH_USERS", "40"))
+LOAD_SECONDS = int(os.environ.get("BENCH_SECONDS", "90"))
+PASSWORD = "load-pass-12345"  # noqa: S105 - synthetic accounts of a throwaway database
+LOG: list[str] = []
+
+
+def say(msg: str) -> None:
+    line = f"[{datetime.datetime.now(tz=datetime.UTC):%H:%M:%S}] {msg}"
+    print(line, flush=True)
+    LOG.append(line)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Bench:
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="dti-bench-"))
+        self.static = self.tmp / "static"
+        self.secret = secrets.token_urlsafe(64)
+        self.commands: list[str] = []
+        self.results: dict[str, Any] = {"sizes": {}}
+        self.procs: list[subprocess.Popen] = []
+
+    # --- environment -------------------------------------------------------------------------
+    def env(self, db: str, media: Path | None = None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "bench.settings_bench",
+                "DATABASE_URL": f"{PG_BASE}/{db}",
+                "REDIS_URL": f"{REDIS_BASE}/{REDIS_DB}",
+                "CACHE_PREFIX": "dti-bench",
+                "DEBUG": "0",
+                "DTI_TESTING": "0",
+                "SECRET_KEY": self.secret,
+                "STATIC_ROOT": str(self.static),
+                "MEDIA_ROOT": str(media or (self.tmp / f"media-{db}")),
+                "CONN_MAX_AGE": "60",
+                "PYTHONPATH": str(ROOT),
+            }
+        )
+        return env
+
+    def run(self, args: list[str], env: dict[str, str], label: str, timeout: int = 900) -> str:
+        self.commands.append(" ".join(a if " " not in a else repr(a) for a in args))
+        proc = subprocess.run(  # noqa: S603
+            args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"{label} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+        return proc.stdout
+
+    def json_of(self, out: str) -> Any:
+        return json.loads(out.strip().splitlines()[-1])
+
+    def admin_sql(self, *statements: str) -> None:
+        import psycopg2
+
+        conn = psycopg2.connect(f"{PG_BASE}/postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            for st in statements:
+                cur.execute(st)
+        conn.close()
+
+    # --- steps -------------------------------------------------------------------------------
+    def machine(self) -> None:
+        import psutil
+
+        cpu = platform.processor() or ""
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        pg = subprocess.run(  # noqa: S603
+            ["psql", f"{PG_BASE}/postgres", "-tAc", "SHOW server_version"],  # noqa: S607
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        commit = subprocess.run(  # noqa: S603
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,  # noqa: S607
+        ).stdout.strip()
+        self.results["machine"] = {
+            "cpu": cpu,
+            "cores": os.cpu_count(),
+            "ram_gb": round(psutil.virtual_memory().total / 2**30, 1),
+            "load_avg_at_start": os.getloadavg(),
+            "os": platform.platform(),
+            "python": platform.python_version(),
+            "postgresql": pg,
+            "commit": commit,
+            "date": datetime.datetime.now(tz=datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+
+    def prepare(self) -> None:
+        say("template database: migrate once, copy per size")
+        self.admin_sql(
+            "DROP DATABASE IF EXISTS dti_bench_tpl WITH (FORCE)",
+            "CREATE DATABASE dti_bench_tpl",
+        )
+        env = self.env("dti_bench_tpl")
+        self.run([PY, "manage.py", "migrate", "--noinput", "-v", "0"], env, "migrate")
+        self.run([PY, "manage.py", "collectstatic", "--noinput", "-v", "0"], env, "collectstatic")
+
+    def size(self, n: int) -> None:
+        db = f"dti_bench_{n}"
+        self.admin_sql(
+            f"DROP DATABASE IF EXISTS {db} WITH (FORCE)",
+            f"CREATE DATABASE {db} TEMPLATE dti_bench_tpl",
+        )
+        env = self.env(db)
+        say(f"N={n}: generate_load_data")
+        t0 = time.monotonic()
+        out = self.run(
+            [
+                PY,
+                "manage.py",
+                "generate_load_data",
+                "--agencies",
+                str(n),
+                "--quarters",
+                str(QUARTERS),
+                "--seed",
+                "1",
+                "--password",
+                PASSWORD,
+            ],
+            env,
+            "generate_load_data",
+        )
+        gen_s = time.monotonic() - t0
+        say(f"N={n}: {out.strip().splitlines()[-1][:200]}")
+        say(f"N={n}: recompute vs SQL floor")
+        rec = self.json_of(
+            self.run([PY, "-m", "bench.recompute", "--repeat", "3"], env, "recompute")
+        )
+        say(f"N={n}: engine {rec['engine_s']:.3f}s, floor {rec['floor_s']:.4f}s")
+        say(f"N={n}: queries per request")
+        q = self.json_of(self.run([PY, "-m", "bench.queries"], env, "queries"))
+        self.results["sizes"][n] = {
+            "generate_s": gen_s,
+            "generate_out": out.strip().splitlines()[-1],
+            "recompute": rec,
+            "queries": q,
+        }
+
+    # --- servers -------------------------------------------------------------------------------
+    def start_servers(self, db: str) -> str:
+        import redis
+
+        redis.Redis.from_url(f"{REDIS_BASE}/{REDIS_DB}").flushdb()
+        env = self.env(db)
+        port = free_port()
+        self.base = f"http://127.0.0.1:{port}"
+        self.logs = {name: open(self.tmp / f"{name}.log", "w") for name in ("gunicorn", "celery")}  # noqa: SIM115
+        gunicorn = [
+            str(BIN / "gunicorn"),
+            "dti_portal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "3",
+            "-k",
+            "gthread",
+            "--threads",
+            "4",
+            "--timeout",
+            "120",
+            "--max-requests",
+            "0",
+        ]
+        celery = [
+            str(BIN / "celery"),
+            "-A",
+            "dti_portal",
+            "worker",
+            "-c",
+            "1",
+            "-l",
+            "WARNING",
+            "--without-gossip",
+            "--without-mingle",
+        ]
+        self.commands += [" ".join(gunicorn), " ".join(celery)]
+        for args, name in ((gunicorn, "gunicorn"), (celery, "celery")):
+            self.procs.append(
+                subprocess.Popen(
+                    args,
+                    cwd=ROOT,
+                    env=env,
+                    stdout=self.logs[name],
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )  # noqa: S603
+            )
+        import requests
+
+        for _ in range(120):
+            try:
+                if requests.get(self.base + "/accounts/login/", timeout=2).status_code == 200:
+                    return self.base
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError("gunicorn did not answer; see " + str(self.tmp / "gunicorn.log"))
+
+    def worker_pids(self) -> list[int]:
+        import psutil
+
+        master = psutil.Process(self.procs[0].pid)
+        return [c.pid for c in master.children()]
+
+    def stop_servers(self) -> None:
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        self.procs = []
+        for fh in getattr(self, "logs", {}).values():
+            fh.close()
+
+    # --- load ----------------------------------------------------------------------------------
+    def locust(
+        self, db: str, classes: list[str], users: int, seconds: int, tag: str, extra: dict[str, str]
+    ) -> dict:
+        env = self.env(db)
+        env.update(extra)
+        csv = self.tmp / f"locust-{tag}"
+        results = self.tmp / f"locust-{tag}.json"
+        env["BENCH_RESULTS"] = str(results)
+        args = [
+            str(BIN / "locust"),
+            "-f",
+            "bench/locustfile.py",
+            "--headless",
+            "-H",
+            self.base,
+            "-u",
+            str(users),
+            "-r",
+            str(max(1, users // 5)),
+            "-t",
+            f"{seconds}s",
+            "--csv",
+            str(csv),
+            "--only-summary",
+            "--stop-timeout",
+            "20",
+            *classes,
+        ]
+        self.commands.append(" ".join(args))
+        subprocess.run(
+            args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=seconds + 120
+        )  # noqa: S603
+        import csv as csvmod
+
+        stats = {}
+        with open(f"{csv}_stats.csv") as fh:
+            for row in csvmod.DictReader(fh):
+                stats[row["Name"]] = {
+                    "requests": int(row["Request Count"]),
+                    "failures": int(row["Failure Count"]),
+                    "p50": float(row["50%"] or 0),
+                    "p95": float(row["95%"] or 0),
+                    "p99": float(row["99%"] or 0),
+                    "rps": float(row["Requests/s"] or 0),
+                }
+        failures = []
+        if Path(f"{csv}_failures.csv").exists():
+            with open(f"{csv}_failures.csv") as fh:
+                failures = list(csvmod.DictReader(fh))
+        counts = json.loads(results.read_text()) if results.exists() else {}
+        return {"stats": stats, "failures": failures[:20], "counts": counts}
+
+    def load(self, n: int) -> None:
+        db = f"dti_bench_{n}"
+        env = self.env(db)
+        period = self.json_of(self.run([PY, "-m", "bench.probe", "open-period"], env, "probe"))[
+            "period"
+        ]
+        staff = self.json_of(
+            self.run([PY, "-m", "bench.probe", "staff", str(period)], env, "probe")
+        )
+        staff_file = self.tmp / "staff.json"
+        staff_file.write_text(json.dumps(staff))
+        dashboard = os.environ.get("BENCH_DASHBOARD") or self.dashboard_path(env)
+        extra = {
+            "BENCH_PERIOD": str(period),
+            "BENCH_STAFF": str(staff_file),
+            "BENCH_PASSWORD": PASSWORD,
+            "BENCH_DASHBOARD": dashboard,
+        }
+        self.start_servers(db)
+        try:
+            say("load: floor alone (minimal view, same server)")
+            floor = self.locust(db, ["Floor"], LOAD_USERS // 2, 15, "floor", extra)
+            before = self.json_of(
+                self.run([PY, "-m", "bench.probe", "max-transition"], env, "probe")
+            )["id"]
+            say(f"load: deadline day, {LOAD_USERS} users, {LOAD_SECONDS}s, dashboard {dashboard}")
+            t0 = time.monotonic()
+            mixed = self.locust(db, [], LOAD_USERS, LOAD_SECONDS, "mixed", extra)
+            load_s = time.monotonic() - t0
+            drain = self.drain_queue()
+            rows = self.json_of(
+                self.run([PY, "-m", "bench.probe", "transitions", str(before)], env, "probe")
+            )
+            say("upload throughput and 200 MB streaming")
+            upload = self.upload_bench(db, env, period)
+            self.results["load"] = {
+                "users": LOAD_USERS,
+                "seconds": LOAD_SECONDS,
+                "wall_s": load_s,
+                "dashboard": dashboard,
+                "floor": floor,
+                "mixed": mixed,
+                "drain": drain,
+                "transitions": rows,
+                "staff": len(staff),
+            }
+            self.results["upload"] = upload
+        finally:
+            self.stop_servers()
+
+    def dashboard_path(self, env: dict[str, str]) -> str:
+        code = (
+            "from django.urls import reverse, NoReverseMatch\n"
+            "for name in ('scoring:dashboard', 'scoring:province', 'scoring:index', 'scoring:overview', 'home'):\n"
+            "    try:\n        print(reverse(name)); break\n    except NoReverseMatch:\n        pass\n"
+        )
+        out = self.run([PY, "manage.py", "shell", "-c", code], env, "dashboard path")
+        return out.strip().splitlines()[-1]
+
+    def drain_queue(self) -> dict:
+        import redis
+
+        r = redis.Redis.from_url(f"{REDIS_BASE}/{REDIS_DB}")
+        t0 = time.monotonic()
+        peak = 0
+        while time.monotonic() - t0 < 120:
+            depth = r.llen("celery")
+            peak = max(peak, depth)
+            if depth == 0:
+                break
+            time.sleep(0.5)
+        return {"backlog_after_load": peak, "drain_s": round(time.monotonic() - t0, 1)}
+
+    def upload_bench(self, db: str, env: dict[str, str], period: int) -> dict:
+        import psutil
+        import requests
+
+        from bench.pdfgen import make_pdf
+
+        drafts = self.json_of(
+            self.run([PY, "-m", "bench.probe", "drafts", str(period), "12"], env, "probe")
+        )
+        tokens: dict[str, str] = {}
+
+        def token(username: str) -> str:
+            if username not in tokens:
+                r = requests.post(
+                    self.base + "/api/v1/auth/token/",
+                    json={"username": username, "password": PASSWORD},
+                    timeout=30,
+                )
+                tokens[username] = r.json()["token"]
+            return tokens[username]
+
+        payload = make_pdf(5 * 1024 * 1024, seed=7)
+        # Direct disk write of the same bytes to the same file system (the floor).
+        disk_dir = Path(env["MEDIA_ROOT"]) / "bench-direct"
+        disk_dir.mkdir(parents=True, exist_ok=True)
+        n = min(10, len(drafts) - 1)
+        disk_fsync, disk_cache = [], []
+        for i in range(n):
+            t0 = time.perf_counter()
+            with open(disk_dir / f"f{i}", "wb") as fh:
+                fh.write(payload)
+            disk_cache.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            with open(disk_dir / f"g{i}", "wb") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            disk_fsync.append(time.perf_counter() - t0)
+        shutil.rmtree(disk_dir)
+        for d in drafts[: n + 1]:
+            token(d["username"])  # logins (Argon2) outside the timed uploads
+        http_times, statuses = [], []
+        for d in drafts[:n]:
+            t0 = time.perf_counter()
+            r = requests.post(
+                f"{self.base}/api/v1/submissions/{d['id']}/evidence/",
+                headers={"Authorization": f"Token {token(d['username'])}"},
+                files={"file": ("bao-cao.pdf", payload, "application/pdf")},
+                timeout=120,
+            )
+            http_times.append(time.perf_counter() - t0)
+            statuses.append(r.status_code)
+        mb = len(payload) / 2**20
+        profile: dict[str, Any] = {}
+        with contextlib.suppress(Exception):  # a breakdown only; never fails the run
+            profile = self.json_of(
+                self.run(
+                    [
+                        PY,
+                        "-m",
+                        "bench.upload_profile",
+                        str(drafts[-1]["id"]),
+                        drafts[-1]["username"],
+                    ],
+                    env,
+                    "upload profile",
+                )
+            )
+
+        # Big uploads (50 MB, then 200 MB): peak RSS of every web worker, sampled every 20 ms.
+        # Streaming means the peak does not grow with the size of the upload.
+        targets = drafts[n:] or drafts[:1]
+        pids = self.worker_pids()
+        procs = [psutil.Process(p) for p in pids]
+        baseline = max(p.memory_info().rss for p in procs)
+        bigs = {}
+        for i, size_mb in enumerate((50, 200)):
+            target = targets[min(i, len(targets) - 1)]
+            bigs[size_mb] = self.big_upload(size_mb * 1024 * 1024, target, token, procs)
+        result = bigs[200]
+        peak = max(bigs[50]["peak"], bigs[200]["peak"])
+        return {
+            "file_mb": mb,
+            "uploads": n,
+            "statuses": statuses,
+            "http_mb_s": mb * n / sum(http_times) if http_times else 0,
+            "disk_fsync_mb_s": mb * n / sum(disk_fsync) if disk_fsync else 0,
+            "disk_cache_mb_s": mb * n / sum(disk_cache) if disk_cache else 0,
+            "profile": profile,
+            "big": {
+                "bytes": 200 * 1024 * 1024,
+                "rss_baseline_mb": baseline / 2**20,
+                "rss_peak_mb": peak / 2**20,
+                "rss_peak_50_mb": bigs[50]["peak"] / 2**20,
+                "rss_peak_200_mb": bigs[200]["peak"] / 2**20,
+                "status_50": bigs[50]["status"],
+                "status": result["status"],
+                "seconds": result["seconds"],
+                "body": result.get("body", ""),
+            },
+        }
+
+    def big_upload(self, big: int, target: dict, token: Any, procs: list) -> dict:
+        import threading
+
+        import psutil
+        import requests
+
+        from bench.pdfgen import make_pdf
+
+        boundary = "benchboundary" + secrets.token_hex(8)
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="lon.pdf"\r\n'
+            "Content-Type: application/pdf\r\n\r\n"
+        ).encode()
+        tail = f"\r\n--{boundary}--\r\n".encode()
+        pdf_head = make_pdf(4096, seed=3)
+
+        class Body:
+            def __init__(self) -> None:
+                self.parts = [head, pdf_head]
+                self.remaining = big - len(pdf_head)
+                self.done_tail = False
+
+            def __len__(self) -> int:
+                return len(head) + big + len(tail)
+
+            def read(self, size: int = 1 << 20) -> bytes:
+                if self.parts:
+                    return self.parts.pop(0)
+                if self.remaining > 0:
+                    k = min(size if size > 0 else 1 << 20, self.remaining, 1 << 20)
+                    self.remaining -= k
+                    return b"\0" * k
+                if not self.done_tail:
+                    self.done_tail = True
+                    return tail
+                return b""
+
+        result: dict[str, Any] = {}
+        auth = f"Token {token(target['username'])}"
+
+        def send() -> None:
+            t0 = time.perf_counter()
+            try:
+                r = requests.post(
+                    f"{self.base}/api/v1/submissions/{target['id']}/evidence/",
+                    headers={
+                        "Authorization": auth,
+                        "Content-Type": f"multipart/form-data; boundary={boundary}",
+                    },
+                    data=Body(),
+                    timeout=300,
+                )
+                result["status"] = r.status_code
+                result["body"] = r.text[:300]
+            except requests.RequestException as exc:
+                result["status"] = f"error: {exc}"
+            result["seconds"] = time.perf_counter() - t0
+
+        peak = 0
+        th = threading.Thread(target=send)
+        th.start()
+        while th.is_alive():
+            for p in procs:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    peak = max(peak, p.memory_info().rss)
+            time.sleep(0.02)
+        th.join()
+        result["peak"] = peak
+        return result
+
+
+# --- report ------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "**met**" if ok else "**MISSED**"
+
+
+def write_report(b: Bench, started: float) -> None:
+    r = b.results
+    m = r["machine"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` (bench/run.py) on {m['date']}, commit `{m['commit']}`, in {time.monotonic() - started:.0f} s.",
+        "Every figure is a ratio against a floor measured in the same run on the same machine.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {m['cpu']}, {m['cores']} cores (shared: the load generator runs on the same host); RAM {m['ram_gb']} GB",
+        f"- {m['os']}; Python {m['python']}; PostgreSQL {m['postgresql']}; Redis on loopback",
+        f"- Load average at start: {', '.join(f'{x:.2f}' for x in m['load_avg_at_start'])}",
+        "",
+        "## Targets and verdicts",
+        "",
+        "| Target | Measured | Verdict |",
+        "|---|---|---|",
+    ]
+    targets: list[tuple[str, str, bool]] = []
+    sizes = sorted(r["sizes"])
+    big_n = sizes[-1]
+    rec = r["sizes"][big_n]["recompute"]
+    ratio = rec["engine_s"] / rec["floor_s"] if rec["floor_s"] else float("inf")
+    targets.append(
+        (
+            f"Province recompute, N = {big_n}, {QUARTERS} quarters, within 5× the SQL floor",
+            f"{rec['engine_s']:.3f} s vs {rec['floor_s'] * 1000:.1f} ms = {ratio:.1f}×",
+            ratio <= 5,
+        )
+    )
+    mismatch = sum(r["sizes"][n]["recompute"]["mismatch_count"] for n in sizes)
+    targets.append(
+        (
+            "Engine totals equal the SQL totals (every period × kind)",
+            f"{mismatch} mismatches",
+            mismatch == 0,
+        )
+    )
+    load = r.get("load")
+    if load:
+        st = load["mixed"]["stats"]
+        dash = st.get("dashboard", {})
+        floor = st.get("floor (minimal view)", {})
+        dratio = dash.get("p95", 0) / floor["p95"] if floor.get("p95") else float("inf")
+        targets.append(
+            (
+                "Dashboard p95 under deadline-day load within 10× the minimal view's p95",
+                f"{dash.get('p95', 0):.0f} ms vs {floor.get('p95', 0):.0f} ms = {dratio:.1f}×",
+                dratio <= 10,
+            )
+        )
+        errors = load["mixed"]["counts"].get("server_errors", -1) + load["floor"]["counts"].get(
+            "server_errors", 0
+        )
+        targets.append(("Zero 5xx", f"{errors} responses ≥ 500", errors == 0))
+        submits = load["mixed"]["counts"].get("submit_ok", -1)
+        rows = sum(
+            v
+            for k, v in load["transitions"].items()
+            if k in ("submit", "submit_to_lead", "resubmit")
+        )
+        targets.append(
+            (
+                "Submitted rows = successful submit responses",
+                f"{rows} rows, {submits} responses",
+                rows == submits and submits > 0,
+            )
+        )
+        approvals = load["mixed"]["counts"].get("approve_ok", -1)
+        arows = load["transitions"].get("approve", 0)
+        targets.append(
+            (
+                "Approval rows = successful approve responses",
+                f"{arows} rows, {approvals} responses",
+                arows == approvals,
+            )
+        )
+    up = r.get("upload")
+    if up:
+        uratio = up["http_mb_s"] / up["disk_fsync_mb_s"] if up["disk_fsync_mb_s"] else 0
+        targets.append(
+            (
+                "Upload throughput ≥ ½ of writing the same bytes to disk (fsync)",
+                f"{up['http_mb_s']:.0f} MB/s vs {up['disk_fsync_mb_s']:.0f} MB/s = {uratio:.2f}",
+                uratio >= 0.5,
+            )
+        )
+        big = up["big"]
+        growth = big["rss_peak_200_mb"] - big["rss_peak_50_mb"]
+        targets.append(
+            (
+                "Flat memory: web worker peak RSS does not grow from a 50 MB to a 200 MB upload (< 25 MB)",
+                f"idle {big['rss_baseline_mb']:.0f} MB; peak {big['rss_peak_50_mb']:.0f} MB (50 MB), "
+                f"{big['rss_peak_200_mb']:.0f} MB (200 MB): {growth:+.0f} MB; statuses "
+                f"{big.get('status_50')}, {big.get('status')}",
+                growth < 25,
+            )
+        )
+    grow = query_growth(r)
+    targets.append(
+        (
+            "Queries per request constant across data sizes",
+            f"{len(grow)} route×role pairs grow" + (": " + ", ".join(grow[:6]) if grow else ""),
+            not grow,
+        )
+    )
+    for name, measured, ok in targets:
+        lines.append(f"| {name} | {measured} | {verdict(ok)} |")
+    missed = [t for t in targets if not t[2]]
+    lines += [
+        "",
+        f"{len(targets) - len(missed)} of {len(targets)} targets met."
+        + (" Missed targets keep the issue open; the profile of each is below." if missed else ""),
+        "",
+    ]
+
+    lines += [
+        "## 1. Province recompute vs SQL floor",
+        "",
+        "| N agencies | submissions | generate | engine (median of 3) | queries | SQL floor | ratio |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in sizes:
+        rc = r["sizes"][n]["recompute"]
+        lines.append(
+            f"| {n} | {rc['submissions']} | {r['sizes'][n]['generate_s']:.1f} s | {rc['engine_s']:.3f} s | {rc['engine_queries']} | {rc['floor_s'] * 1000:.1f} ms | {rc['engine_s'] / rc['floor_s']:.1f}× |"
+        )
+    if len(sizes) >= 2:
+        a, b2 = r["sizes"][sizes[0]]["recompute"], r["sizes"][sizes[-1]]["recompute"]
+        lines += [
+            "",
+            f"Growth with N: {sizes[0]} → {sizes[-1]} agencies (×{sizes[-1] / sizes[0]:.0f}) multiplies submissions by {b2['submissions'] / a['submissions']:.1f} and engine time by {b2['engine_s'] / a['engine_s']:.1f} (the SQL floor by {b2['floor_s'] / a['floor_s']:.1f}).",
+        ]
+    if ratio > 5:
+        prof = rec.get("profile", "")
+        top = "\n".join(prof.splitlines()[:12])
+        why = (
+            " `scoring/engine.py:input_hash` (a `dataclasses.asdict` of every submission, used to "
+            "skip unchanged snapshots) is near the top: hashing a plain tuple of the fields would "
+            "remove most of the gap; the rest is loading rows through the ORM and building the "
+            "lineage JSON."
+            if "input_hash" in top
+            else ""
+        )
+        lines += [
+            "",
+            f"**Missed: why.** Profile of one province recompute at N = {big_n} (cProfile, "
+            f"cumulative, top entries).{why}",
+            "",
+            "```",
+            prof[-3500:],
+            "```",
+        ]
+    lines += [
+        "",
+        "The floor is one SQL statement summing the lead agencies' points per period, main index and kind (bench/recompute.py); the engine loads the same data, evaluates every rule, builds the lineage and stores three snapshots per period.",
+        "",
+    ]
+
+    if load:
+        lines += [
+            "## 2. Deadline-day load",
+            "",
+            f"locust headless, {load['users']} users, {load['seconds']} s, loopback, generator on the same 2 cores; gunicorn 3 workers × 4 threads, 1 Celery worker, PostgreSQL, Redis. {load['staff']} agency accounts with open items; dashboard: `{load['dashboard']}`.",
+            "",
+            "| Action | requests | failures | p50 ms | p95 ms | p99 ms | req/s |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name, s in sorted(load["mixed"]["stats"].items()):
+            lines.append(
+                f"| {name} | {s['requests']} | {s['failures']} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | {s['rps']:.1f} |"
+            )
+        fl = load["floor"]["stats"].get("floor (minimal view)", {})
+        agg = load["mixed"]["stats"].get("Aggregated", {})
+        lines += [
+            "",
+            f"Floor alone ({LOAD_USERS // 2} users, 15 s): {fl.get('rps', 0):.0f} req/s, p95 {fl.get('p95', 0):.0f} ms. Mixed load total: {agg.get('rps', 0):.1f} req/s.",
+            f"Counters: {json.dumps(load['mixed']['counts'])}; transitions written during the run: {json.dumps(load['transitions'])}; Celery backlog after the run: {load['drain']['backlog_after_load']}, drained in {load['drain']['drain_s']} s.",
+            "",
+        ]
+        if load["mixed"]["failures"]:
+            lines += (
+                ["Failures reported by locust:", ""]
+                + [
+                    f"- {f.get('Method')} {f.get('Name')}: {f.get('Error')} ×{f.get('Occurrences')}"
+                    for f in load["mixed"]["failures"]
+                ]
+                + [""]
+            )
+    if up:
+        lines += [
+            "## 3. Evidence upload",
+            "",
+            f"{up['uploads']} uploads of a {up['file_mb']:.1f} MB PDF through the API (one client): {up['http_mb_s']:.1f} MB/s (statuses {sorted(set(up['statuses']))}). Writing the same bytes to the same file system: {up['disk_fsync_mb_s']:.1f} MB/s with fsync (durable, the floor used for the verdict), {up['disk_cache_mb_s']:.0f} MB/s into the page cache only.",
+            "",
+            f"200 MB upload: status {up['big'].get('status')} in {up['big'].get('seconds', 0):.1f} s; largest web worker RSS {up['big']['rss_baseline_mb']:.0f} MB idle, {up['big']['rss_peak_50_mb']:.0f} MB peak during a 50 MB upload, {up['big']['rss_peak_200_mb']:.0f} MB peak during the 200 MB upload (sampled every 20 ms). The growth from idle is the allocator's working set (64 KB chunks, 4 threads per worker); what matters for streaming is that it does not grow with the upload's size.",
+            "",
+        ]
+        prof = up.get("profile") or {}
+        if prof and up["http_mb_s"] < 0.5 * up["disk_fsync_mb_s"]:
+            per_ms = up["file_mb"] / (up["http_mb_s"] or 1) * 1000
+            lines += [
+                f"**Upload target missed: why.** Per 5 MB upload ({per_ms:.0f} ms over HTTP): Django's "
+                f"multipart parsing to a temporary file {prof['parse_s'] * 1000:.0f} ms, the evidence "
+                f"service (type checks, SHA-256, store, row, audit) {prof['service_s'] * 1000:.0f} ms; "
+                "the rest is the HTTP round trip, authentication and the response. Profile of the "
+                "service:",
+                "",
+                "```",
+                prof.get("profile", ""),
+                "```",
+                "",
+            ]
+
+    lines += [
+        "## 4. Queries per request",
+        "",
+        "Every parameterless page and API list from the URL resolver, per persona, at both sizes (status, queries).",
+        "",
+        f"| Route | role | N={sizes[0]} | N={sizes[-1]} |",
+        "|---|---|---|---|",
+    ]
+    qa, qb = r["sizes"][sizes[0]]["queries"], r["sizes"][sizes[-1]]["queries"]
+    for path in sorted(qa):
+        for role in sorted(qa[path]):
+            x, y = qa[path][role], qb.get(path, {}).get(role, ["-", "-"])
+            flag = " ⚠" if isinstance(y[1], int) and y[1] > x[1] else ""
+            lines.append(f"| `{path}` | {role} | {x[0]}, {x[1]} | {y[0]}, {y[1]}{flag} |")
+    lines += (
+        ["", "## Commands", "", "```"]
+        + b.commands
+        + ["```", "", "## Run log", "", "```"]
+        + LOG
+        + ["```", ""]
+    )
+    OUT.write_text("\n".join(lines))
+    (ROOT / "bench" / "last_run.json").write_text(json.dumps(r, indent=1, default=str))
+
+
+def query_growth(r: dict) -> list[str]:
+    sizes = sorted(r["sizes"])
+    qa, qb = r["sizes"][sizes[0]]["queries"], r["sizes"][sizes[-1]]["queries"]
+    out = []
+    for path, roles in qa.items():
+        for role, (status, n) in roles.items():
+            other = qb.get(path, {}).get(role)
+            if other and status == 200 and other[1] > n:
+                out.append(f"{path} ({role}: {n}→{other[1]})")
+    return out
+
+
+def main() -> int:
+    started = time.monotonic()
+    b = Bench()
+    b.machine()
+    try:
+        b.prepare()
+        for n in SIZES:
+            b.size(n)
+        if os.environ.get("BENCH_SKIP_LOAD") != "1":
+            b.load(SIZES[-1])
+        write_report(b, started)
+        say(f"BENCHMARKS.md written in {time.monotonic() - started:.0f} s")
+    finally:
+        b.stop_servers()
+        if os.environ.get("BENCH_KEEP") != "1":
+            shutil.rmtree(b.tmp, ignore_errors=True)
+            dbs = ["dti_bench_tpl"] + [f"dti_bench_{n}" for n in SIZES]
+            b.admin_sql(*[f"DROP DATABASE IF EXISTS {d} WITH (FORCE)" for d in dbs])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

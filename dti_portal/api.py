@@ -1,0 +1,95 @@
+"""API plumbing shared by every app: the exception handler, auth routes, the health task route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from knox.views import LoginView as KnoxLoginView
+from knox.views import LogoutView as KnoxLogoutView
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from .errors import DomainError
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """Maps domain errors to 400/403/404/409; Django's own errors as DRF does."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        if hasattr(exc, "message_dict"):
+            return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, Http404):
+        return Response({"detail": "Không tìm thấy."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, PermissionDenied):
+        return Response({"detail": "Bạn không có quyền thực hiện thao tác này."}, status=403)
+    return drf_exception_handler(exc, context)
+
+
+class TokenCredentialsSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(style={"input_type": "password"}, trim_whitespace=False)
+    otp = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="TOTP code; required for reviewers and administrators when MFA is on.",
+    )
+
+
+class TokenLoginView(KnoxLoginView):
+    """Exchanges ``{"username", "password"}`` for ``{"token", "expiry"}`` (django-axes guarded)."""
+
+    authentication_classes: list[Any] = []
+    permission_classes = [AllowAny]
+    throttle_scope = "auth"
+
+    @extend_schema(
+        request=TokenCredentialsSerializer,
+        responses=inline_serializer(
+            "TokenResponse",
+            {"token": serializers.CharField(), "expiry": serializers.DateTimeField()},
+        ),
+    )
+    def post(self, request: Request, format: Any = None) -> Response:  # noqa: A002
+        from django.contrib.auth import authenticate
+
+        ser = TokenCredentialsSerializer(data=request.data)
+        ser.is_valid(raise_exception=True)
+        user = authenticate(
+            request._request,
+            username=ser.validated_data["username"],
+            password=ser.validated_data["password"],
+        )
+        if user is None or not user.is_active:
+            return Response(
+                {"detail": "Tên đăng nhập hoặc mật khẩu không đúng."},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        from agencies.mfa import token_login_mfa_error
+
+        mfa_error = token_login_mfa_error(user, ser.validated_data.get("otp"))
+        if mfa_error:
+            return Response({"detail": mfa_error, "code": "mfa_required"}, status=403)
+        request.user = user
+        request._request.user = user
+        return super().post(request, format=format)
+
+    def get_post_response_data(self, request: Request, token: str, instance: Any) -> dict:
+        return {"token": token, "expiry": instance.expiry}
+
+
+class TokenLogoutView(KnoxLogoutView):
+    """Revokes the token used for this request."""
+
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request: Request, format: Any = None) -> Response:  # noqa: A002
+        super().post(request, format=format)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,65 @@
+"""Project-level pages: login/logout, password change, the home page per role, error pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse_lazy
+from django.utils.translation import gettext as _
+
+
+class PortalLoginView(auth_views.LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+class PortalLogoutView(auth_views.LogoutView):
+    pass
+
+
+class PortalPasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        user = self.request.user
+        if getattr(user, "must_change_password", False):
+            user.must_change_password = False  # type: ignore[union-attr]
+            user.save(update_fields=["must_change_password"])  # type: ignore[call-arg]
+        messages.success(self.request, _("Đã đổi mật khẩu."))
+        return response
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The home page: what the user's role works on. Each app adds its own panels."""
+    from evidence.selectors import home_context
+
+    return render(request, "home.html", home_context(user=request.user))
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    return render(request, "profile.html", {})
+
+
+def ping(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"ok": True})
+
+
+def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/403.html", status=403)
+
+
+def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "errors/404.html", status=404)
+
+
+def error_500(request: HttpRequest) -> HttpResponse:
+    return render(request, "errors/500.html", status=500)

@@ -1,0 +1,243 @@
+"""Reporting periods: create, extend, close/open, and single-item extensions (all audited).
+
+Deadlines are calendar dates in Asia/Ho_Chi_Minh: a period is open for agencies up to and
+including its deadline day; after it, or once closed, it is locked. An ``ItemExtension`` reopens
+one sub-indicator for one agency until its own deadline.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agencies.models import Agency, AuditEvent, User
+from dti_portal.errors import NotAllowed, ValidationFailed
+from indicators.models import Framework, Indicator
+
+from ..models import ItemExtension, ReportingPeriod
+from .audit import current_request_id
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def today_vn() -> datetime.date:
+    """Today's date in Vietnam (deadlines are Vietnamese calendar days)."""
+    return timezone.now().astimezone(VN_TZ).date()
+
+
+def default_deadline(year: int, quarter: int | None) -> datetime.date:
+    """25th of the quarter's last month (Plan 4636); annual round: 10 January of the next year."""
+    if quarter is None:
+        return datetime.date(year + 1, 1, 10)
+    return datetime.date(year, quarter * 3, 25)
+
+
+def period_is_locked(period: ReportingPeriod, *, today: datetime.date | None = None) -> bool:
+    """Closed by a reviewer, or past its deadline (Vietnamese date)."""
+    today = today or today_vn()
+    return period.status == ReportingPeriod.Status.CLOSED or today > period.deadline
+
+
+def item_deadline(period: ReportingPeriod, extension: ItemExtension | None) -> datetime.date:
+    """The deadline that applies to one item: the extension's when there is one."""
+    if extension is not None:
+        return extension.deadline
+    return period.deadline
+
+
+def item_is_open(
+    period: ReportingPeriod,
+    *,
+    indicator_id: int,
+    agency_id: int,
+    today: datetime.date | None = None,
+    extension: ItemExtension | None | bool = False,
+) -> bool:
+    """Whether ``agency`` may still change its item ``indicator`` of ``period``.
+
+    ``extension``: pass the already-loaded extension (or None) to avoid a query; ``False``
+    (default) looks it up.
+    """
+    today = today or today_vn()
+    if not period_is_locked(period, today=today):
+        return True
+    if extension is False:
+        extension = ItemExtension.objects.filter(
+            period=period, indicator_id=indicator_id, agency_id=agency_id
+        ).first()
+    return isinstance(extension, ItemExtension) and today <= extension.deadline
+
+
+def audit(
+    *,
+    actor: User | None,
+    action: str,
+    obj: Any,
+    data: dict[str, Any] | None = None,
+    request_id: str = "",
+    agency: Agency | None = None,
+) -> AuditEvent:
+    """Appends one AuditEvent row for a non-transition action."""
+    return AuditEvent.objects.create(
+        actor=actor,
+        actor_role=getattr(actor, "role", "") or "",
+        agency=agency if agency is not None else getattr(actor, "agency", None),
+        action=action,
+        object_type=obj._meta.model_name if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:255] if obj is not None else "",
+        data=data or {},
+        request_id=request_id or current_request_id(),
+    )
+
+
+def _require_reviewer(actor: User) -> None:
+    if not actor.is_reviewer:
+        raise NotAllowed(_("Chỉ Sở KH&CN được quản lý kỳ báo cáo."))
+
+
+@transaction.atomic
+def period_create(
+    *,
+    actor: User,
+    framework: Framework,
+    year: int,
+    quarter: int | None,
+    deadline: datetime.date | None = None,
+    request_id: str = "",
+) -> ReportingPeriod:
+    """Opens a quarter (1–4) or the annual round (``quarter=None``) of ``framework``."""
+    _require_reviewer(actor)
+    errors: dict[str, list[str]] = {}
+    if quarter is not None and not 1 <= quarter <= 4:
+        errors["quarter"] = [_("Quý phải từ 1 đến 4 (để trống cho kỳ cả năm).")]
+    if not 2000 <= year <= 2100:
+        errors["year"] = [_("Năm không hợp lệ.")]
+    if errors:
+        raise ValidationFailed(_("Dữ liệu kỳ báo cáo không hợp lệ."), errors=errors)
+    # SQLite ignores nulls_distinct=False: enforce one annual round per year here too.
+    if ReportingPeriod.objects.filter(framework=framework, year=year, quarter=quarter).exists():
+        label = _("cả năm") if quarter is None else _("quý %(q)s") % {"q": quarter}
+        raise ValidationFailed(
+            _("Kỳ báo cáo %(label)s năm %(year)s đã có.") % {"label": label, "year": year},
+            errors={"quarter": [_("Kỳ báo cáo này đã tồn tại.")]},
+        )
+    try:
+        with transaction.atomic():
+            period = ReportingPeriod.objects.create(
+                framework=framework,
+                year=year,
+                quarter=quarter,
+                deadline=deadline or default_deadline(year, quarter),
+            )
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            _("Kỳ báo cáo này đã tồn tại."), errors={"quarter": [_("Kỳ báo cáo này đã tồn tại.")]}
+        ) from exc
+    audit(
+        actor=actor,
+        action="period.create",
+        obj=period,
+        data={"deadline": period.deadline.isoformat(), "framework": framework.code},
+        request_id=request_id,
+    )
+    return period
+
+
+@transaction.atomic
+def period_extend(
+    *,
+    actor: User,
+    period: ReportingPeriod,
+    deadline: datetime.date,
+    reason: str = "",
+    request_id: str = "",
+) -> ReportingPeriod:
+    """Moves the deadline of the whole period (and reopens it when it was closed)."""
+    _require_reviewer(actor)
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    old = period.deadline
+    period.deadline = deadline
+    period.status = ReportingPeriod.Status.OPEN
+    period.save(update_fields=["deadline", "status", "updated_at"])
+    audit(
+        actor=actor,
+        action="period.extend",
+        obj=period,
+        data={"from": old.isoformat(), "to": deadline.isoformat(), "reason": reason},
+        request_id=request_id,
+    )
+    return period
+
+
+@transaction.atomic
+def period_close(*, actor: User, period: ReportingPeriod, request_id: str = "") -> ReportingPeriod:
+    """Locks the period for agencies now, whatever its deadline."""
+    _require_reviewer(actor)
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    period.status = ReportingPeriod.Status.CLOSED
+    period.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action="period.close", obj=period, request_id=request_id)
+    return period
+
+
+@transaction.atomic
+def period_open(*, actor: User, period: ReportingPeriod, request_id: str = "") -> ReportingPeriod:
+    """Reopens a closed period (agencies may write again until the deadline)."""
+    _require_reviewer(actor)
+    period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
+    period.status = ReportingPeriod.Status.OPEN
+    period.save(update_fields=["status", "updated_at"])
+    audit(actor=actor, action="period.open", obj=period, request_id=request_id)
+    return period
+
+
+@transaction.atomic
+def item_extension_grant(
+    *,
+    actor: User,
+    period: ReportingPeriod,
+    indicator: Indicator,
+    agency: Agency,
+    deadline: datetime.date,
+    reason: str,
+    request_id: str = "",
+) -> ItemExtension:
+    """Reopens one sub-indicator of ``period`` for one agency until ``deadline`` (audited)."""
+    _require_reviewer(actor)
+    if not reason.strip():
+        raise ValidationFailed(
+            _("Cần ghi lý do gia hạn."), errors={"reason": [_("Cần ghi lý do gia hạn.")]}
+        )
+    if indicator.framework_id != period.framework_id or indicator.level != Indicator.Level.SUB:
+        raise ValidationFailed(
+            _("Chỉ số không thuộc bộ chỉ số của kỳ báo cáo."),
+            errors={"indicator": [_("Chỉ số không thuộc bộ chỉ số của kỳ báo cáo.")]},
+        )
+    ext, created = ItemExtension.objects.update_or_create(
+        period=period,
+        indicator=indicator,
+        agency=agency,
+        defaults={"deadline": deadline, "reason": reason.strip(), "granted_by": actor},
+    )
+    audit(
+        actor=actor,
+        action="period.item_extension",
+        obj=ext,
+        data={
+            "period": period.pk,
+            "indicator": indicator.code,
+            "agency": agency.pk,
+            "deadline": deadline.isoformat(),
+            "reason": reason.strip(),
+            "created": created,
+        },
+        request_id=request_id,
+        agency=agency,
+    )
+    return ext

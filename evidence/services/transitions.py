@@ -1,0 +1,523 @@
+"""Submission transitions: submit, start review, approve, return, reopen, the council's final points.
+
+Every service here:
+
+1. checks the actor's role with the ``evidence.rules`` permissions (``NotAllowed`` → 403);
+2. locks the row (``select_for_update``), refuses a stale ``version`` or a transition the current
+   state does not allow (``Conflict`` → 409), validates its input (``ValidationFailed`` → 400);
+3. runs the django-fsm-2 ``@transition`` method of ``Submission`` and bumps ``version``;
+4. writes exactly one ``SubmissionTransition`` (actor, role, agency, from, to, reason code and
+   comment, request id, data such as the appraised points) in the same transaction;
+5. notifies the people concerned and sends ``scores_invalidated`` after commit.
+
+The returned ``Submission`` is the freshly locked and saved row (the caller's object is stale).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import rules
+from django.db import models, transaction
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django_fsm import can_proceed
+
+from agencies.models import User
+from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
+
+from ..models import Submission, SubmissionTransition
+from ..signals import scores_invalidated
+from . import notifications
+from .audit import current_request_id
+from .periods import item_is_open
+
+State = Submission.State
+
+
+class ReturnReason(models.TextChoices):
+    """Why an item is sent back (``SubmissionTransition.reason_code``)."""
+
+    MISSING_EVIDENCE = "thieu_minh_chung", gettext_lazy("Thiếu minh chứng")
+    VALUES_MISMATCH = "so_lieu_khong_khop", gettext_lazy("Số liệu không khớp")
+    WRONG_PERIOD = "sai_ky_bao_cao", gettext_lazy("Sai kỳ báo cáo")
+    OTHER = "khac", gettext_lazy("Khác")
+
+
+class Action(models.TextChoices):
+    """``SubmissionTransition.action`` values."""
+
+    SUBMIT_TO_LEAD = "submit_to_lead", gettext_lazy("Gửi cơ quan chủ trì")
+    SUBMIT = "submit", gettext_lazy("Gửi Sở KH&CN")
+    RESUBMIT = "resubmit", gettext_lazy("Gửi lại")
+    START_REVIEW = "start_review", gettext_lazy("Bắt đầu thẩm định")
+    APPROVE = "approve", gettext_lazy("Duyệt")
+    RETURN = "return", gettext_lazy("Trả lại")
+    RETURN_CONTRIBUTION = "return_contribution", gettext_lazy("Chủ trì trả lại phần phối hợp")
+    REOPEN = "reopen", gettext_lazy("Mở lại")
+    SET_FINAL = "set_final", gettext_lazy("Hội đồng chốt điểm cuối cùng")
+
+
+def is_lead_submission(submission: Submission) -> bool:
+    """The lead agency's (consolidated) submission, or an item without a lead: goes to the Sở."""
+    lead_id = submission.indicator.lead_agency_id
+    return submission.is_consolidation or lead_id is None or lead_id == submission.agency_id
+
+
+def reason_label(code: str) -> str:
+    try:
+        return str(ReturnReason(code).label)
+    except ValueError:
+        return code
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _require(perm: str, actor: User, submission: Submission) -> None:
+    if not rules.has_perm(perm, actor, submission):
+        raise NotAllowed(_("Bạn không có quyền thực hiện thao tác này với báo cáo."))
+
+
+def _lock(submission: Submission, version: int | None) -> Submission:
+    """The row, locked until the end of the transaction; refuses a stale version (409)."""
+    locked = (
+        Submission.objects.select_for_update(of=("self",))
+        .select_related("indicator", "agency", "period")
+        .get(pk=submission.pk)
+    )
+    if version is not None and int(version) != locked.version:
+        raise Conflict(
+            _(
+                "Báo cáo đã được người khác thay đổi (phiên bản hiện tại %(current)s, bạn đang "
+                "xem phiên bản %(seen)s). Vui lòng tải lại trang."
+            )
+            % {"current": locked.version, "seen": version},
+            code="stale_version",
+        )
+    return locked
+
+
+def _run(locked: Submission, method: Callable[[], None]) -> str:
+    """Runs the fsm transition; a state that does not allow it → 409. Returns the old state."""
+    if not can_proceed(method):
+        raise Conflict(
+            _("Không thể thực hiện thao tác ở trạng thái hiện tại (%(state)s).")
+            % {"state": locked.get_state_display()},  # type: ignore[attr-defined]
+            code="invalid_state",
+        )
+    from_state = str(locked.state)
+    method()
+    return from_state
+
+
+def _record(
+    *,
+    locked: Submission,
+    actor: User,
+    action: str,
+    from_state: str,
+    reason_code: str = "",
+    reason: str = "",
+    data: dict[str, Any] | None = None,
+    update_fields: Sequence[str] = (),
+) -> SubmissionTransition:
+    """Saves the row (version + 1, simple-history with the reason) and writes the audit row."""
+    locked.version += 1
+    locked._history_user = actor  # type: ignore[attr-defined]
+    locked._change_reason = f"{action}: {reason}"[:100] if reason else action  # type: ignore[attr-defined]
+    locked.save(update_fields=["state", "version", "updated_at", *update_fields])
+    row = SubmissionTransition.objects.create(
+        submission=locked,
+        action=action,
+        from_state=from_state,
+        to_state=str(locked.state),
+        actor=actor,
+        actor_role=actor.role,
+        actor_agency_id=actor.agency_id,
+        reason_code=reason_code,
+        reason=reason,
+        data=data or {},
+        request_id=current_request_id(),
+    )
+    framework_id, period_id = locked.indicator.framework_id, locked.period_id
+    transaction.on_commit(
+        lambda: scores_invalidated.send(
+            sender=Submission, framework_id=framework_id, period_id=period_id
+        )
+    )
+    return row
+
+
+def _label(sub: Submission) -> str:
+    return f"{sub.indicator.code} ({sub.period})"
+
+
+def _fmt(points: Decimal | None) -> str:
+    return "—" if points is None else formats.number_format(points, decimal_pos=2, use_l10n=True)
+
+
+def _parse_points(value: Any, *, field_name: str, max_points: Decimal) -> Decimal:
+    try:
+        points = Decimal(str(value).strip().replace(",", "."))
+    except (InvalidOperation, ValueError):
+        raise ValidationFailed(
+            _("Điểm không hợp lệ."), errors={field_name: [_("Điểm phải là một số.")]}
+        ) from None
+    if not points.is_finite() or points < 0 or points > max_points:
+        raise ValidationFailed(
+            _("Điểm không hợp lệ."),
+            errors={
+                field_name: [
+                    _("Điểm phải từ 0 đến %(max)s.") % {"max": _fmt(max_points)},
+                ]
+            },
+        )
+    return points.quantize(Decimal("0.0001"))
+
+
+def _require_reason(reason: str, message: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed(message, errors={"reason": [message]})
+    return reason
+
+
+def _missing_required(sub: Submission) -> list[str]:
+    missing = []
+    for measure in sub.indicator.measures.filter(required=True):
+        value = (sub.values or {}).get(measure.code)
+        if value is None or str(value).strip() == "":
+            missing.append(f"{measure.label} ({measure.code})")
+    return missing
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def submission_submit(*, submission: Submission, actor: User, version: int | None) -> Submission:
+    """Agency staff send a draft or returned item: a coordinating agency's contribution goes to
+    the lead agency (``submitted_to_lead``); the lead's consolidation goes to the Sở
+    (``submitted``). A draft cannot be sent once the period is locked (unless the item was
+    extended); a returned item can always be resubmitted. Required measures must be filled.
+    """
+    _require("evidence.submit_submission", actor, submission)
+    locked = _lock(submission, version)
+    to_lead = not is_lead_submission(locked)
+    method = locked.submit_to_lead if to_lead else locked.submit_to_reviewer
+    if locked.state == State.DRAFT and not item_is_open(
+        locked.period, indicator_id=locked.indicator_id, agency_id=locked.agency_id
+    ):
+        raise Conflict(
+            _("Kỳ báo cáo đã khóa (quá hạn %(deadline)s); không thể gửi báo cáo mới.")
+            % {"deadline": locked.period.deadline.strftime("%d/%m/%Y")},
+            code="period_locked",
+        )
+    if not can_proceed(method):
+        _run(locked, method)  # raises the 409 with the current state
+    missing = _missing_required(locked)
+    if missing:
+        msg = _("Chưa nhập đủ số liệu bắt buộc: %(list)s.") % {"list": ", ".join(missing)}
+        raise ValidationFailed(msg, errors={"values": [msg]})
+    resubmission = locked.state == State.RETURNED
+    from_state = _run(locked, method)
+    locked.submitted_at = timezone.now()
+    locked.updated_by = actor
+    if to_lead:
+        action = Action.SUBMIT_TO_LEAD
+    else:
+        action = Action.RESUBMIT if resubmission else Action.SUBMIT
+    _record(
+        locked=locked,
+        actor=actor,
+        action=action,
+        from_state=from_state,
+        data={"self_points": None if locked.self_points is None else str(locked.self_points)},
+        update_fields=["submitted_at", "updated_by"],
+    )
+    agency = locked.agency.display_name
+    if to_lead:
+        notifications.notify(
+            recipients=notifications.agency_recipients(locked.indicator.lead_agency_id),  # type: ignore[arg-type]
+            kind=notifications.Kind.SUBMITTED_TO_LEAD,
+            message=_("%(agency)s đã gửi phần phối hợp chỉ số %(item)s cho cơ quan chủ trì.")
+            % {"agency": agency, "item": _label(locked)},
+            link=notifications.submission_link(locked, for_reviewer=False),
+            submission=locked,
+        )
+    else:
+        text = (
+            _("%(agency)s đã gửi lại chỉ số %(item)s sau khi giải trình, bổ sung.")
+            if resubmission
+            else _("%(agency)s đã gửi chỉ số %(item)s đến Sở KH&CN để thẩm định.")
+        )
+        notifications.notify(
+            recipients=notifications.reviewer_recipients(),
+            kind=notifications.Kind.RESUBMITTED if resubmission else notifications.Kind.SUBMITTED,
+            message=text % {"agency": agency, "item": _label(locked)},
+            link=notifications.submission_link(locked, for_reviewer=True),
+            submission=locked,
+        )
+    return locked
+
+
+@transaction.atomic
+def submission_start_review(
+    *, submission: Submission, actor: User, version: int | None = None
+) -> Submission:
+    """A reviewer takes a submitted item (``submitted`` → ``under_review``)."""
+    _require("evidence.review_submission", actor, submission)
+    locked = _lock(submission, version)
+    from_state = _run(locked, locked.start_review)
+    _record(locked=locked, actor=actor, action=Action.START_REVIEW, from_state=from_state)
+    return locked
+
+
+@transaction.atomic
+def submission_approve(
+    *,
+    submission: Submission,
+    actor: User,
+    version: int | None,
+    appraised_points: Decimal | str | None = None,
+    reason: str = "",
+) -> Submission:
+    """A reviewer approves a submitted or under-review item with the appraised points.
+
+    ``appraised_points`` defaults to the self-assessed points; 0 ≤ points ≤ the sub-indicator's
+    max; a reason is required when it differs from the self-assessed points.
+    """
+    _require("evidence.review_submission", actor, submission)
+    locked = _lock(submission, version)
+    if not can_proceed(locked.approve):
+        _run(locked, locked.approve)
+    max_points = locked.indicator.max_points
+    if appraised_points is None or str(appraised_points).strip() == "":
+        if locked.self_points is None:
+            msg = _("Chưa có điểm tự chấm: hãy nhập điểm thẩm định.")
+            raise ValidationFailed(msg, errors={"appraised_points": [msg]})
+        points = Decimal(locked.self_points).quantize(Decimal("0.0001"))
+    else:
+        points = _parse_points(
+            appraised_points, field_name="appraised_points", max_points=max_points
+        )
+    reason = (reason or "").strip()
+    if locked.self_points is not None and points != Decimal(locked.self_points):
+        _require_reason(reason, _("Cần nêu lý do khi điểm thẩm định khác điểm tự chấm."))
+    from_state = _run(locked, locked.approve)
+    locked.appraised_points = points
+    locked.appraisal_reason = reason
+    locked.reviewed_at = timezone.now()
+    locked.reviewed_by = actor
+    _record(
+        locked=locked,
+        actor=actor,
+        action=Action.APPROVE,
+        from_state=from_state,
+        reason=reason,
+        data={
+            "appraised_points": str(points),
+            "self_points": None if locked.self_points is None else str(locked.self_points),
+        },
+        update_fields=["appraised_points", "appraisal_reason", "reviewed_at", "reviewed_by"],
+    )
+    notifications.notify(
+        recipients=notifications.agency_recipients(locked.agency_id),
+        kind=notifications.Kind.APPROVED,
+        message=_("Chỉ số %(item)s đã được Sở KH&CN duyệt, điểm thẩm định %(points)s/%(max)s.")
+        % {"item": _label(locked), "points": _fmt(points), "max": _fmt(max_points)},
+        link=notifications.submission_link(locked, for_reviewer=False),
+        submission=locked,
+    )
+    return locked
+
+
+def _validate_reason_code(reason_code: str) -> str:
+    code = (reason_code or "").strip()
+    if code not in ReturnReason.values:
+        msg = _("Hãy chọn lý do trả lại.")
+        raise ValidationFailed(msg, errors={"reason_code": [msg]})
+    return code
+
+
+@transaction.atomic
+def submission_return(
+    *,
+    submission: Submission,
+    actor: User,
+    version: int | None,
+    reason_code: str,
+    reason: str,
+) -> Submission:
+    """Sends an item back with a reason code and a comment (giải trình, bổ sung minh chứng).
+
+    A reviewer returns a submitted or under-review item to its agency; the lead agency returns a
+    coordinating agency's contribution (``submitted_to_lead``).
+    """
+    by_lead = not rules.has_perm("evidence.review_submission", actor, submission)
+    if by_lead:
+        _require("evidence.return_contribution", actor, submission)
+    locked = _lock(submission, version)
+    method = locked.return_to_contributor if by_lead else locked.return_for_explanation
+    if not can_proceed(method):
+        _run(locked, method)
+    code = _validate_reason_code(reason_code)
+    comment = _require_reason(reason, _("Cần ghi rõ nội dung cần giải trình, bổ sung."))
+    from_state = _run(locked, method)
+    fields = ["updated_by"]
+    locked.updated_by = actor
+    if not by_lead:
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = actor
+        fields += ["reviewed_at", "reviewed_by"]
+    _record(
+        locked=locked,
+        actor=actor,
+        action=Action.RETURN_CONTRIBUTION if by_lead else Action.RETURN,
+        from_state=from_state,
+        reason_code=code,
+        reason=comment,
+        update_fields=fields,
+    )
+    who = locked.indicator.lead_agency if by_lead else None
+    sender = who.display_name if who is not None else _("Sở KH&CN")
+    notifications.notify(
+        recipients=notifications.agency_recipients(locked.agency_id),
+        kind=notifications.Kind.RETURNED,
+        message=_("%(sender)s trả lại chỉ số %(item)s: %(reason)s — %(comment)s")
+        % {
+            "sender": sender,
+            "item": _label(locked),
+            "reason": reason_label(code),
+            "comment": comment,
+        },
+        link=notifications.submission_link(locked, for_reviewer=False),
+        submission=locked,
+    )
+    return locked
+
+
+@transaction.atomic
+def submission_reopen(
+    *,
+    submission: Submission,
+    actor: User,
+    reason: str,
+    version: int | None = None,
+    reason_code: str = "",
+) -> Submission:
+    """Only a reviewer reopens an approved item, with a reason; it goes back to the agency as
+    returned, so it changes again only through submit → review (audited)."""
+    _require("evidence.review_submission", actor, submission)
+    locked = _lock(submission, version)
+    if not can_proceed(locked.reopen):
+        _run(locked, locked.reopen)
+    code = _validate_reason_code(reason_code) if reason_code else ""
+    comment = _require_reason(reason, _("Cần nêu lý do mở lại."))
+    from_state = _run(locked, locked.reopen)
+    _record(
+        locked=locked,
+        actor=actor,
+        action=Action.REOPEN,
+        from_state=from_state,
+        reason_code=code,
+        reason=comment,
+        data={
+            "appraised_points": None
+            if locked.appraised_points is None
+            else str(locked.appraised_points)
+        },
+    )
+    notifications.notify(
+        recipients=notifications.agency_recipients(locked.agency_id),
+        kind=notifications.Kind.REOPENED,
+        message=_("Sở KH&CN đã mở lại chỉ số %(item)s để điều chỉnh: %(reason)s")
+        % {"item": _label(locked), "reason": comment},
+        link=notifications.submission_link(locked, for_reviewer=False),
+        submission=locked,
+    )
+    return locked
+
+
+@transaction.atomic
+def submission_set_final(
+    *,
+    submission: Submission,
+    actor: User,
+    final_points: Decimal | str,
+    reason: str,
+    version: int | None = None,
+) -> Submission:
+    """The appraisal council (recorded by a reviewer) confirms or adjusts an approved item's final
+    points; a reason is required when they differ from the appraised points."""
+    _require("evidence.review_submission", actor, submission)
+    locked = _lock(submission, version)
+    if not can_proceed(locked.set_final):
+        _run(locked, locked.set_final)
+    points = _parse_points(
+        final_points, field_name="final_points", max_points=locked.indicator.max_points
+    )
+    basis = locked.appraised_points if locked.appraised_points is not None else locked.self_points
+    reason = (reason or "").strip()
+    if basis is not None and points != Decimal(basis):
+        _require_reason(reason, _("Cần nêu lý do khi điểm cuối cùng khác điểm thẩm định."))
+    from_state = _run(locked, locked.set_final)
+    previous = locked.final_points
+    locked.final_points = points
+    locked.final_reason = reason
+    _record(
+        locked=locked,
+        actor=actor,
+        action=Action.SET_FINAL,
+        from_state=from_state,
+        reason=reason,
+        data={
+            "final_points": str(points),
+            "previous_final_points": None if previous is None else str(previous),
+            "appraised_points": None if basis is None else str(basis),
+        },
+        update_fields=["final_points", "final_reason"],
+    )
+    notifications.notify(
+        recipients=notifications.agency_recipients(locked.agency_id),
+        kind=notifications.Kind.FINAL,
+        message=_("Hội đồng thẩm định chốt điểm cuối cùng chỉ số %(item)s: %(points)s.")
+        % {"item": _label(locked), "points": _fmt(points)},
+        link=notifications.submission_link(locked, for_reviewer=False),
+        submission=locked,
+    )
+    return locked
+
+
+@dataclass
+class BulkApproveResult:
+    approved: list[Submission] = field(default_factory=list)
+    skipped: list[tuple[int, str]] = field(default_factory=list)  # (submission id, message)
+
+
+def submission_bulk_approve(
+    *, actor: User, items: Sequence[tuple[int, int | None]], visible: Any
+) -> BulkApproveResult:
+    """Approves each ``(submission id, version seen)`` with its self-assessed points, each in its
+    own transaction (each audited). Stale, not-approvable or invalid ones are skipped and
+    reported; ``visible`` is the actor's scoped Submission queryset (others are skipped as not
+    found)."""
+    if not rules.has_perm("evidence.review_submission", actor, None):
+        raise NotAllowed(_("Bạn không có quyền thực hiện thao tác này với báo cáo."))
+    result = BulkApproveResult()
+    subs = visible.select_related("indicator", "agency", "period").in_bulk([pk for pk, _v in items])
+    for pk, version in items:
+        sub = subs.get(pk)
+        if sub is None:
+            result.skipped.append((pk, _("Không tìm thấy báo cáo.")))
+            continue
+        try:
+            result.approved.append(submission_approve(submission=sub, actor=actor, version=version))
+        except (Conflict, ValidationFailed, NotAllowed) as exc:
+            result.skipped.append((pk, f"{sub.indicator.code} · {sub.agency}: {exc.message}"))
+    return result

@@ -1,0 +1,327 @@
+"""Celery tasks of evidence: notification emails and deadline reminders (beat).
+
+Tasks take ids, are idempotent and retry only transient errors (SMTP/network: ``OSError``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import EmailMessage, send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from agencies.models import Agency, User
+from indicators.models import Indicator
+
+from .models import ItemExtension, Notification, ReminderDigest, ReportingPeriod, Submission
+
+logger = logging.getLogger(__name__)
+
+#: Reminders go out this many days before a period's deadline.
+REMINDER_DAYS_BEFORE = (7, 3, 1)
+#: The agency's head is told this many days after a missed deadline.
+ESCALATION_DAYS_AFTER = (1, 7)
+#: States in which an agency's part is done (sent on, under review or approved).
+DONE_STATES = frozenset(
+    {
+        Submission.State.SUBMITTED_TO_LEAD,
+        Submission.State.SUBMITTED,
+        Submission.State.UNDER_REVIEW,
+        Submission.State.APPROVED,
+    }
+)
+
+
+def _absolute(path: str) -> str:
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """Emails the given notifications to recipients who want email; each at most once."""
+    sent = 0
+    rows = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+    for n in rows.select_related("recipient"):
+        user = n.recipient
+        if not (user.email_notifications and user.email and user.is_active):
+            continue
+        body = n.message + (f"\n\n{_absolute(n.link)}" if n.link else "")
+        subject = _("[Cổng DTI] %(text)s") % {"text": n.message[:90]}
+        send_mail(subject, body, None, [user.email])
+        Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        sent += 1
+    return sent
+
+
+# --- Deadline reminders ------------------------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    code: str
+    name: str
+    status: str
+    deadline: datetime.date  # the period's, or the item's own after an ItemExtension
+
+
+@dataclass
+class ReminderReport:
+    digests: int = 0
+    escalations: int = 0
+    skipped_existing: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "digests": self.digests,
+            "escalations": self.escalations,
+            "skipped_existing": self.skipped_existing,
+            "failures": self.failures,
+        }
+
+
+def _assignments(framework_id: int) -> tuple[dict[int, list[Indicator]], dict[int, Agency]]:
+    """agency id → the sub-indicators it reports (as lead or coordinator), with the agencies.
+
+    A fixed number of queries: sub-indicators with their coordinating agencies and groups
+    (prefetched), and the active agencies (to expand groups by kind).
+    """
+    subs = list(
+        Indicator.objects.filter(framework_id=framework_id, level=Indicator.Level.SUB)
+        .prefetch_related("coordinating_agencies", "coordinating_groups__members")
+        .order_by("sort_key")
+    )
+    agencies = {a.pk: a for a in Agency.objects.filter(is_active=True)}
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for a in agencies.values():
+        by_kind[a.kind].append(a.pk)
+    assigned: dict[int, list[Indicator]] = defaultdict(list)
+    for ind in subs:
+        ids: set[int] = set()
+        if ind.lead_agency_id:
+            ids.add(ind.lead_agency_id)
+        ids.update(a.pk for a in ind.coordinating_agencies.all())
+        for group in ind.coordinating_groups.all():
+            ids.update(m.pk for m in group.members.all())
+            for kind in group.kinds or []:
+                ids.update(by_kind.get(kind, []))
+        for agency_id in ids:
+            if agency_id in agencies:
+                assigned[agency_id].append(ind)
+    return assigned, agencies
+
+
+def unfinished_items(period: ReportingPeriod) -> dict[int, list[_Item]]:
+    """agency id → its items of ``period`` not yet sent on (missing, draft or returned), each
+    with the deadline that applies to it (an ItemExtension's, else the period's)."""
+    assigned, _agencies = _assignments(period.framework_id)
+    states = {
+        (agency_id, indicator_id): state
+        for agency_id, indicator_id, state in Submission.objects.filter(period=period).values_list(
+            "agency_id", "indicator_id", "state"
+        )
+    }
+    own_deadline = {
+        (agency_id, indicator_id): deadline
+        for agency_id, indicator_id, deadline in ItemExtension.objects.filter(
+            period=period
+        ).values_list("agency_id", "indicator_id", "deadline")
+    }
+    labels: dict[str | None, str] = {
+        None: _("chưa báo cáo"),
+        Submission.State.DRAFT: _("đang soạn, chưa gửi"),
+        Submission.State.RETURNED: _("bị trả lại, cần giải trình"),
+    }
+    result: dict[int, list[_Item]] = {}
+    for agency_id, indicators in assigned.items():
+        items = []
+        for ind in indicators:
+            state = states.get((agency_id, ind.pk))
+            if state in DONE_STATES:
+                continue
+            items.append(
+                _Item(
+                    code=ind.code,
+                    name=ind.name,
+                    status=labels.get(state, str(state)),
+                    deadline=own_deadline.get((agency_id, ind.pk), period.deadline),
+                )
+            )
+        if items:
+            result[agency_id] = items
+    return result
+
+
+def _due(
+    period: ReportingPeriod, items: list[_Item], today: datetime.date
+) -> tuple[str, list[_Item]] | None:
+    """What one agency is told today about ``period``, if anything.
+
+    An escalation when an item's deadline passed exactly 1 or 7 days ago (listing the overdue
+    items); else a reminder when an item's deadline is exactly 7, 3 or 1 days ahead (listing the
+    items still due). Items of a closed period count only under their own extension.
+    """
+    closed = period.status == ReportingPeriod.Status.CLOSED
+    live = [it for it in items if not closed or it.deadline != period.deadline]
+    overdue = [it for it in live if it.deadline < today]
+    if any((today - it.deadline).days in ESCALATION_DAYS_AFTER for it in overdue):
+        return ReminderDigest.Kind.OVERDUE, overdue
+    upcoming = [it for it in live if it.deadline >= today]
+    if any((it.deadline - today).days in REMINDER_DAYS_BEFORE for it in upcoming):
+        return ReminderDigest.Kind.BEFORE, upcoming
+    return None
+
+
+def _inbox_path() -> str:
+    try:
+        return reverse("evidence:inbox")
+    except NoReverseMatch:
+        return reverse("home")
+
+
+def _send_one(
+    *,
+    agency: Agency,
+    period: ReportingPeriod,
+    today: datetime.date,
+    kind: str,
+    items: list[_Item],
+    staff: list[User],
+) -> bool:
+    """Writes the digest row and sends its one email in one transaction. False: already sent."""
+    lines = "\n".join(
+        f"- {it.code}. {it.name} ({it.status}, {_('hạn')} {it.deadline:%d/%m/%Y})" for it in items
+    )
+    if kind == ReminderDigest.Kind.BEFORE:
+        nearest = min(it.deadline for it in items)
+        days = (nearest - today).days
+        deadline = nearest.strftime("%d/%m/%Y")
+        subject = _(
+            "[Cổng DTI] Nhắc hạn báo cáo %(period)s: còn %(days)s ngày, %(n)s chỉ số chưa gửi"
+        ) % {"period": period, "days": days, "n": len(items)}
+        intro = _(
+            "Kính gửi %(agency)s,\n\nHạn báo cáo %(period)s là ngày %(deadline)s (còn %(days)s "
+            "ngày). Các chỉ số sau chưa được gửi:"
+        ) % {"agency": agency.name, "period": period, "deadline": deadline, "days": days}
+        recipients = [u.email for u in staff if u.email and u.email_notifications]
+        message = _("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi.") % {
+            "days": days,
+            "period": period,
+            "n": len(items),
+        }
+        note_kind = "reminder"
+    else:
+        oldest = min(it.deadline for it in items)
+        late = (today - oldest).days
+        subject = _("[Cổng DTI] %(agency)s quá hạn báo cáo %(period)s: %(n)s chỉ số") % {
+            "agency": agency.name,
+            "period": period,
+            "n": len(items),
+        }
+        intro = _(
+            "Kính gửi Thủ trưởng %(agency)s,\n\nĐơn vị đã quá hạn báo cáo %(period)s (hạn "
+            "%(deadline)s, quá %(late)s ngày). Các chỉ số sau chưa được gửi:"
+        ) % {
+            "agency": agency.name,
+            "period": period,
+            "deadline": oldest.strftime("%d/%m/%Y"),
+            "late": late,
+        }
+        recipients = [agency.head_email] if agency.head_email else []
+        message = _("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi.") % {
+            "period": period,
+            "late": late,
+            "n": len(items),
+        }
+        note_kind = "overdue"
+    body = f"{intro}\n\n{lines}\n\n{_absolute(_inbox_path())}\n"
+    try:
+        with transaction.atomic():
+            ReminderDigest.objects.create(
+                agency=agency, period=period, day=today, kind=kind, items=len(items)
+            )
+            now = timezone.now()
+            Notification.objects.bulk_create(
+                Notification(
+                    recipient=u,
+                    kind=note_kind,
+                    message=message,
+                    link=_inbox_path(),
+                    emailed_at=now if u.email in recipients else None,
+                )
+                for u in staff
+            )
+            if recipients:
+                EmailMessage(subject, body, None, recipients).send()
+    except IntegrityError:
+        return False
+    return True
+
+
+@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def send_deadline_reminders() -> dict[str, Any]:
+    """Beat, daily: one digest per agency with unfinished items, 7, 3 and 1 days before a
+    deadline; an escalation to the agency's head 1 and 7 days after it. The deadline is the
+    period's, or an item's own after an ItemExtension (also in a closed period).
+
+    Idempotent: the ``ReminderDigest`` row (unique per agency, period and day) is written in the
+    same transaction as the email, so a second run the same day sends nothing.
+    """
+    today = timezone.localdate()
+    report = ReminderReport()
+    lo = today - datetime.timedelta(days=max(ESCALATION_DAYS_AFTER))
+    hi = today + datetime.timedelta(days=max(REMINDER_DAYS_BEFORE))
+    extended = ItemExtension.objects.filter(deadline__gte=lo, deadline__lte=hi).values("period")
+    periods = ReportingPeriod.objects.filter(
+        Q(status=ReportingPeriod.Status.OPEN, deadline__gte=lo, deadline__lte=hi)
+        | Q(pk__in=extended)
+    )
+    for period in periods:
+        due = {
+            agency_id: todo
+            for agency_id, items in unfinished_items(period).items()
+            if (todo := _due(period, items, today)) is not None
+        }
+        if not due:
+            continue
+        staff_by_agency: dict[int, list[User]] = defaultdict(list)
+        for u in User.objects.filter(
+            agency_id__in=list(due), role=User.Role.AGENCY_STAFF, is_active=True
+        ):
+            staff_by_agency[u.agency_id].append(u)  # type: ignore[index]
+        agencies = Agency.objects.in_bulk(list(due))
+        for agency_id, (kind, items) in due.items():
+            try:
+                sent = _send_one(
+                    agency=agencies[agency_id],
+                    period=period,
+                    today=today,
+                    kind=kind,
+                    items=items,
+                    staff=staff_by_agency.get(agency_id, []),
+                )
+            except OSError as exc:  # mail server trouble: the row was rolled back, retry later
+                logger.warning("reminder for agency %s failed: %s", agency_id, exc)
+                report.failures.append(str(agency_id))
+                continue
+            if not sent:
+                report.skipped_existing += 1
+            elif kind == ReminderDigest.Kind.BEFORE:
+                report.digests += 1
+            else:
+                report.escalations += 1
+    if report.failures:
+        raise OSError(f"reminders failed for agencies {', '.join(report.failures)}")
+    return report.as_dict()

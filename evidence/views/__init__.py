@@ -1,0 +1,1 @@
+"""evidence views (package: reporting views in ``reporting``, review views in their own modules)."""

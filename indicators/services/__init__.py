@@ -1,0 +1,25 @@
+"""Writes on frameworks: import, lifecycle (publish, archive, new version), edits, crosswalks."""
+
+from .imports import ImportFailed, ImportReport, UnknownAgency, framework_import, guess_agency_kind
+from .lifecycle import (
+    crosswalk_create,
+    framework_archive,
+    framework_new_version,
+    framework_problems,
+    framework_publish,
+    indicator_update,
+)
+
+__all__ = [
+    "ImportFailed",
+    "ImportReport",
+    "UnknownAgency",
+    "crosswalk_create",
+    "framework_archive",
+    "framework_import",
+    "framework_new_version",
+    "framework_problems",
+    "framework_publish",
+    "guess_agency_kind",
+    "indicator_update",
+]

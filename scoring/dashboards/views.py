@@ -1,0 +1,216 @@
+"""Dashboard pages: province dashboard with drill-down, what-if, national comparison, league."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_http_methods
+
+from dti_portal.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from indicators.models import Measure
+
+from ..models import ScoreKind
+from . import selectors as sel
+from . import whatif as whatif_mod
+
+
+def domain_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """NotFound → 404, NotAllowed → 403 for pages (the API has its own handler)."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.message) from exc
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
+
+    return wrapper
+
+
+def evidence_download_url(evidence_id: int) -> str:
+    """The reporting app's permission-checked download page of an evidence file."""
+    for name in ("evidence:evidence_download", "api:evidence-download"):
+        try:
+            return reverse(name, args=[evidence_id])
+        except NoReverseMatch:
+            continue
+    return ""
+
+
+def _selection(request: HttpRequest) -> tuple[Any, Any, str]:
+    fw, period = sel.resolve_framework_period(
+        framework_code=request.GET.get("framework") or None,
+        period_id=request.GET.get("period") or None,
+    )
+    params: dict[str, str] = {"framework": fw.code}
+    if period is not None:
+        params["period"] = str(period.pk)
+    query = urlencode(params)
+    return fw, period, query
+
+
+def _base_context(request: HttpRequest, fw: Any, period: Any, query: str) -> dict[str, Any]:
+    return {
+        "framework": fw,
+        "period": period,
+        "query": query,
+        "frameworks": sel.frameworks_for_dashboard(),
+        "periods": sel.periods_of(fw),
+    }
+
+
+@domain_errors
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """The province dashboard (agency staff: their own part)."""
+    try:
+        fw, period, query = _selection(request)
+    except NotFound:
+        if request.GET:
+            raise
+        return render(request, "scoring/dashboard_empty.html", {})
+    dash = sel.dashboard(
+        user=request.user, framework=fw, period=period, kind=request.GET.get("kind") or None
+    )
+    ctx = {**_base_context(request, fw, period, query), **dash, "kinds": ScoreKind.choices}
+    ctx["chart"] = sel.chart_data(dash)
+    return render(request, "scoring/dashboard.html", ctx)
+
+
+@domain_errors
+def main_index(request: HttpRequest, code: str) -> HttpResponse:
+    fw, period, query = _selection(request)
+    detail = sel.main_index_detail(user=request.user, framework=fw, period=period, code=code)
+    return render(
+        request,
+        "scoring/main_index.html",
+        {**_base_context(request, fw, period, query), **detail},
+    )
+
+
+@domain_errors
+def sub_indicator(request: HttpRequest, code: str) -> HttpResponse:
+    fw, period, query = _selection(request)
+    detail = sel.sub_indicator_detail(user=request.user, framework=fw, period=period, code=code)
+    for c in detail["contributions"]:
+        c["evidence_links"] = [(e, evidence_download_url(e.pk)) for e in c["evidence"]]
+    return render(
+        request,
+        "scoring/sub_indicator.html",
+        {**_base_context(request, fw, period, query), **detail},
+    )
+
+
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def whatif(request: HttpRequest) -> HttpResponse:
+    """Pick sub-indicators, set hypothetical values, see the projection. Nothing is saved."""
+    if not getattr(request.user, "sees_province", False):
+        raise NotAllowed("")
+    fw, period, query = _selection(request)
+    table = sel.score_table(user=request.user, framework=fw, period=period)
+    kind = request.POST.get("kind") or request.GET.get("kind") or ScoreKind.SELF_ASSESSED
+    picked: list[str] = request.POST.getlist("pick") if request.method == "POST" else []
+    measures: dict[int, list[Measure]] = {}
+    for ms in Measure.objects.filter(indicator__framework=fw).order_by("position", "id"):
+        measures.setdefault(ms.indicator_id, []).append(ms)
+    result = error = None
+    errors: dict[str, Any] = {}
+    if request.method == "POST" and period is not None:
+        overrides = whatif_mod.overrides_from_form(request.POST, picked)
+        try:
+            result = whatif_mod.project(
+                user=request.user, framework=fw, period=period, overrides=overrides, kind=kind
+            )
+        except ValidationFailed as exc:
+            error, errors = exc.message, exc.errors
+    groups = []
+    for m in table.mains:
+        items = []
+        for s in m.subs:
+            current = (s.lineage.get(kind) or {}).get("values") or {}
+            items.append(
+                {
+                    "row": s,
+                    "picked": s.code in picked,
+                    "measures": [
+                        {
+                            "m": ms,
+                            "name": f"v:{s.code}:{ms.code}",
+                            "current": current.get(ms.code),
+                            "value": request.POST.get(f"v:{s.code}:{ms.code}", "")
+                            if request.method == "POST"
+                            else (current.get(ms.code) or ""),
+                        }
+                        for ms in measures.get(s.indicator_id, [])
+                        if ms.kind != "text"
+                    ],
+                }
+            )
+        groups.append({"main": m, "items": items})
+    return render(
+        request,
+        "scoring/whatif.html",
+        {
+            **_base_context(request, fw, period, query),
+            "table": table,
+            "groups": groups,
+            "kind": kind,
+            "kinds": ScoreKind.choices,
+            "result": result,
+            "error": error,
+            "errors": errors,
+        },
+        status=400 if error else 200,
+    )
+
+
+@domain_errors
+def national(request: HttpRequest) -> HttpResponse:
+    if not getattr(request.user, "sees_province", False):
+        raise NotAllowed("")
+    fw, period, query = _selection(request)
+    comparison = sel.national_comparison(fw)
+    projection = None
+    if comparison and period is not None:
+        try:
+            projection = whatif_mod.project(
+                user=request.user,
+                framework=fw,
+                period=period,
+                overrides={},
+                kind=ScoreKind.APPRAISED,
+            )
+        except DomainError:
+            projection = None
+    return render(
+        request,
+        "scoring/national.html",
+        {
+            **_base_context(request, fw, period, query),
+            "national": comparison,
+            "projection": projection,
+        },
+    )
+
+
+@domain_errors
+def league(request: HttpRequest) -> HttpResponse:
+    fw, period, query = _selection(request)
+    kind = request.GET.get("kind") or ScoreKind.APPRAISED
+    if kind not in ScoreKind.values:
+        kind = ScoreKind.APPRAISED
+    data = sel.league_table(user=request.user, framework=fw, period=period, kind=kind)
+    return render(
+        request,
+        "scoring/league.html",
+        {**_base_context(request, fw, period, query), **data, "kinds": ScoreKind.choices},
+    )

@@ -1,0 +1,193 @@
+"""Export writes: create a job, render it (as the requesting user, in their scope), audit."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from agencies.models import AuditEvent
+from dti_portal.errors import NotAllowed, ValidationFailed
+from evidence.models import ReportingPeriod
+from indicators.models import Framework
+
+from ..dashboards import selectors as sel
+from .models import ExportJob
+
+Progress = Callable[[int, int], None]
+logger = logging.getLogger(__name__)
+
+
+def _audit(*, actor: Any, action: str, job: ExportJob, request_id: str = "") -> None:
+    AuditEvent.objects.create(
+        actor=actor,
+        actor_role=getattr(actor, "role", ""),
+        agency_id=getattr(actor, "agency_id", None),
+        action=action,
+        object_type="export_job",
+        object_id=str(job.pk),
+        object_repr=str(job)[:255],
+        data={"kind": job.kind, "framework": job.framework.code, "period": job.period_id},
+        request_id=request_id,
+    )
+
+
+def export_file_name(job: ExportJob) -> str:
+    period = (
+        f"{job.period.year}-Q{job.period.quarter}"
+        if job.period and job.period.quarter
+        else (f"{job.period.year}-ca-nam" if job.period else "")
+    )
+    ext = {"excel": "xlsx", "pdf": "pdf", "evidence": "zip"}[job.kind]
+    label = {"excel": "bang-diem", "pdf": "bao-cao-tom-tat", "evidence": "tai-lieu-kiem-chung"}[
+        job.kind
+    ]
+    return f"DTI_{job.framework.code}_{period}_{label}.{ext}"
+
+
+def is_small(*, user: Any, kind: str, framework: Framework, period: ReportingPeriod) -> bool:
+    """Excel and PDF are always small; an evidence pack is small up to EXPORT_SYNC_MAX_FILES."""
+    if kind != ExportJob.Kind.EVIDENCE:
+        return True
+    from .evidence_pack import approved_evidence
+
+    count = approved_evidence(user=user, framework=framework, period=period).count()
+    return count <= settings.EXPORT_SYNC_MAX_FILES
+
+
+@transaction.atomic
+def export_job_create(
+    *,
+    user: Any,
+    kind: str,
+    framework: Framework,
+    period: ReportingPeriod | None,
+    request_id: str = "",
+    enqueue: bool = True,
+) -> ExportJob:
+    """Records an export request and enqueues its generation after commit."""
+    if kind not in ExportJob.Kind.values:
+        raise ValidationFailed(_("Loại xuất không hợp lệ."), errors={"kind": [_("Không hợp lệ.")]})
+    if period is None:
+        raise ValidationFailed(_("Chọn kỳ báo cáo để xuất."), errors={"period": [_("Bắt buộc.")]})
+    if period.framework_id != framework.pk:
+        raise ValidationFailed(
+            _("Kỳ báo cáo không thuộc bộ chỉ số."), errors={"period": [_("Không hợp lệ.")]}
+        )
+    if not user.is_authenticated:
+        raise NotAllowed(_("Bạn cần đăng nhập."))
+    job = ExportJob.objects.create(kind=kind, framework=framework, period=period, requested_by=user)
+    _audit(actor=user, action="export.requested", job=job, request_id=request_id)
+    if enqueue:
+        from .tasks import run_export
+
+        run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
+    return job
+
+
+def render_export(
+    *,
+    user: Any,
+    kind: str,
+    framework: Framework,
+    period: ReportingPeriod,
+    out: Any,
+    progress: Progress | None = None,
+) -> None:
+    """Writes the export of ``kind`` for ``user``'s scope to the binary file ``out``."""
+    with translation.override(settings.LANGUAGE_CODE):
+        if kind == ExportJob.Kind.EVIDENCE:
+            from .evidence_pack import build_evidence_pack
+
+            build_evidence_pack(
+                out, user=user, framework=framework, period=period, progress=progress
+            )
+            return
+        league = sel.league_table(user=user, framework=framework, period=period)
+        if progress:
+            progress(1, 3)
+        if kind == ExportJob.Kind.EXCEL:
+            from .excel import build_workbook
+
+            table = sel.score_table(user=user, framework=framework, period=period)
+            if progress:
+                progress(2, 3)
+            out.write(build_workbook(table, league["rows"]))
+        else:
+            from .pdf import render_summary_pdf
+
+            dash = sel.dashboard(user=user, framework=framework, period=period)
+            if progress:
+                progress(2, 3)
+            out.write(render_summary_pdf(dash, league))
+        if progress:
+            progress(3, 3)
+
+
+def export_job_run(*, job_id: str) -> ExportJob | None:
+    """Generates the job's file (idempotent: a finished job is left alone)."""
+    job = (
+        ExportJob.objects.select_related("framework", "period", "requested_by__agency")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None or job.state == ExportJob.State.DONE:
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportJob.State.RUNNING, started_at=timezone.now(), progress=0, error=""
+    )
+
+    def progress(done: int, total: int) -> None:
+        pct = min(99, int(done * 100 / total)) if total else 99
+        ExportJob.objects.filter(pk=job.pk).update(progress=pct)
+
+    assert job.period is not None
+    try:
+        with tempfile.TemporaryFile() as tmp:
+            render_export(
+                user=job.requested_by,
+                kind=job.kind,
+                framework=job.framework,
+                period=job.period,
+                out=tmp,
+                progress=progress,
+            )
+            size = tmp.tell()
+            tmp.seek(0)
+            name = export_file_name(job)
+            if job.file:
+                job.file.delete(save=False)
+            job.file.save(name, File(tmp, name=name), save=False)
+    except OSError:
+        # Transient (disk, storage): the task retries; the job stays "running" meanwhile.
+        raise
+    except Exception as exc:
+        logger.exception("Export %s failed", job.pk)
+        ExportJob.objects.filter(pk=job.pk).update(
+            state=ExportJob.State.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        job.refresh_from_db()
+        return job
+    ExportJob.objects.filter(pk=job.pk).update(
+        state=ExportJob.State.DONE,
+        progress=100,
+        file=job.file.name,
+        file_name=name,
+        size=size,
+        finished_at=timezone.now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+def export_job_downloaded(*, job: ExportJob, user: Any, request_id: str = "") -> None:
+    _audit(actor=user, action="export.downloaded", job=job, request_id=request_id)

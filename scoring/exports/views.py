@@ -1,0 +1,104 @@
+"""Export pages: ask for an export, follow its progress, download it (requester only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+from django_sendfile import sendfile
+
+from dti_portal.errors import ValidationFailed
+
+from ..dashboards.views import _base_context, _selection, domain_errors
+from . import services
+from .models import ExportJob
+
+
+def job_for(request: HttpRequest, job_id: Any) -> ExportJob:
+    """The job if it is the caller's (administrators: any); otherwise 404."""
+    qs = ExportJob.objects.select_related("framework", "period")
+    if getattr(request.user, "role", "") != "admin":
+        qs = qs.filter(requested_by_id=request.user.pk)
+    job = qs.filter(pk=job_id).first()
+    if job is None:
+        raise Http404
+    return job
+
+
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def exports(request: HttpRequest) -> HttpResponse:
+    """Lists the caller's exports; POST asks for a new one (small ones are made at once)."""
+    fw, period, query = _selection(request)
+    error = ""
+    if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        try:
+            job = services.export_job_create(
+                user=request.user,
+                kind=kind,
+                framework=fw,
+                period=period,
+                request_id=getattr(request, "request_id", ""),
+                enqueue=False,
+            )
+        except ValidationFailed as exc:
+            error = exc.message
+        else:
+            assert period is not None
+            if services.is_small(user=request.user, kind=kind, framework=fw, period=period):
+                services.export_job_run(job_id=str(job.pk))
+            else:
+                from .tasks import run_export
+
+                run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
+            return redirect(reverse("scoring:export_job", args=[job.pk]))
+    jobs = list(
+        ExportJob.objects.filter(requested_by_id=request.user.pk).select_related(
+            "framework", "period"
+        )[:20]
+    )
+    return render(
+        request,
+        "scoring/exports.html",
+        {
+            **_base_context(request, fw, period, query),
+            "jobs": jobs,
+            "kinds": ExportJob.Kind.choices,
+            "error": error,
+            "province_scope": getattr(request.user, "sees_province", False),
+            "sync_max": settings.EXPORT_SYNC_MAX_FILES,
+        },
+        status=400 if error else 200,
+    )
+
+
+@require_GET
+def export_job(request: HttpRequest, job_id: Any) -> HttpResponse:
+    """The job's state and progress; htmx polls the partial until it is finished."""
+    job = job_for(request, job_id)
+    template = "scoring/_export_job.html" if request.headers.get("HX-Request") else None
+    ctx = {"job": job}
+    if template:
+        return render(request, template, ctx)
+    return render(request, "scoring/export_job.html", ctx)
+
+
+@require_GET
+def export_download(request: HttpRequest, job_id: Any) -> HttpResponse:
+    job = job_for(request, job_id)
+    if job.state != ExportJob.State.DONE or not job.file:
+        raise Http404
+    services.export_job_downloaded(
+        job=job, user=request.user, request_id=getattr(request, "request_id", "")
+    )
+    return sendfile(
+        request,
+        job.file.path,
+        attachment=True,
+        attachment_filename=job.file_name or None,
+    )

@@ -1,0 +1,547 @@
+"""Scoring writes: recompute requests (coalesced), the recompute itself, national results.
+
+Recompute protocol (one :class:`~scoring.models.ScoreState` row per framework and period):
+
+- :func:`score_recompute_request` (called after commit when scoring inputs change) bumps
+  ``requested_seq`` and enqueues the ``recompute_scores`` task, unless one is already queued
+  (a cache marker, :func:`queued_marker_key`, set for ``COALESCE_MARKER_TTL`` seconds, cleared by
+  the task when it starts). The task is enqueued with a short countdown so that a burst of
+  approvals is computed by a handful of runs. If the broker is down the request still
+  succeeds: ``enqueue_failed_at`` is recorded, the summary says stale, and the periodic
+  ``sweep_stale`` task recomputes it when the worker is back.
+- :func:`score_recompute` reads the sequence under a row lock (skips when nothing changed),
+  loads all inputs in a fixed number of queries, computes with :mod:`scoring.engine`, and writes
+  the snapshots under the row lock again only if no newer run has written meanwhile, so an
+  older run never overwrites a newer one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dti_portal.errors import NotFound, ValidationFailed
+from evidence.models import ItemExtension, ReportingPeriod, Submission
+from indicators.models import Framework, Indicator, Measure
+
+from . import engine
+from .models import NationalResult, ScoreKind, ScoreSnapshot, ScoreState
+
+logger = logging.getLogger(__name__)
+
+#: Delay before a queued recompute runs, so that a burst of changes is computed once.
+COALESCE_COUNTDOWN = 2
+#: Lifetime of the "a recompute is already queued" marker (a safety net if a task is lost).
+COALESCE_MARKER_TTL = 60
+#: A stale state whose request is older than this (seconds; setting
+#: ``SCORING_SWEEP_GRACE_SECONDS``) is swept even if a run is believed queued.
+SWEEP_GRACE_SECONDS = 30
+
+_Q12 = Decimal("1e-12")
+
+
+def queued_marker_key(framework_id: int, period_id: int) -> str:
+    return f"scoring:queued:{framework_id}:{period_id}"
+
+
+def _marker_add(key: str) -> bool:
+    """Sets the marker; True when it was not set. A cache outage counts as "not set"."""
+    try:
+        return bool(cache.add(key, "1", timeout=COALESCE_MARKER_TTL))
+    except Exception:  # the cache is best effort (Redis may be down); enqueue anyway
+        logger.warning("scoring: cache unavailable for the recompute marker", exc_info=True)
+        return True
+
+
+def marker_clear(framework_id: int, period_id: int) -> None:
+    try:
+        cache.delete(queued_marker_key(framework_id, period_id))
+    except Exception:
+        logger.warning("scoring: cache unavailable to clear the recompute marker", exc_info=True)
+
+
+def _broker_errors() -> tuple[type[BaseException], ...]:
+    from kombu.exceptions import OperationalError as KombuOperationalError
+
+    errors: list[type[BaseException]] = [KombuOperationalError, ConnectionError, TimeoutError]
+    try:
+        import redis.exceptions
+
+        errors.append(redis.exceptions.ConnectionError)
+        errors.append(redis.exceptions.TimeoutError)
+    except ImportError:  # pragma: no cover - redis is a dependency
+        pass
+    return tuple(errors)
+
+
+def _enqueue(framework_id: int, period_id: int, *, countdown: int = COALESCE_COUNTDOWN) -> bool:
+    """Publishes the recompute task; on a broker failure records it and returns False."""
+    from .tasks import recompute_scores
+
+    try:
+        recompute_scores.apply_async(args=(framework_id, period_id), countdown=countdown)
+    except _broker_errors() as exc:
+        logger.warning("scoring: could not enqueue the recompute (%s); scores are stale", exc)
+        _record_failure(framework_id, period_id, f"enqueue: {exc}")
+        return False
+    except Exception as exc:
+        if not recompute_scores.app.conf.task_always_eager:
+            raise
+        # Eager mode (no broker): the run happened inline and failed. The change that asked
+        # for it is committed and must not fail with it; the sweeper retries later.
+        logger.exception("scoring: the inline recompute failed; scores are stale")
+        _record_failure(framework_id, period_id, f"run: {exc!r}")
+        return False
+    return True
+
+
+def _record_failure(framework_id: int, period_id: int, message: str) -> None:
+    marker_clear(framework_id, period_id)
+    ScoreState.objects.filter(framework_id=framework_id, period_id=period_id).update(
+        enqueue_failed_at=timezone.now(), last_error=message[:1000]
+    )
+
+
+def score_recompute_request(*, framework_id: int, period_id: int) -> None:
+    """Marks the (framework, period) scores stale and enqueues a coalesced recompute.
+
+    Never raises because of the broker or the cache: the change that triggered it has already
+    been committed and must succeed. Called by the ``scores_invalidated`` receiver after commit;
+    when called inside a transaction the enqueue waits for the commit.
+    """
+    state, _created = ScoreState.objects.get_or_create(
+        framework_id=framework_id, period_id=period_id
+    )
+    ScoreState.objects.filter(pk=state.pk).update(
+        requested_seq=F("requested_seq") + 1, updated_at=timezone.now()
+    )
+
+    def enqueue() -> None:
+        if _marker_add(queued_marker_key(framework_id, period_id)):
+            _enqueue(framework_id, period_id)
+
+    transaction.on_commit(enqueue)
+
+
+# --- loading -------------------------------------------------------------------------------------
+
+
+def load_inputs(
+    framework: Framework, period: ReportingPeriod, *, today: datetime.date | None = None
+) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
+    """Everything a recompute needs, in 4 queries whatever the number of agencies/submissions."""
+    nodes = list(
+        Indicator.objects.filter(framework=framework, level__in=["main", "sub"])
+        .order_by("sort_key")
+        .values(
+            "id",
+            "code",
+            "name",
+            "level",
+            "max_points",
+            "parent_id",
+            "scoring_rule",
+            "lead_agency_id",
+        )
+    )  # 1
+    kinds: dict[int, dict[str, str]] = defaultdict(dict)
+    for indicator_id, code, kind in (
+        Measure.objects.filter(indicator__framework=framework)
+        .order_by("indicator_id", "position", "id")
+        .values_list("indicator_id", "code", "kind")
+    ):  # 2
+        kinds[indicator_id][code] = kind
+    extensions: dict[int, dict[int, datetime.date]] = defaultdict(dict)
+    for indicator_id, agency_id, deadline in ItemExtension.objects.filter(
+        period=period
+    ).values_list("indicator_id", "agency_id", "deadline"):  # 3
+        extensions[indicator_id][agency_id] = deadline
+    by_id = {n["id"]: n for n in nodes}
+    mains = [
+        engine.MainIndexData(n["code"], n["name"], n["max_points"])
+        for n in nodes
+        if n["level"] == "main"
+    ]
+    subs = []
+    code_of: dict[int, str] = {}
+    for n in nodes:
+        if n["level"] != "sub":
+            continue
+        parent = by_id.get(n["parent_id"])
+        code_of[n["id"]] = n["code"]
+        subs.append(
+            engine.SubIndicatorData(
+                code=n["code"],
+                name=n["name"],
+                main_code=parent["code"] if parent else "",
+                max_points=n["max_points"],
+                rule=n["scoring_rule"] if isinstance(n["scoring_rule"], dict) else {},
+                measure_kinds=kinds.get(n["id"], {}),
+                lead_agency_id=n["lead_agency_id"],
+                extensions=extensions.get(n["id"], {}),
+            )
+        )
+    submissions = [
+        engine.SubmissionData(
+            id=row["id"],
+            indicator_code=code_of[row["indicator_id"]],
+            agency_id=row["agency_id"],
+            state=row["state"],
+            is_consolidation=row["is_consolidation"],
+            values=row["values"] if isinstance(row["values"], dict) else {},
+            appraised_points=row["appraised_points"],
+            final_points=row["final_points"],
+        )
+        for row in Submission.objects.filter(period=period, indicator__framework=framework)
+        .order_by("id")
+        .values(
+            "id",
+            "indicator_id",
+            "agency_id",
+            "state",
+            "is_consolidation",
+            "values",
+            "appraised_points",
+            "final_points",
+        )  # 4
+        if row["indicator_id"] in code_of
+    ]
+    fw = engine.FrameworkData(total_points=framework.total_points, mains=mains, subs=subs)
+    pd = engine.PeriodData(deadline=period.deadline, today=today or timezone.localdate())
+    return fw, submissions, pd
+
+
+# --- the recompute -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecomputeOutcome:
+    ran: bool
+    wrote: bool
+    sequence: int
+    reason: str = ""
+
+
+def _q(d: Decimal) -> Decimal:
+    return d.quantize(_Q12)
+
+
+def score_recompute(
+    *, framework_id: int, period_id: int, force: bool = False, today: datetime.date | None = None
+) -> RecomputeOutcome:
+    """Recomputes the three kinds of scores of one (framework, period) and stores the snapshots.
+
+    Skips when nothing changed since the last run (``computed_seq >= requested_seq``) unless
+    ``force``; never overwrites snapshots written by a run that started from a newer sequence.
+    Idempotent: the same inputs give the same snapshot (``input_hash``).
+    """
+    with transaction.atomic():
+        state, _created = ScoreState.objects.get_or_create(
+            framework_id=framework_id, period_id=period_id
+        )
+        state = ScoreState.objects.select_for_update().get(pk=state.pk)
+        has_snapshots = ScoreSnapshot.objects.filter(
+            framework_id=framework_id, period_id=period_id
+        ).exists()
+        if not force and has_snapshots and state.computed_seq >= state.requested_seq:
+            return RecomputeOutcome(False, False, state.computed_seq, "up_to_date")
+        sequence = state.requested_seq
+
+    try:
+        framework = Framework.objects.get(pk=framework_id)
+        period = ReportingPeriod.objects.get(pk=period_id, framework_id=framework_id)
+    except (Framework.DoesNotExist, ReportingPeriod.DoesNotExist):
+        return RecomputeOutcome(False, False, sequence, "not_found")
+    fw, submissions, pd = load_inputs(framework, period, today=today)
+    results = engine.compute_all(fw, submissions, pd)
+    digest = engine.input_hash(fw, submissions, pd)
+    now = timezone.now()
+
+    with transaction.atomic():
+        state = ScoreState.objects.select_for_update().get(pk=state.pk)
+        if state.computed_seq > sequence or (
+            state.computed_seq == sequence and not force and has_snapshots
+        ):
+            return RecomputeOutcome(True, False, sequence, "newer_exists")
+        existing = {
+            s.kind: s
+            for s in ScoreSnapshot.objects.filter(framework_id=framework_id, period_id=period_id)
+        }
+        for kind, res in results.items():
+            old = existing.get(kind)
+            if old is not None and old.sequence > sequence:
+                continue
+            if old is not None and old.input_hash == digest:
+                # Same inputs → same snapshot; only the sequence moves on.
+                ScoreSnapshot.objects.filter(pk=old.pk).update(sequence=sequence, updated_at=now)
+                continue
+            ScoreSnapshot.objects.update_or_create(
+                framework_id=framework_id,
+                period_id=period_id,
+                kind=kind,
+                defaults={
+                    "total_points": _q(res.total_points),
+                    "dti": _q(res.dti),
+                    "points_at_risk": _q(res.points_at_risk),
+                    "max_reachable": _q(res.max_reachable),
+                    "main_indices": res.main_indices,
+                    "lineage": res.lineage,
+                    "agencies": res.agencies,
+                    "input_hash": digest,
+                    "sequence": sequence,
+                    "computed_at": now,
+                },
+            )
+        ScoreState.objects.filter(pk=state.pk).update(
+            computed_seq=max(sequence, state.computed_seq),
+            runs=F("runs") + 1,
+            enqueue_failed_at=None,
+            last_error="",
+            updated_at=now,
+        )
+    return RecomputeOutcome(True, True, sequence)
+
+
+def score_recompute_all(
+    *, framework: Framework | None = None, period_id: int | None = None, open_only: bool = False
+) -> list[tuple[int, int, RecomputeOutcome]]:
+    """Synchronous recompute of every (framework, period) selected (``recompute_scores``)."""
+    periods = ReportingPeriod.objects.all().order_by("framework_id", "year", "quarter")
+    if framework is not None:
+        periods = periods.filter(framework=framework)
+    if period_id is not None:
+        periods = periods.filter(pk=period_id)
+    if open_only:
+        periods = periods.filter(status=ReportingPeriod.Status.OPEN)
+    out = []
+    for fid, pid in periods.values_list("framework_id", "id"):
+        state, _created = ScoreState.objects.get_or_create(framework_id=fid, period_id=pid)
+        ScoreState.objects.filter(pk=state.pk).update(requested_seq=F("requested_seq") + 1)
+        out.append((fid, pid, score_recompute(framework_id=fid, period_id=pid, force=True)))
+    return out
+
+
+def score_sweep_stale(*, grace: datetime.timedelta | None = None) -> list[tuple[int, int]]:
+    """Recomputes every stale (framework, period) whose enqueue failed or that has waited longer
+    than ``grace`` (a lost task, a worker killed mid-run). Returns the pairs recomputed."""
+    if grace is None:
+        seconds = getattr(settings, "SCORING_SWEEP_GRACE_SECONDS", SWEEP_GRACE_SECONDS)
+        grace = datetime.timedelta(seconds=seconds)
+    cutoff = timezone.now() - grace
+    stale = ScoreState.objects.filter(computed_seq__lt=F("requested_seq")).filter(
+        Q(enqueue_failed_at__isnull=False) | Q(updated_at__lt=cutoff)
+    )
+    done = []
+    for fid, pid in stale.values_list("framework_id", "period_id"):
+        score_recompute(framework_id=fid, period_id=pid)
+        done.append((fid, pid))
+    return done
+
+
+# --- national results ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NationalRow:
+    province: str
+    values: dict[str, Decimal]
+    dti: Decimal
+    rank: int
+    published_dti: Decimal | None
+    published_rank: int | None
+
+
+def _read_table(path: Path) -> list[list[Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(_("Tệp CSV phải được mã hóa UTF-8.")) from exc
+        return list(csv.reader(io.StringIO(text)))
+    if suffix == ".xlsx":
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise ValidationFailed(
+                _("Không đọc được tệp Excel: %(error)s") % {"error": exc}
+            ) from exc
+        ws = wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+        return rows
+    raise ValidationFailed(_("Chỉ nhận tệp .csv hoặc .xlsx."))
+
+
+def _cell_decimal(raw: Any) -> Decimal | None:
+    if raw is None:
+        return None
+    if isinstance(raw, float):
+        raw = repr(raw)
+    text = str(raw).strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        d = Decimal(text)
+    except Exception:
+        return None
+    return d if d.is_finite() else None
+
+
+def parse_national_table(path: Path, framework: Framework) -> list[NationalRow]:
+    """Reads a published national table and computes each province's DTI and rank.
+
+    Columns: ``province``, one per scored main-index code (value 0–1), optional ``dti`` and
+    ``rank``. Raises ValidationFailed with row-numbered Vietnamese messages when anything is wrong.
+    """
+    rows = _read_table(path)
+    while rows and not any(c not in (None, "") for c in rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise ValidationFailed(_("Tệp không có dữ liệu."))
+    header = [str(c).strip().rstrip(".").lower() if c is not None else "" for c in rows[0]]
+    weights = dict(
+        Indicator.objects.filter(framework=framework, level="main")
+        .order_by("sort_key")
+        .values_list("code", "max_points")
+    )
+    scored = {c: w for c, w in weights.items() if w > 0}
+    total = sum(scored.values(), Decimal(0))
+    errors: list[str] = []
+    if not scored or total <= 0:
+        raise ValidationFailed(_("Bộ chỉ số chưa có chỉ số chính có điểm."))
+    col: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name and name not in col:
+            col[name] = i
+    if "province" not in col:
+        errors.append(_("Thiếu cột “province” (tỉnh, thành phố)."))
+    missing = [c for c in scored if c.lower().rstrip(".") not in col]
+    if missing:
+        errors.append(_("Thiếu cột của chỉ số chính: %(codes)s.") % {"codes": ", ".join(missing)})
+    if errors:
+        raise ValidationFailed(" ".join(errors), errors={"file": errors})
+    parsed: list[tuple[str, dict[str, Decimal], Decimal | None, int | None]] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(c not in (None, "") for c in row):
+            continue
+        cells = list(row) + [None] * (len(header) - len(row))
+        province = str(cells[col["province"]] or "").strip()
+        if not province:
+            errors.append(_("Dòng %(row)d: thiếu tên tỉnh, thành phố.") % {"row": number})
+            continue
+        if province.lower() in seen:
+            errors.append(
+                _("Dòng %(row)d: tỉnh “%(p)s” bị trùng.") % {"row": number, "p": province}
+            )
+        seen.add(province.lower())
+        values: dict[str, Decimal] = {}
+        for code in scored:
+            raw = cells[col[code.lower().rstrip(".")]]
+            d = _cell_decimal(raw)
+            if d is None or d < 0 or d > 1:
+                errors.append(
+                    _("Dòng %(row)d, cột %(code)s: giá trị “%(v)s” phải là số từ 0 đến 1.")
+                    % {"row": number, "code": code, "v": "" if raw is None else raw}
+                )
+            else:
+                values[code] = d
+        published_dti = published_rank = None
+        if "dti" in col and cells[col["dti"]] not in (None, ""):
+            published_dti = _cell_decimal(cells[col["dti"]])
+            if published_dti is None:
+                errors.append(_("Dòng %(row)d: cột dti không phải là số.") % {"row": number})
+        if "rank" in col and cells[col["rank"]] not in (None, ""):
+            r = _cell_decimal(cells[col["rank"]])
+            if r is None or r != r.to_integral_value() or r < 1:
+                errors.append(
+                    _("Dòng %(row)d: cột rank phải là số nguyên dương.") % {"row": number}
+                )
+            else:
+                published_rank = int(r)
+        parsed.append((province, values, published_dti, published_rank))
+    if not parsed and not errors:
+        errors.append(_("Tệp không có dòng dữ liệu nào."))
+    if errors:
+        raise ValidationFailed(" ".join(errors[:20]), errors={"file": errors})
+    dtis = [engine.weighted_dti(v, scored, total) for _p, v, _d, _r in parsed]
+    ranks = engine.competition_ranks(dtis)
+    return [
+        NationalRow(p, v, d, r, pd_, pr)
+        for (p, v, pd_, pr), d, r in zip(parsed, dtis, ranks, strict=True)
+    ]
+
+
+@transaction.atomic
+def national_results_import(
+    *, path: Path, framework_code: str, year: int, actor: Any = None
+) -> list[NationalRow]:
+    """Imports (replaces) the national results of ``year``: all rows or nothing."""
+    from agencies.models import AuditEvent
+
+    try:
+        framework = Framework.objects.get(code=framework_code)
+    except Framework.DoesNotExist as exc:
+        raise NotFound(_("Không có bộ chỉ số mã “%(code)s”.") % {"code": framework_code}) from exc
+    rows = parse_national_table(path, framework)
+    NationalResult.objects.filter(framework=framework, year=year).delete()
+    NationalResult.objects.bulk_create(
+        [
+            NationalResult(
+                framework=framework,
+                year=year,
+                province=r.province,
+                main_values={k: format(v, "f") for k, v in r.values.items()},
+                dti=_q(r.dti),
+                rank=r.rank,
+                published_dti=r.published_dti,
+                published_rank=r.published_rank,
+            )
+            for r in rows
+        ]
+    )
+    AuditEvent.objects.create(
+        actor=actor,
+        actor_role=getattr(actor, "role", "") or "",
+        action="national_results.import",
+        object_type="framework",
+        object_id=str(framework.pk),
+        object_repr=f"{framework.code} {year}"[:255],
+        data={"file": path.name, "rows": len(rows), "year": year},
+    )
+    return rows
+
+
+__all__ = [
+    "COALESCE_COUNTDOWN",
+    "NationalRow",
+    "RecomputeOutcome",
+    "ScoreKind",
+    "load_inputs",
+    "marker_clear",
+    "national_results_import",
+    "parse_national_table",
+    "queued_marker_key",
+    "score_recompute",
+    "score_recompute_all",
+    "score_recompute_request",
+    "score_sweep_stale",
+]

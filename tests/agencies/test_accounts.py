@@ -1,0 +1,230 @@
+"""Acceptance 5: accounts in bulk (command and admin with preview), export, and ending sessions
+when a user is deactivated or moved."""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from knox.models import AuthToken
+from openpyxl import Workbook, load_workbook
+
+from agencies.models import AuditEvent, User
+from agencies.services import user_deactivate, user_move_agency
+from dti_portal.errors import NotAllowed
+from tests.factories import UserFactory
+
+HEADER = "username,full_name,email,agency,role,password\n"
+
+
+def _csv(tmp_path, body: str):
+    p = tmp_path / "accounts.csv"
+    p.write_text(HEADER + body, encoding="utf-8")
+    return p
+
+
+def test_import_accounts_csv(khanh_hoa, tmp_path):
+    p = _csv(
+        tmp_path,
+        "nv_khcn,Nguyễn Văn A,a@khanhhoa.gov.vn,Sở KH&CN,agency_staff,\n"
+        "nv_congan,Trần B,,cong-an,agency_staff,Mat-khau-dai-123\n"
+        "nv_vp,Lê C,,van phong ubnd tinh,reviewer,\n"
+        "ld,Lãnh đạo,,,leader,\n",
+    )
+    out = StringIO()
+    call_command("import_accounts", str(p), stdout=out)
+    a = User.objects.get(username="nv_khcn")
+    assert a.agency.code == "so-khcn" and a.role == "agency_staff" and a.must_change_password
+    generated = [line for line in out.getvalue().splitlines() if "nv_khcn" in line][0]
+    password = generated.split("mật khẩu tạm: ")[1].split(" ")[0]
+    assert a.check_password(password)
+    b = User.objects.get(username="nv_congan")
+    assert (
+        b.agency.code == "cong-an"
+        and b.check_password("Mat-khau-dai-123")
+        and not b.must_change_password
+    )
+    assert User.objects.get(username="nv_vp").agency.code == "vp-ubnd"
+    assert User.objects.get(username="ld").agency is None
+    assert AuditEvent.objects.filter(action="user.import_create").count() == 4
+
+
+def test_import_accounts_xlsx_and_update(khanh_hoa, tmp_path):
+    UserFactory(username="cu", agency=khanh_hoa["so-noi-vu"])
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["username", "full_name", "email", "agency", "role", "password"])
+    ws.append(["cu", "Người Cũ", "", "Sở Tài chính", "agency_staff", ""])
+    ws.append(["moi", "Người Mới", "", "STC", "agency_staff", ""])
+    p = tmp_path / "a.xlsx"
+    wb.save(p)
+    call_command("import_accounts", str(p), stdout=StringIO())
+    assert User.objects.get(username="cu").agency.code == "so-tai-chinh"
+    assert User.objects.get(username="moi").agency.code == "so-tai-chinh"
+
+
+def test_bad_row_rejects_the_whole_file(khanh_hoa, tmp_path):
+    p = _csv(
+        tmp_path,
+        "ok1,A,,Sở KH&CN,agency_staff,\n"
+        "bad1,B,,Sở Không Tồn Tại,agency_staff,\n"
+        "bad2,C,not-an-email,Sở KH&CN,superuser,\n"
+        "bad3,D,,,agency_staff,\n"
+        "ok1,E,,Sở KH&CN,agency_staff,\n",
+    )
+    before = User.objects.count()
+    err = StringIO()
+    with pytest.raises(CommandError, match="không tài khoản nào được ghi"):
+        call_command("import_accounts", str(p), stdout=StringIO(), stderr=err)
+    text = err.getvalue()
+    assert "Dòng 3: không tìm thấy cơ quan “Sở Không Tồn Tại”" in text
+    assert "Dòng 4: vai trò “superuser” không hợp lệ" in text
+    assert "Dòng 4: email “not-an-email” không hợp lệ" in text
+    assert "Dòng 5: cán bộ đầu mối phải thuộc một cơ quan" in text
+    assert "Dòng 6: tên đăng nhập “ok1” lặp lại" in text
+    assert User.objects.count() == before
+
+
+def test_missing_column(khanh_hoa, tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("username,role\nx,leader\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="thiếu cột"):
+        call_command("import_accounts", str(p), stdout=StringIO())
+
+
+def test_generated_password_must_be_changed_at_first_login(khanh_hoa, tmp_path, client):
+    p = _csv(tmp_path, "moi,Mới,,Sở KH&CN,agency_staff,\n")
+    out = StringIO()
+    call_command("import_accounts", str(p), stdout=out)
+    password = out.getvalue().split("mật khẩu tạm: ")[1].split(" ")[0]
+    resp = client.post(reverse("login"), {"username": "moi", "password": password})
+    assert resp.status_code == 302
+    resp = client.get(reverse("indicators:framework_list"))
+    assert resp.status_code == 302 and resp.headers["Location"] == reverse("password_change")
+
+
+def test_export_accounts(khanh_hoa, tmp_path):
+    UserFactory(username="xuat", agency=khanh_hoa["so-khcn"], full_name="Xuất Thử")
+    p = tmp_path / "out.xlsx"
+    call_command("export_accounts", str(p), stdout=StringIO())
+    rows = list(load_workbook(p).active.iter_rows(values_only=True))
+    assert rows[0][:6] == ("username", "full_name", "email", "agency_code", "agency", "role")
+    assert rows[1][:2] == ("xuat", "Xuất Thử") or any(
+        r[0] == "xuat" and r[3] == "so-khcn" for r in rows
+    )
+
+
+def _login_everywhere(client_as, user):
+    c = client_as(user)
+    c.get(reverse("home"))
+    AuthToken.objects.create(user=user)
+    return c
+
+
+def test_deactivate_ends_sessions_and_tokens(khanh_hoa, reviewer, client_as):
+    u = UserFactory(username="nghi", agency=khanh_hoa["so-khcn"])
+    other = UserFactory(username="van_lam", agency=khanh_hoa["so-khcn"])
+    _login_everywhere(client_as, u)
+    _login_everywhere(client_as, other)
+    assert Session.objects.count() == 2
+    user_deactivate(actor=reviewer, user=u)
+    assert AuthToken.objects.filter(user=u).count() == 0
+    assert AuthToken.objects.filter(user=other).count() == 1
+    remaining = [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()]
+    assert remaining == [str(other.pk)]
+    assert AuditEvent.objects.filter(action="user.sessions_ended", object_id=str(u.pk)).exists()
+
+
+def test_move_agency_ends_sessions(khanh_hoa, reviewer, client_as):
+    u = UserFactory(username="chuyen", agency=khanh_hoa["so-khcn"])
+    c = _login_everywhere(client_as, u)
+    user_move_agency(actor=reviewer, user=u, agency=khanh_hoa["so-tai-chinh"])
+    assert not AuthToken.objects.filter(user=u).exists()
+    resp = c.get(reverse("indicators:framework_list"))
+    assert resp.status_code == 302  # logged out
+    ev = AuditEvent.objects.get(action="user.move_agency", object_id=str(u.pk))
+    assert ev.data == {"from": khanh_hoa["so-khcn"].pk, "to": khanh_hoa["so-tai-chinh"].pk}
+
+
+def test_only_reviewers_deactivate(khanh_hoa, user_a, user_b):
+    with pytest.raises(NotAllowed):
+        user_deactivate(actor=user_a, user=user_b)
+
+
+def test_admin_deactivation_ends_sessions(khanh_hoa, admin_user, client_as):
+    u = UserFactory(username="qua_admin", agency=khanh_hoa["so-khcn"])
+    _login_everywhere(client_as, u)
+    admin = client_as(admin_user)
+    resp = admin.get(reverse("admin:agencies_user_change", args=[u.pk]))
+    assert resp.status_code == 200
+    form = resp.context["adminform"].form
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list | tuple)
+    }
+    data.update(
+        {
+            "username": u.username,
+            "role": u.role,
+            "agency": str(u.agency_id),
+            "date_joined_0": u.date_joined.strftime("%d/%m/%Y"),
+            "date_joined_1": u.date_joined.strftime("%H:%M:%S"),
+        }
+    )
+    data.pop("is_active", None)
+    data.pop("password", None)
+    resp = admin.post(reverse("admin:agencies_user_change", args=[u.pk]), data)
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    assert not User.objects.get(pk=u.pk).is_active
+    assert not AuthToken.objects.filter(user=u).exists()
+    assert AuditEvent.objects.filter(action="user.deactivate", object_id=str(u.pk)).exists()
+
+
+def test_admin_import_with_preview(khanh_hoa, admin_user, client_as):
+    c = client_as(admin_user)
+    url = reverse("admin:agencies_user_import")
+    assert c.get(url).status_code == 200
+    body = (HEADER + "qa1,Q A,,Sở KH&CN,agency_staff,\n").encode()
+    resp = c.post(url, {"file": SimpleUploadedFile("a.csv", body)})
+    assert resp.status_code == 200
+    assert "Xác nhận nhập" in resp.content.decode()
+    assert not User.objects.filter(username="qa1").exists()  # preview writes nothing
+    resp = c.post(url, {"action": "confirm"})
+    assert resp.status_code == 200
+    user = User.objects.get(username="qa1")
+    assert user.must_change_password and user.agency.code == "so-khcn"
+    # Bad file in the admin: errors shown, nothing written.
+    bad = (HEADER + "qa2,Q,,Không Có,agency_staff,\n").encode()
+    resp = c.post(url, {"file": SimpleUploadedFile("b.csv", bad)})
+    assert "Dòng 2: không tìm thấy cơ quan" in resp.content.decode()
+    assert not User.objects.filter(username="qa2").exists()
+
+
+def test_xlsx_reader_refuses_non_xlsx(khanh_hoa, tmp_path):
+    p = tmp_path / "fake.xlsx"
+    p.write_bytes(b"username,role\n")
+    with pytest.raises(CommandError, match="không phải bảng tính Excel"):
+        call_command("import_accounts", str(p), stdout=StringIO())
+
+
+def test_reviewer_deactivates_from_the_directory_page(khanh_hoa, reviewer, user_a, client_as):
+    u = UserFactory(username="khoa_trang", agency=khanh_hoa["so-noi-vu"])
+    _login_everywhere(client_as, u)
+    url = reverse("agencies:agency_detail", args=[khanh_hoa["so-noi-vu"].pk])
+    assert client_as(user_a).post(url, {"action": "deactivate", "user": u.pk}).status_code == 403
+    assert User.objects.get(pk=u.pk).is_active
+    # A user of another agency cannot be reached through this agency's page.
+    other = UserFactory(username="khac", agency=khanh_hoa["so-tai-chinh"])
+    resp = client_as(reviewer).post(url, {"action": "deactivate", "user": other.pk})
+    assert resp.status_code == 404 and User.objects.get(pk=other.pk).is_active
+    resp = client_as(reviewer).post(url, {"action": "deactivate", "user": u.pk})
+    assert resp.status_code == 302
+    assert not User.objects.get(pk=u.pk).is_active
+    assert not AuthToken.objects.filter(user=u).exists()
+    assert not [
+        s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(u.pk)
+    ]

@@ -1,0 +1,166 @@
+"""Audit trail: append-only rows (model, queryset, admin, API), the admin audit log and export."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from agencies.models import AuditEvent
+from evidence.models import Submission, SubmissionTransition
+from evidence.services import submission_approve, submission_return, submission_submit
+from tests.evidence.review_setup import make_item
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def trail(agency_a, agency_b, user_a, reviewer):
+    it = make_item(agency_a, agency_b)
+    cons = submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    cons = submission_return(
+        submission=cons, actor=reviewer, version=None, reason_code="khac", reason="Làm rõ số liệu"
+    )
+    AuditEvent.objects.create(
+        actor=reviewer,
+        actor_role="reviewer",
+        agency=agency_b,
+        action="period_close",
+        object_type="period",
+        object_id=str(it.period.pk),
+        object_repr=str(it.period),
+    )
+    return cons
+
+
+def test_transition_rows_cannot_be_changed_or_deleted(trail):
+    row = SubmissionTransition.objects.first()
+    row.reason = "sửa lén"
+    with pytest.raises(PermissionError):
+        row.save()
+    with pytest.raises(PermissionError):
+        row.delete()
+    with pytest.raises(PermissionError):
+        SubmissionTransition.objects.filter(pk=row.pk).update(reason="x")
+    with pytest.raises(PermissionError):
+        SubmissionTransition.objects.all().delete()
+    with pytest.raises(PermissionError):
+        SubmissionTransition.objects.bulk_update([row], ["reason"])
+    row.refresh_from_db()
+    assert row.reason == "" and SubmissionTransition.objects.count() == 2
+
+
+def test_submission_with_history_cannot_be_deleted(trail):
+    from django.db.models import ProtectedError
+
+    with pytest.raises(ProtectedError):
+        Submission.objects.filter(pk=trail.pk).delete()
+
+
+def test_audit_events_cannot_be_changed_or_deleted(trail):
+    ev = AuditEvent.objects.get()
+    ev.action = "x"
+    with pytest.raises(PermissionError):
+        ev.save()
+    with pytest.raises(PermissionError):
+        ev.delete()
+
+
+def test_admin_is_read_only(client_as, admin_user, trail):
+    c = client_as(admin_user)
+    row = SubmissionTransition.objects.first()
+    base = "/admin/evidence/submissiontransition/"
+    assert c.get(base).status_code == 200
+    assert c.get(f"{base}{row.pk}/change/").status_code == 200  # view only
+    assert c.get(f"{base}add/").status_code == 403
+    assert c.post(f"{base}{row.pk}/change/", {"reason": "x"}).status_code == 403
+    assert c.post(f"{base}{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    res = c.post(base, {"action": "delete_selected", "_selected_action": [row.pk]})
+    assert SubmissionTransition.objects.filter(pk=row.pk).exists()
+    assert res.status_code in (200, 302)
+
+
+def test_audit_log_combines_and_filters(client_as, admin_user, trail, reviewer, user_a, agency_b):
+    c = client_as(admin_user)
+    res = c.get("/reporting/audit/")
+    rows = res.context["rows"]
+    assert [r.action for r in rows][:3] == ["period_close", "return", "submit"]
+    assert {r.source for r in rows} == {"transition", "event"}
+    assert c.get("/reporting/audit/", {"user": user_a.pk}).context["rows"][0].action == "submit"
+    assert [
+        r.action for r in c.get("/reporting/audit/", {"agency": agency_b.pk}).context["rows"]
+    ] == ["period_close"]
+    assert [r.action for r in c.get("/reporting/audit/", {"action": "return"}).context["rows"]] == [
+        "return"
+    ]
+    today = timezone.localdate()
+    tomorrow = (today + datetime.timedelta(days=1)).strftime("%d/%m/%Y")
+    assert c.get("/reporting/audit/", {"date_from": tomorrow}).context["rows"] == []
+    assert (
+        len(c.get("/reporting/audit/", {"date_to": today.strftime("%d/%m/%Y")}).context["rows"])
+        == 3
+    )
+    html = res.content.decode()
+    assert "Làm rõ số liệu" in html and str(reviewer) in html
+
+
+def test_audit_export_csv_and_xlsx(client_as, admin_user, trail):
+    c = client_as(admin_user)
+    res = c.get("/reporting/audit/export/", {"format": "csv", "action": "return"})
+    assert res.status_code == 200 and res["Content-Type"].startswith("text/csv")
+    text = b"".join(res.streaming_content).decode("utf-8-sig")
+    lines = list(csv.reader(io.StringIO(text)))
+    assert lines[0][0] == "Thời điểm" and len(lines) == 2 and lines[1][5] == "return"
+    assert "Làm rõ số liệu" in lines[1][7]
+    res = c.get("/reporting/audit/export/", {"format": "xlsx"})
+    ws = load_workbook(io.BytesIO(res.content)).active
+    values = list(ws.iter_rows(values_only=True))
+    # header + 2 transitions + 1 event + the two exports themselves (recorded before writing)
+    assert len(values) == 1 + 5
+    assert [v[5] for v in values[1:3]] == ["audit_export", "audit_export"]
+    # the export is itself recorded
+    assert AuditEvent.objects.filter(action="audit_export", actor=admin_user).count() == 2
+
+
+def test_audit_log_fixed_queries(client_as, admin_user, agency_a, agency_b, user_a, reviewer):
+    c = client_as(admin_user)
+    it = make_item(agency_a, agency_b)
+    submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    with CaptureQueriesContext(connection) as small:
+        c.get("/reporting/audit/")
+    for i in range(2, 8):
+        other = make_item(agency_a, agency_b, code=f"1.{i}", period=it.period)
+        s = submission_submit(submission=other.consolidation, actor=user_a, version=1)
+        submission_approve(submission=s, actor=reviewer, version=None)
+        AuditEvent.objects.create(actor=reviewer, action="x", object_repr=f"o{i}")
+    with CaptureQueriesContext(connection) as large:
+        c.get("/reporting/audit/")
+    assert len(large) == len(small)
+
+
+def test_history_records_field_changes(trail, user_a):
+    # simple-history holds the row's every version, with who made it
+    assert trail.history.count() >= 3
+    assert trail.history.filter(history_user=user_a).exists()
+
+
+def test_database_refuses_raw_update_of_the_log(trail):
+    from django.db import DatabaseError, transaction
+
+    row = SubmissionTransition.objects.first()
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            "UPDATE evidence_submissiontransition SET reason = %s WHERE id = %s", ["x", row.pk]
+        )
+    row.refresh_from_db()
+    assert row.reason == ""
+    if connection.vendor == "postgresql":
+        with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+            cur.execute("DELETE FROM evidence_submissiontransition WHERE id = %s", [row.pk])
+        assert SubmissionTransition.objects.filter(pk=row.pk).exists()

@@ -1,0 +1,426 @@
+"""Evidence uploads: content-based acceptance, the hostile corpus (nothing stored), streaming,
+SHA-256, downloads through the permission-checked view, immutability, reuse."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile, TemporaryUploadedFile
+from django.urls import reverse
+
+from dti_portal.errors import Conflict, ValidationFailed
+from evidence import services
+from evidence.models import EvidenceFile, ReportingPeriod, Submission
+from tests.evidence.reporting_factories import (
+    docx_bytes,
+    encrypted_office_bytes,
+    exe_bytes,
+    html_bytes,
+    jpg_bytes,
+    make_world,
+    odf_bytes,
+    pdf_bytes,
+    png_bytes,
+    svg_bytes,
+    xlsm_bytes,
+    xlsx_bytes,
+    zip_bomb_docx,
+)
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.SENDFILE_ROOT = settings.MEDIA_ROOT
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def world(agency_a, agency_b):
+    return make_world(agency_a, agency_b)
+
+
+@pytest.fixture
+def draft(world, user_a):
+    return services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=world.period,
+        values={"numerator": "3", "denominator": "4"},
+    )
+
+
+def stored_files() -> list[Path]:
+    root = Path(settings.MEDIA_ROOT) / "evidence"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def upload(client, sub, name, content, **extra):
+    return client.post(
+        reverse("api:submission-evidence", args=[sub.pk]),
+        {"file": SimpleUploadedFile(name, content, content_type="application/pdf"), **extra},
+        format="multipart",
+    )
+
+
+@pytest.mark.django_db
+class TestAccepted:
+    @pytest.mark.parametrize(
+        ("name", "content", "mime"),
+        [
+            ("Biên bản họp số 12.pdf", pdf_bytes(), "application/pdf"),
+            ("anh-chup.png", png_bytes(), "image/png"),
+            ("Ảnh hiện trường.JPG", jpg_bytes(), "image/jpeg"),
+            (
+                "so-lieu.xlsx",
+                xlsx_bytes(),
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            ),
+            (
+                "quyet-dinh.docx",
+                docx_bytes(),
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            ("van-ban.odt", odf_bytes("text"), "application/vnd.oasis.opendocument.text"),
+            (
+                "bang-tinh.ods",
+                odf_bytes("spreadsheet"),
+                "application/vnd.oasis.opendocument.spreadsheet",
+            ),
+        ],
+    )
+    def test_accepted_types_stored_under_random_key(
+        self, draft, user_a, api_as, name, content, mime
+    ):
+        resp = upload(api_as(user_a), draft, name, content, doc_number="12/QĐ-UBND")
+        assert resp.status_code == 201, resp.content
+        ev = EvidenceFile.objects.get()
+        assert ev.original_name == name
+        assert ev.mime_type == mime
+        assert ev.sha256 == hashlib.sha256(content).hexdigest()
+        assert ev.size == len(content)
+        assert ev.doc_number == "12/QĐ-UBND"
+        assert ev.uploaded_by == user_a
+        assert name not in ev.file.name and "." not in os.path.basename(ev.file.name)
+        assert ev.file.name.startswith(f"evidence/{draft.agency_id}/{draft.period_id}/")
+
+    def test_link_evidence(self, draft, user_a, api_as):
+        url = reverse("api:submission-evidence", args=[draft.pk])
+        resp = api_as(user_a).post(
+            url,
+            {"url": "https://congbao.khanhhoa.gov.vn/vb/123", "doc_number": "123/KH"},
+            format="multipart",
+        )
+        assert resp.status_code == 201
+        assert EvidenceFile.objects.get().kind == "link"
+        bad = api_as(user_a).post(url, {"url": "javascript:alert(1)"}, format="multipart")
+        assert bad.status_code == 400
+
+
+HOSTILE = [
+    ("bao-cao.pdf", exe_bytes(), "chương trình"),
+    ("bao-cao.pdf", html_bytes(), "HTML"),
+    ("bang-tinh.xlsx", xlsm_bytes(), "macro"),
+    ("van-ban.docx", zip_bomb_docx(), "zip bomb"),
+    ("hinh.svg", svg_bytes(), "SVG"),
+    ("hinh.png", svg_bytes(), "SVG"),
+    ("mat-khau.docx", encrypted_office_bytes(), "mật khẩu"),
+    ("bao-cao.docx", pdf_bytes(), "không khớp"),
+    ("script.sh", b"#!/bin/sh\nrm -rf /\n", "chương trình"),
+]
+
+
+@pytest.mark.django_db
+class TestHostileCorpus:
+    @pytest.mark.parametrize(("name", "content", "fragment"), HOSTILE)
+    def test_refused_via_api_nothing_stored(self, draft, user_a, api_as, name, content, fragment):
+        resp = upload(api_as(user_a), draft, name, content)
+        assert resp.status_code == 400, resp.content
+        assert fragment in resp.json()["file"][0]
+        assert not EvidenceFile.objects.exists()
+        assert stored_files() == []
+
+    def test_oversized_refused(self, draft, user_a, api_as, settings):
+        settings.EVIDENCE_MAX_UPLOAD_BYTES = 1024
+        resp = upload(api_as(user_a), draft, "lon.pdf", pdf_bytes() + b"0" * 2048)
+        assert resp.status_code == 400
+        assert "Tệp quá lớn" in resp.json()["file"][0]
+        assert "tối đa" in resp.json()["file"][0]
+        assert not EvidenceFile.objects.exists() and stored_files() == []
+
+    def test_default_limit_is_20_mb(self):
+        assert settings.EVIDENCE_MAX_UPLOAD_BYTES == 20 * 1024 * 1024
+
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "../../settings.pdf",
+            "..\\..\\win.ini.pdf",
+            "/etc/passwd.pdf",
+            "bao\r\ncao.pdf",
+            "hop\u202efdp.exe.pdf",
+            "nul\x00.pdf",
+        ],
+    )
+    def test_hostile_names_refused_by_service(self, draft, user_a, name):
+        f = SimpleUploadedFile("x.pdf", pdf_bytes(), content_type="application/pdf")
+        f._name = name  # bypass Django's own basename() to reach the service with the raw name
+        with pytest.raises(ValidationFailed) as exc:
+            services.evidence_add_file(submission=draft, actor=user_a, upload=f)
+        assert "Tên tệp không hợp lệ" in exc.value.message
+        assert not EvidenceFile.objects.exists() and stored_files() == []
+
+    def test_hostile_names_over_http_never_reach_the_path(self, draft, user_a, api_as):
+        """Django's multipart parser strips directories and control characters; the stored key
+        is random whatever the name."""
+        resp = upload(api_as(user_a), draft, "../../../../tmp/evil.pdf", pdf_bytes())
+        assert resp.status_code == 201
+        ev = EvidenceFile.objects.get()
+        assert ev.original_name == "evil.pdf"
+        assert "evil" not in ev.file.name and ".." not in ev.file.name
+        assert Path(ev.file.path).resolve().is_relative_to(Path(settings.MEDIA_ROOT).resolve())
+
+    def test_failure_after_storing_removes_the_file(self, draft, user_a, monkeypatch):
+        from agencies.models import AuditEvent
+
+        def boom(*a, **kw):
+            raise RuntimeError("db down")
+
+        monkeypatch.setattr(AuditEvent.objects, "create", boom)
+        f = SimpleUploadedFile("a.pdf", pdf_bytes())
+        with pytest.raises(RuntimeError):
+            services.evidence_add_file(submission=draft, actor=user_a, upload=f)
+        assert not EvidenceFile.objects.exists() and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_vietnamese_name_kept_and_download_headers(draft, user_a, api_as, client_as):
+    name = "Kế hoạch chuyển đổi số năm 2025.pdf"
+    content = pdf_bytes()
+    assert upload(api_as(user_a), draft, name, content).status_code == 201
+    ev = EvidenceFile.objects.get()
+    for client, url in (
+        (api_as(user_a), reverse("api:evidence-download", args=[ev.pk])),
+        (client_as(user_a), reverse("evidence:evidence_download", args=[ev.pk])),
+    ):
+        resp = client.get(url)
+        assert resp.status_code == 200
+        cd = resp["Content-Disposition"]
+        assert cd.startswith("attachment")
+        assert "filename*=utf-8''K%E1%BA%BF%20ho%E1%BA%A1ch" in cd
+        assert resp["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in resp["Content-Security-Policy"]
+        body = b"".join(resp.streaming_content) if resp.streaming else resp.content
+        assert body == content
+    inline = client_as(user_a).get(
+        reverse("evidence:evidence_download", args=[ev.pk]) + "?inline=1"
+    )
+    assert inline["Content-Disposition"].startswith("inline")
+    assert inline["Content-Type"] == "application/pdf"
+
+
+@pytest.mark.django_db
+def test_sendfile_backend_nginx_uses_x_accel_redirect(draft, user_a, client_as, settings):
+    services.evidence_add_file(
+        submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+    )
+    ev = EvidenceFile.objects.get()
+    settings.SENDFILE_BACKEND = "django_sendfile.backends.nginx"
+    from django_sendfile import utils
+
+    utils._get_sendfile.cache_clear()
+    try:
+        resp = client_as(user_a).get(reverse("evidence:evidence_download", args=[ev.pk]))
+        assert resp["X-Accel-Redirect"].startswith("/protected/evidence/")
+        assert resp.content == b""
+    finally:
+        settings.SENDFILE_BACKEND = "django_sendfile.backends.simple"
+        utils._get_sendfile.cache_clear()
+
+
+@pytest.mark.django_db
+def test_upload_streams_to_disk(draft, user_a, client_as, settings):
+    """Uploads through the page and the API are written to a temporary file, never kept in
+    memory, whatever FILE_UPLOAD_MAX_MEMORY_SIZE says."""
+    seen = []
+    real = services.evidence_files.inspect_upload
+
+    def spy(fh, **kw):
+        seen.append(type(fh))
+        return real(fh, **kw)
+
+    import evidence.services.evidence_files as ef
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+    orig = ef.inspect_upload
+    ef.inspect_upload = spy
+    try:
+        resp = client_as(user_a).post(
+            reverse("evidence:evidence_upload", args=[draft.pk]),
+            {"file": SimpleUploadedFile("a.pdf", pdf_bytes()), "doc_number": "1/BC"},
+        )
+        assert resp.status_code == 302
+        from rest_framework.test import APIClient
+
+        api = APIClient()
+        api.force_authenticate(user_a)
+        resp = api.post(
+            reverse("api:submission-evidence", args=[draft.pk]),
+            {"file": SimpleUploadedFile("b.png", png_bytes())},
+            format="multipart",
+        )
+        assert resp.status_code == 201
+    finally:
+        ef.inspect_upload = orig
+    assert seen == [TemporaryUploadedFile, TemporaryUploadedFile]
+    assert EvidenceFile.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_sha256_is_computed_in_chunks(draft, user_a):
+    from evidence.services.evidence_files import sha256_of
+
+    content = os.urandom(300 * 1024)
+    f = SimpleUploadedFile("a.pdf", content)
+    calls = []
+    orig = f.chunks
+
+    def chunks(size=None):
+        calls.append(size)
+        return orig(size)
+
+    f.chunks = chunks  # type: ignore[method-assign]
+    assert sha256_of(f) == hashlib.sha256(content).hexdigest()
+    assert calls == [64 * 1024]
+
+
+@pytest.mark.django_db
+class TestImmutableAndReuse:
+    def test_no_add_or_remove_once_submitted(self, draft, user_a, api_as, client_as):
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+        ev = EvidenceFile.objects.get()
+        sub = services.submission_submit(submission=draft, actor=user_a, version=draft.version)
+        resp = upload(api_as(user_a), sub, "b.pdf", pdf_bytes())
+        assert resp.status_code == 409
+        assert "không thay đổi được" in resp.json()["detail"]
+        with pytest.raises(Conflict):
+            services.evidence_remove(evidence=ev, actor=user_a)
+        page = client_as(user_a).post(reverse("evidence:evidence_remove", args=[ev.pk]))
+        assert page.status_code == 302
+        assert EvidenceFile.objects.count() == 1 and len(stored_files()) == 1
+
+    def test_remove_from_draft_deletes_row_and_file(
+        self, draft, user_a, django_capture_on_commit_callbacks
+    ):
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+        ev = EvidenceFile.objects.get()
+        with django_capture_on_commit_callbacks(execute=True):
+            services.evidence_remove(evidence=ev, actor=user_a)
+        assert not EvidenceFile.objects.exists() and stored_files() == []
+
+    def test_reuse_earlier_quarter_without_reupload(self, world, draft, user_a, client_as):
+        services.evidence_add_file(
+            submission=draft,
+            actor=user_a,
+            upload=SimpleUploadedFile("Quyết định 45.pdf", pdf_bytes()),
+            doc_number="45/QĐ-UBND",
+        )
+        original = EvidenceFile.objects.get()
+        q1 = ReportingPeriod.objects.create(
+            framework=world.framework, year=2026, quarter=1, deadline=world.period.deadline
+        )
+        later = services.submission_create(
+            actor=user_a,
+            indicator=world.ratio,
+            period=q1,
+            values={"numerator": "1", "denominator": "1"},
+        )
+        from evidence import selectors
+
+        assert list(selectors.reusable_evidence(user=user_a, submission=later)) == [original]
+        resp = client_as(user_a).post(
+            reverse("evidence:evidence_reuse", args=[later.pk]), {"source": original.pk}
+        )
+        assert resp.status_code == 302
+        reused = EvidenceFile.objects.get(submission=later)
+        assert reused.reused_from == original
+        assert reused.file.name == original.file.name
+        assert reused.sha256 == original.sha256 and reused.doc_number == "45/QĐ-UBND"
+        assert len(stored_files()) == 1
+
+    def test_cannot_reuse_another_agencys_file(self, world, draft, user_a, user_b):
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+        b_sub = services.submission_create(
+            actor=user_b,
+            indicator=world.ratio,
+            period=world.period,
+            values={"numerator": "1", "denominator": "1"},
+        )
+        with pytest.raises(ValidationFailed):
+            services.evidence_reuse(
+                submission=b_sub, actor=user_b, source=EvidenceFile.objects.get()
+            )
+        assert EvidenceFile.objects.filter(submission=b_sub).count() == 0
+        assert Submission.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_pixel_flood_png_refused(draft, user_a, api_as):
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("1", (9000, 9000)).save(buf, "PNG")  # 81 megapixels in a few kB
+    resp = upload(api_as(user_a), draft, "anh.png", buf.getvalue())
+    assert resp.status_code == 400 and "Ảnh quá lớn" in resp.json()["file"][0]
+    assert not EvidenceFile.objects.exists() and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_page_upload_of_hostile_file_shows_message_and_stores_nothing(draft, user_a, client_as):
+    c = client_as(user_a)
+    resp = c.post(
+        reverse("evidence:evidence_upload", args=[draft.pk]),
+        {"file": SimpleUploadedFile("bao-cao.pdf", exe_bytes()), "doc_number": "1/BC"},
+        follow=True,
+    )
+    assert resp.status_code == 200
+    assert "Tệp chương trình (thực thi) bị từ chối" in resp.content.decode()
+    assert not EvidenceFile.objects.exists() and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_large_upload_is_never_held_in_memory(draft, user_a):
+    """A 15 MB upload on disk is checked, hashed and stored with a small, bounded memory peak."""
+    import tracemalloc
+
+    size = 15 * 1024 * 1024
+    tmp = TemporaryUploadedFile("Báo cáo lớn.pdf", "application/pdf", size, None)
+    head = pdf_bytes()
+    tmp.write(head[:-6])  # without the final %%EOF: padding goes in a comment-like tail
+    block = b"%" + b"0" * (1024 * 1024 - 2) + b"\n"
+    while tmp.tell() < size - len(block):
+        tmp.write(block)
+    tmp.write(b"%%EOF\n")
+    tmp.size = tmp.tell()
+    tmp.seek(0)
+    tracemalloc.start()
+    try:
+        ev = services.evidence_add_file(submission=draft, actor=user_a, upload=tmp)
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+        tmp.close()  # the storage moved the temporary file; closing must not fail
+    assert ev.size > 14 * 1024 * 1024
+    assert peak < 3 * 1024 * 1024, peak

@@ -1,0 +1,144 @@
+"""Notifications: who is told of what, in-app inbox and unread count, mark read, email on/off."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from agencies.models import User
+from evidence.models import Notification
+from evidence.services import (
+    notification_mark_read,
+    submission_approve,
+    submission_return,
+    submission_submit,
+)
+from evidence.tasks import send_notification_emails
+from tests.evidence.review_setup import make_item
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def item(agency_a, agency_b):
+    return make_item(agency_a, agency_b)
+
+
+def test_recipients_of_each_event(
+    item, user_a, user_b, reviewer, leader, admin_user, django_capture_on_commit_callbacks
+):
+    second_reviewer = UserFactory(username="reviewer2", role=User.Role.REVIEWER, agency=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        contrib = submission_submit(submission=item.contribution, actor=user_b, version=1)
+    # coordinator submits → the lead agency's staff
+    assert list(Notification.objects.values_list("recipient__username", "kind")) == [
+        ("staff_a", "submitted_to_lead")
+    ]
+    assert [m.to for m in mail.outbox] == [["staff_a@example.gov.vn"]]
+    assert "phần phối hợp" in mail.outbox[0].body and "/reporting/" in mail.outbox[0].body
+
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        cons = submission_submit(submission=item.consolidation, actor=user_a, version=1)
+    # items arrive → every reviewer (not leaders, not other agencies)
+    assert sorted(Notification.objects.values_list("recipient__username", flat=True)) == [
+        "reviewer",
+        "reviewer2",
+    ]
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([reviewer.email, second_reviewer.email])
+    link = Notification.objects.get(recipient=reviewer).link
+    assert link == f"/reporting/review/{cons.pk}/"
+
+    Notification.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        cons = submission_return(
+            submission=cons, actor=reviewer, version=None, reason_code="khac", reason="Làm rõ"
+        )
+    # returned / approved → the agency
+    assert list(Notification.objects.values_list("recipient__username", "kind")) == [
+        ("staff_a", "returned")
+    ]
+    cons = submission_submit(submission=cons, actor=user_a, version=None)
+    Notification.objects.all().delete()
+    submission_approve(submission=cons, actor=reviewer, version=None)
+    assert list(Notification.objects.values_list("recipient__username", "kind")) == [
+        ("staff_a", "approved")
+    ]
+    assert contrib.state == "submitted_to_lead"
+
+
+def test_email_preference_off(item, user_a, user_b, django_capture_on_commit_callbacks):
+    User.objects.filter(pk=user_a.pk).update(email_notifications=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_submit(submission=item.contribution, actor=user_b, version=1)
+    assert Notification.objects.filter(recipient=user_a).count() == 1  # in-app still
+    assert mail.outbox == []
+
+
+def test_email_task_is_idempotent(item, user_a, user_b, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_submit(submission=item.contribution, actor=user_b, version=1)
+    note = Notification.objects.get()
+    assert note.emailed_at is not None and len(mail.outbox) == 1
+    assert send_notification_emails([note.pk]) == 0
+    assert len(mail.outbox) == 1
+
+
+def test_inbox_unread_count_and_mark_read(client_as, item, user_a, user_b):
+    submission_submit(submission=item.contribution, actor=user_b, version=1)
+    note = Notification.objects.get(recipient=user_a)
+    other = Notification.objects.create(recipient=user_b, kind="x", message="của B")
+    c = client_as(user_a)
+    res = c.get("/reporting/notifications/")
+    html = res.content.decode()
+    assert res.status_code == 200 and note.message in html and "của B" not in html
+    assert 'id="unread-count">1<' in html  # the navbar badge
+    # another user's notification cannot be opened or marked
+    assert c.post(f"/reporting/notifications/{other.pk}/open/").status_code == 404
+    res = c.post(f"/reporting/notifications/{note.pk}/open/")
+    assert res.status_code == 302 and res["Location"] == note.link
+    note.refresh_from_db()
+    other.refresh_from_db()
+    assert note.read_at is not None and other.read_at is None
+    assert 'id="unread-count"' not in c.get("/reporting/notifications/").content.decode()
+
+
+def test_mark_all_read(client_as, user_a, user_b):
+    for i in range(3):
+        Notification.objects.create(recipient=user_a, kind="x", message=f"m{i}")
+    Notification.objects.create(recipient=user_b, kind="x", message="b")
+    assert notification_mark_read(user=user_a, notification_ids=[]) == 0
+    res = client_as(user_a).post("/reporting/notifications/read-all/")
+    assert res.status_code == 302
+    assert Notification.objects.filter(recipient=user_a, read_at__isnull=True).count() == 0
+    assert Notification.objects.filter(recipient=user_b, read_at__isnull=True).count() == 1
+
+
+def test_inbox_fixed_queries(client_as, user_a, django_assert_max_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = client_as(user_a)
+    Notification.objects.create(recipient=user_a, kind="x", message="m")
+    with CaptureQueriesContext(connection) as small:
+        c.get("/reporting/notifications/")
+    Notification.objects.bulk_create(
+        Notification(recipient=user_a, kind="x", message=f"m{i}") for i in range(25)
+    )
+    with CaptureQueriesContext(connection) as large:
+        c.get("/reporting/notifications/")
+    assert len(large) == len(small)
+
+
+def test_email_preference_page(client_as, user_a):
+    c = client_as(user_a)
+    assert c.get("/reporting/notifications/settings/").status_code == 200
+    res = c.post("/reporting/notifications/settings/", {})
+    assert res.status_code == 302
+    user_a.refresh_from_db()
+    assert user_a.email_notifications is False
+    c.post("/reporting/notifications/settings/", {"email_notifications": "on"})
+    user_a.refresh_from_db()
+    assert user_a.email_notifications is True

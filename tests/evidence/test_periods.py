@@ -1,0 +1,184 @@
+"""Reporting periods: default deadlines, reviewer-only management, audit, locking, extensions."""
+
+from __future__ import annotations
+
+import datetime
+import zoneinfo
+
+import pytest
+import time_machine
+
+from agencies.models import AuditEvent
+from dti_portal.errors import NotAllowed, ValidationFailed
+from evidence import services
+from evidence.models import ReportingPeriod
+from tests.evidence.reporting_factories import make_world
+from tests.factories import FrameworkFactory
+
+VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@pytest.fixture
+def world(agency_a, agency_b):
+    return make_world(agency_a, agency_b)
+
+
+def test_default_deadlines():
+    assert services.default_deadline(2025, 1) == datetime.date(2025, 3, 25)
+    assert services.default_deadline(2025, 2) == datetime.date(2025, 6, 25)
+    assert services.default_deadline(2025, 3) == datetime.date(2025, 9, 25)
+    assert services.default_deadline(2025, 4) == datetime.date(2025, 12, 25)
+    assert services.default_deadline(2025, None) == datetime.date(2026, 1, 10)
+
+
+@pytest.mark.django_db
+def test_reviewer_creates_quarters_and_annual_round_audited(reviewer):
+    fw = FrameworkFactory()
+    q1 = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=1)
+    annual = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
+    assert q1.deadline == datetime.date(2025, 3, 25)
+    assert annual.deadline == datetime.date(2026, 1, 10)
+    assert str(annual) == "Cả năm 2025"
+    events = AuditEvent.objects.filter(action="period.create")
+    assert events.count() == 2
+    assert events.filter(actor=reviewer, object_id=str(q1.pk)).exists()
+
+
+@pytest.mark.django_db
+def test_one_annual_round_per_year_and_no_duplicate_quarter(reviewer):
+    fw = FrameworkFactory()
+    services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
+    with pytest.raises(ValidationFailed):
+        services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
+    services.period_create(actor=reviewer, framework=fw, year=2025, quarter=2)
+    with pytest.raises(ValidationFailed):
+        services.period_create(actor=reviewer, framework=fw, year=2025, quarter=2)
+    with pytest.raises(ValidationFailed):
+        services.period_create(actor=reviewer, framework=fw, year=2025, quarter=5)
+    assert ReportingPeriod.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_agency_staff_and_leader_cannot_manage_periods(user_a, leader):
+    fw = FrameworkFactory()
+    for actor in (user_a, leader):
+        with pytest.raises(NotAllowed):
+            services.period_create(actor=actor, framework=fw, year=2025, quarter=1)
+    assert not ReportingPeriod.objects.exists()
+
+
+@pytest.mark.django_db
+def test_lock_follows_vietnamese_date_and_close(reviewer):
+    fw = FrameworkFactory()
+    p = services.period_create(
+        actor=reviewer, framework=fw, year=2025, quarter=1, deadline=datetime.date(2025, 3, 25)
+    )
+    # 23:30 on the deadline day in Vietnam is 16:30 UTC: still open.
+    with time_machine.travel(datetime.datetime(2025, 3, 25, 23, 30, tzinfo=VN), tick=False):
+        assert not services.period_is_locked(p)
+    # 00:30 on 26/03 in Vietnam is still 25/03 in UTC: locked nonetheless.
+    with time_machine.travel(datetime.datetime(2025, 3, 26, 0, 30, tzinfo=VN), tick=False):
+        assert services.period_is_locked(p)
+    with time_machine.travel(datetime.datetime(2025, 3, 1, tzinfo=VN), tick=False):
+        p = services.period_close(actor=reviewer, period=p)
+        assert services.period_is_locked(p)
+        p = services.period_open(actor=reviewer, period=p)
+        assert not services.period_is_locked(p)
+    p = services.period_extend(
+        actor=reviewer, period=p, deadline=datetime.date(2025, 4, 5), reason="Lùi hạn"
+    )
+    with time_machine.travel(datetime.datetime(2025, 4, 1, tzinfo=VN), tick=False):
+        assert not services.period_is_locked(p)
+    actions = list(AuditEvent.objects.values_list("action", flat=True))
+    for a in ("period.close", "period.open", "period.extend"):
+        assert a in actions
+
+
+@pytest.mark.django_db
+def test_item_extension_reopens_one_item_for_one_agency(world, reviewer, agency_a, agency_b):
+    p = world.period
+    with time_machine.travel(p.deadline + datetime.timedelta(days=3), tick=False):
+        assert not services.item_is_open(p, indicator_id=world.ratio.pk, agency_id=agency_a.pk)
+        with pytest.raises(ValidationFailed):
+            services.item_extension_grant(
+                actor=reviewer,
+                period=p,
+                indicator=world.ratio,
+                agency=agency_a,
+                deadline=p.deadline + datetime.timedelta(days=7),
+                reason="",
+            )
+        services.item_extension_grant(
+            actor=reviewer,
+            period=p,
+            indicator=world.ratio,
+            agency=agency_a,
+            deadline=p.deadline + datetime.timedelta(days=7),
+            reason="Bổ sung biên bản",
+        )
+        assert services.item_is_open(p, indicator_id=world.ratio.pk, agency_id=agency_a.pk)
+        assert not services.item_is_open(p, indicator_id=world.ratio.pk, agency_id=agency_b.pk)
+        assert not services.item_is_open(p, indicator_id=world.yes_no.pk, agency_id=agency_a.pk)
+    with time_machine.travel(p.deadline + datetime.timedelta(days=8), tick=False):
+        assert not services.item_is_open(p, indicator_id=world.ratio.pk, agency_id=agency_a.pk)
+    ev = AuditEvent.objects.get(action="period.item_extension")
+    assert ev.actor == reviewer and ev.agency == agency_a
+    assert ev.data["reason"] == "Bổ sung biên bản"
+    with pytest.raises(NotAllowed):
+        services.item_extension_grant(
+            actor=world.lead_user,
+            period=p,
+            indicator=world.ratio,
+            agency=world.lead,
+            deadline=p.deadline,
+            reason="x",
+        )
+
+
+@pytest.mark.django_db
+def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, leader, client_as):
+    from django.urls import reverse
+
+    url = reverse("evidence:period_manage")
+    assert client_as(user_a).get(url).status_code == 403
+    assert (
+        client_as(leader).post(url, {"action": "close", "period": world.period.pk}).status_code
+        == 403
+    )
+    c = client_as(reviewer)
+    page = c.get(url)
+    assert page.status_code == 200 and "Quý 4/2025" in page.content.decode()
+    resp = c.post(
+        url, {"action": "create", "framework": world.framework.pk, "year": "2026", "quarter": ""}
+    )
+    assert resp.status_code == 302
+    annual = ReportingPeriod.objects.get(year=2026, quarter__isnull=True)
+    assert annual.deadline == datetime.date(2027, 1, 10)
+    dup = c.post(
+        url, {"action": "create", "framework": world.framework.pk, "year": "2026", "quarter": ""}
+    )
+    assert dup.status_code == 400 and "đã có" in dup.content.decode()
+    assert c.post(url, {"action": "close", "period": annual.pk}).status_code == 302
+    assert ReportingPeriod.objects.get(pk=annual.pk).status == "closed"
+    resp = c.post(
+        url,
+        {"action": "extend", "period": annual.pk, "deadline": "2027-01-20", "reason": "Lùi hạn"},
+    )
+    assert resp.status_code == 302
+    annual = ReportingPeriod.objects.get(pk=annual.pk)
+    assert annual.deadline == datetime.date(2027, 1, 20) and annual.status == "open"
+    resp = c.post(
+        url,
+        {
+            "action": "item",
+            "period": world.period.pk,
+            "indicator": world.ratio.pk,
+            "agency": user_a.agency_id,
+            "deadline": "2026-01-15",
+            "reason": "Bổ sung minh chứng",
+        },
+    )
+    assert resp.status_code == 302
+    assert world.period.extensions.get().deadline == datetime.date(2026, 1, 15)
+    assert AuditEvent.objects.filter(actor=reviewer).count() == 4
+    assert "Kỳ báo cáo" in c.get("/").content.decode()  # navigation entry for reviewers

@@ -1,0 +1,175 @@
+"""Deadline reminders (Celery beat): one digest per agency per day, idempotent, escalation."""
+
+from __future__ import annotations
+
+import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+from django.core import mail
+
+from agencies.models import Agency, User
+from evidence.models import Notification, ReminderDigest, Submission
+from evidence.tasks import send_deadline_reminders, unfinished_items
+from tests.evidence.review_setup import make_item
+from tests.factories import (
+    AgencyFactory,
+    AgencyGroupFactory,
+    FrameworkFactory,
+    ReportingPeriodFactory,
+    SubmissionFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+DEADLINE = datetime.date(2025, 12, 25)
+S = Submission.State
+
+
+def at(day: datetime.date, hour: int = 7) -> datetime.datetime:
+    return datetime.datetime(day.year, day.month, day.day, hour, 30, tzinfo=VN)
+
+
+@pytest.fixture
+def world(agency_a, agency_b, user_a, user_b):
+    """A leads 1.1 (draft: unfinished), B coordinates 1.1 (sent to the lead: done),
+    C leads 1.2 (nothing yet: unfinished), D leads 1.3 (approved: done)."""
+    period = ReportingPeriodFactory(framework=FrameworkFactory(), deadline=DEADLINE)
+    one = make_item(agency_a, agency_b, code="1.1", period=period)
+    Submission.objects.filter(pk=one.contribution.pk).update(state=S.SUBMITTED_TO_LEAD)
+    agency_c = AgencyFactory(code="so-c", name="Sở Thử nghiệm C", head_email="giamdoc.c@example.vn")
+    agency_d = AgencyFactory(code="so-d", name="Sở Thử nghiệm D", head_email="giamdoc.d@example.vn")
+    user_c = UserFactory(username="staff_c", agency=agency_c)
+    user_d = UserFactory(username="staff_d", agency=agency_d)
+    two = make_item(agency_c, agency_b, code="1.2", period=period)
+    Submission.objects.filter(pk=two.consolidation.pk).delete()
+    Submission.objects.filter(pk=two.contribution.pk).update(state=S.SUBMITTED_TO_LEAD)
+    three = make_item(agency_d, agency_b, code="1.3", period=period)
+    Submission.objects.filter(pk=three.consolidation.pk).update(state=S.APPROVED)
+    Submission.objects.filter(pk=three.contribution.pk).update(state=S.SUBMITTED_TO_LEAD)
+    return {"period": period, "a": user_a, "b": user_b, "c": user_c, "d": user_d}
+
+
+def test_three_days_before_run_twice_one_digest_per_unfinished_agency(world):
+    with time_machine.travel(at(DEADLINE - datetime.timedelta(days=3)), tick=False):
+        first = send_deadline_reminders.delay().get()
+        second = send_deadline_reminders.delay().get()
+    assert first["digests"] == 2 and second == {
+        "digests": 0,
+        "escalations": 0,
+        "skipped_existing": 2,
+        "failures": [],
+    }
+    digests = ReminderDigest.objects.order_by("agency__code")
+    assert [(d.agency.code, d.day, d.kind, d.items) for d in digests] == [
+        ("so-a", DEADLINE - datetime.timedelta(days=3), "before", 1),
+        ("so-c", DEADLINE - datetime.timedelta(days=3), "before", 1),
+    ]
+    # one email per agency (not per item), none to agencies that are done (B, D)
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "staff_a@example.gov.vn",
+        "staff_c@example.gov.vn",
+    ]
+    assert len(mail.outbox) == 2
+    body = next(m for m in mail.outbox if m.to == ["staff_a@example.gov.vn"]).body
+    assert "1.1." in body and "25/12/2025" in body and "còn 3 ngày" in body
+    assert not Notification.objects.filter(recipient__in=[world["b"], world["d"]]).exists()
+    assert Notification.objects.filter(recipient=world["a"], kind="reminder").count() == 1
+
+
+def test_other_days_send_nothing(world):
+    for days in (5, 2, 0):
+        with time_machine.travel(at(DEADLINE - datetime.timedelta(days=days)), tick=False):
+            send_deadline_reminders()
+    assert ReminderDigest.objects.count() == 0 and mail.outbox == []
+
+
+def test_seven_and_one_day_before(world):
+    for days in (7, 1):
+        with time_machine.travel(at(DEADLINE - datetime.timedelta(days=days)), tick=False):
+            send_deadline_reminders()
+    assert ReminderDigest.objects.filter(agency__code="so-a").count() == 2
+    assert len(mail.outbox) == 4
+
+
+def test_email_preference_off_keeps_in_app_only(world):
+    User.objects.filter(pk=world["a"].pk).update(email_notifications=False)
+    with time_machine.travel(at(DEADLINE - datetime.timedelta(days=3)), tick=False):
+        send_deadline_reminders()
+    assert [m.to for m in mail.outbox] == [["staff_c@example.gov.vn"]]
+    assert Notification.objects.filter(recipient=world["a"], kind="reminder").exists()
+    assert ReminderDigest.objects.filter(agency__code="so-a").exists()
+
+
+def test_escalation_to_head_after_deadline(world):
+    with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
+        res = send_deadline_reminders()
+        send_deadline_reminders()
+    assert res["escalations"] == 2
+    heads = sorted(m.to[0] for m in mail.outbox)
+    # A has no head email: only its staff get the in-app notice; C's head gets the email
+    assert heads == ["giamdoc.c@example.vn"]
+    assert "quá hạn" in mail.outbox[0].body.lower()
+    assert ReminderDigest.objects.filter(kind="overdue").count() == 2
+    assert Notification.objects.filter(recipient=world["a"], kind="overdue").count() == 1
+
+
+def test_closed_period_gets_no_reminder(world):
+    world["period"].status = "closed"
+    world["period"].save()
+    with time_machine.travel(at(DEADLINE - datetime.timedelta(days=3)), tick=False):
+        send_deadline_reminders()
+    assert mail.outbox == []
+
+
+def test_group_coordination_expands_by_kind(agency_a, user_a):
+    period = ReportingPeriodFactory(framework=FrameworkFactory(), deadline=DEADLINE)
+    commune = AgencyFactory(code="xa-1", name="UBND xã Một", kind=Agency.Kind.COMMUNE)
+    UserFactory(username="xa1", agency=commune)
+    group = AgencyGroupFactory(kinds=[Agency.Kind.COMMUNE])
+    item = make_item(agency_a, AgencyFactory(code="so-x"), code="2.1", period=period)
+    item.indicator.coordinating_groups.add(group)
+    SubmissionFactory(
+        indicator=item.indicator, agency=AgencyFactory(code="xa-2", kind="commune"), period=period
+    )
+    pending = unfinished_items(period)
+    assert commune.pk in pending and pending[commune.pk][0].code == "2.1"
+    assert "chưa báo cáo" in pending[commune.pk][0].status
+
+
+def _extend(world, agency_code, code, deadline, reviewer):
+    from evidence.models import ItemExtension
+    from indicators.models import Indicator
+
+    return ItemExtension.objects.create(
+        period=world["period"],
+        indicator=Indicator.objects.get(framework=world["period"].framework, code=code),
+        agency=Agency.objects.get(code=agency_code),
+        deadline=deadline,
+        reason="gia hạn",
+        granted_by=reviewer,
+    )
+
+
+def test_extended_item_reminded_before_its_own_deadline_in_closed_period(world, reviewer):
+    world["period"].status = "closed"
+    world["period"].save()
+    own = DEADLINE + datetime.timedelta(days=10)
+    _extend(world, "so-a", "1.1", own, reviewer)
+    with time_machine.travel(at(own - datetime.timedelta(days=3)), tick=False):
+        send_deadline_reminders()
+        send_deadline_reminders()
+    assert [m.to for m in mail.outbox] == [
+        ["staff_a@example.gov.vn"]
+    ]  # not C: closed, no extension
+    assert "04/01/2026" in mail.outbox[0].body and "còn 3 ngày" in mail.outbox[0].body
+
+
+def test_extended_item_not_escalated_before_its_own_deadline(world, reviewer):
+    _extend(world, "so-a", "1.1", DEADLINE + datetime.timedelta(days=5), reviewer)
+    with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
+        res = send_deadline_reminders()
+    assert res["escalations"] == 1
+    assert list(ReminderDigest.objects.values_list("agency__code", "kind")) == [("so-c", "overdue")]

@@ -1,0 +1,79 @@
+"""Settings from the environment: production refuses weak keys; check --deploy is clean."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    drop = {"DTI_TESTING", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.pop("DEBUG", None)
+    env.update(env_extra)
+    env["DJANGO_SETTINGS_MODULE"] = "dti_portal.settings"
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+PROD = {
+    "DEBUG": "0",
+    "SECRET_KEY": "x7!" + "k" * 30 + "Q9#" + "z" * 30,
+    "ALLOWED_HOSTS": "dti.example.gov.vn",
+}
+
+
+def test_check_deploy_has_no_warnings():
+    result = _run(PROD, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = dict(PROD)
+    env["SECRET_KEY"] = ""
+    result = _run(env, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_production_refuses_a_weak_secret_key():
+    env = dict(PROD, SECRET_KEY="short")
+    result = _run(env, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_embedded_defaults_without_services(settings):
+    from django.conf import settings as s
+
+    if os.environ.get("DATABASE_URL"):
+        pytest.skip("running against an external database")
+    assert s.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
+def test_time_zone_and_language_defaults(settings):
+    from django.conf import settings as s
+
+    assert s.TIME_ZONE == "Asia/Ho_Chi_Minh"
+    assert s.LANGUAGE_CODE == "vi"
+    assert s.AUTH_USER_MODEL == "agencies.User"
+    assert s.PASSWORD_HASHERS  # tests use a fast hasher; production Argon2 (checked below)
+
+
+def test_production_hasher_is_argon2():
+    from dti_portal import settings as prod_settings
+
+    assert prod_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")

@@ -1,0 +1,259 @@
+"""Exports: Excel (appendix layout, totals = summary), PDF (Vietnamese text extracted), evidence
+ZIP (exactly the approved evidence, original names), jobs with progress, scope, download checks."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import zipfile
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from agencies.models import AuditEvent
+from scoring.exports import evidence_pack, services
+from scoring.exports.models import ExportJob
+
+from .dash_helpers import build_world, recompute
+
+pytestmark = pytest.mark.django_db
+D = Decimal
+
+
+@pytest.fixture
+def world():
+    w = build_world()
+    recompute(w)
+    return w
+
+
+def q(w):
+    return f"?framework={w.framework.code}&period={w.period.pk}"
+
+
+def run_export(client, w, kind):
+    """Asks for an export through the page; returns (job, downloaded bytes)."""
+    resp = client.post(reverse("scoring:exports") + q(w), {"kind": kind})
+    assert resp.status_code == 302, resp.content[:500]
+    job = ExportJob.objects.order_by("-created_at").first()
+    assert resp.url == reverse("scoring:export_job", args=[job.pk])
+    assert job.state == ExportJob.State.DONE and job.progress == 100, job.error
+    assert job.file.name.startswith(f"exports/{job.pk}/")
+    dl = client.get(reverse("scoring:export_download", args=[job.pk]))
+    assert dl.status_code == 200
+    assert "attachment" in dl["Content-Disposition"]
+    return job, b"".join(dl.streaming_content) if dl.streaming else dl.content
+
+
+def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
+    job, content = run_export(client_as(leader), world, "excel")
+    wb = load_workbook(io.BytesIO(content))
+    assert wb.sheetnames[0] == "Phụ lục" and wb.sheetnames[-1] == "Kết quả cơ quan"
+    assert len(wb.sheetnames) == 2 + 3  # one sheet per main index
+    ws = wb["Phụ lục"]
+    header = [c.value for c in ws[5]]
+    assert header[:5] == ["STT", "Chỉ số", "Điểm tối đa", "Cơ quan phụ trách", "Cơ quan phối hợp"]
+    assert header[5:] == [
+        "Điểm tự chấm",
+        "Điểm thẩm định",
+        "Điểm cuối cùng",
+        "Trạng thái",
+        "Số minh chứng",
+    ]
+    rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=6) if r[0].value}
+    total = next([c.value for c in r] for r in ws.iter_rows(min_row=6) if r[1].value == "Tổng cộng")
+    s = (
+        api_as(leader)
+        .get(
+            "/api/v1/scores/summary/",
+            {"framework": world.framework.code, "period": world.period.pk},
+        )
+        .json()
+    )
+    for col, kind in ((5, "self_assessed"), (6, "appraised"), (7, "final")):
+        assert D(str(total[col])) == D(s[kind]["total_points"])
+        sub_sum = sum(D(str(v[col])) for code, v in rows.items() if "." in str(code))
+        assert sub_sum == D(s[kind]["total_points"])
+    assert rows["1.1"][3] == "Sở TT&TT" and rows["1.1"][4] == "Các địa phương"
+    assert rows["1.1"][8] == "Đã duyệt" and rows["1.1"][9] == 2
+    assert rows["2.2"][8] == "Trả lại, giải trình"
+    league = wb["Kết quả cơ quan"]
+    names = [r[1].value for r in league.iter_rows(min_row=6)]
+    assert "Sở TT&TT" in names and "Sở Du lịch" in names
+    assert ws["A1"].font.bold and ws.freeze_panes == "C6"
+    assert AuditEvent.objects.filter(action="export.downloaded", object_id=str(job.pk)).exists()
+
+
+def test_excel_respects_agency_scope(world, client_as):
+    _job, content = run_export(client_as(world.staff["b"]), world, "excel")
+    ws = load_workbook(io.BytesIO(content))["Phụ lục"]
+    codes = {r[0].value for r in ws.iter_rows(min_row=6) if r[0].value and "." in str(r[0].value)}
+    assert codes == {"1.2", "2.1", "2.2"}
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_pdf_renders_vietnamese_text(world, client_as, leader, tmp_path):
+    _job, content = run_export(client_as(leader), world, "pdf")
+    assert content.startswith(b"%PDF")
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    for phrase in (
+        "BÁO CÁO TÓM TẮT KẾT QUẢ CHỈ SỐ CHUYỂN ĐỔI SỐ (DTI)",
+        "Khánh Hòa",
+        "Điểm theo chỉ số chính",
+        "Nhận thức số",
+        "Thể chế số",
+        "Mức độ hoàn thiện thể chế số",
+        "Sở TT&TT",
+        "Xếp hạng các cơ quan (thi đua - khen thưởng)",
+        "Tổng cộng",
+        "250,00",  # appraised total, Vietnamese decimal comma
+        "460,00",
+    ):
+        assert phrase in text, phrase
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, check=True).stdout
+    assert b"DejaVu" in fonts
+    assert all(b" yes yes " in line for line in fonts.splitlines()[2:] if line)  # embedded
+
+
+def test_evidence_zip_contains_exactly_the_approved_evidence(world, client_as, reviewer):
+    _job, content = run_export(client_as(reviewer), world, "evidence")
+    zf = zipfile.ZipFile(io.BytesIO(content))
+    names = sorted(zf.namelist())
+    assert names == sorted(
+        [
+            "1.1 Tỷ lệ thôn có tổ công nghệ số/Báo cáo tổ công nghệ số.pdf",
+            "1.1 Tỷ lệ thôn có tổ công nghệ số/Danh sách thôn.xlsx",
+            "1.2 Ban hành nghị quyết chuyển đổi số/Nghị quyết số 09-NQ-TU.pdf",
+            evidence_pack.INDEX_NAME,
+        ]
+    )
+    ev = world.evidence[0]
+    with ev.file.open("rb") as fh:
+        assert zf.read("1.1 Tỷ lệ thôn có tổ công nghệ số/Báo cáo tổ công nghệ số.pdf") == fh.read()
+    index = load_workbook(io.BytesIO(zf.read(evidence_pack.INDEX_NAME))).active
+    rows = list(index.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 3
+    assert {r[5] for r in rows} == {
+        "Báo cáo tổ công nghệ số.pdf",
+        "Danh sách thôn.xlsx",
+        "Nghị quyết số 09-NQ-TU.pdf",
+    }
+    assert rows[0][6] == "12/QĐ-UBND"
+
+
+def test_evidence_zip_respects_agency_scope(world, client_as):
+    _job, content = run_export(client_as(world.staff["b"]), world, "evidence")
+    names = zipfile.ZipFile(io.BytesIO(content)).namelist()
+    assert names == [
+        "1.2 Ban hành nghị quyết chuyển đổi số/Nghị quyết số 09-NQ-TU.pdf",
+        evidence_pack.INDEX_NAME,
+    ]
+
+
+def test_unique_names_and_safe_parts():
+    used: set[str] = set()
+    assert evidence_pack.unique_name("Báo cáo.pdf", used) == "Báo cáo.pdf"
+    assert evidence_pack.unique_name("báo cáo.pdf", used) == "báo cáo (2).pdf"
+    assert evidence_pack.safe_part('a/b\\c:*?"<>|.pdf') == "a b c .pdf"
+
+
+def test_large_evidence_pack_runs_as_a_background_job_with_progress(
+    world, client_as, reviewer, settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.EXPORT_SYNC_MAX_FILES = 1  # 3 approved files: too many for the request
+
+    c = client_as(reviewer)
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        resp = c.post(reverse("scoring:exports") + q(world), {"kind": "evidence"})
+    assert resp.status_code == 302
+    job = ExportJob.objects.get()
+    assert job.state == ExportJob.State.PENDING and len(callbacks) == 1  # enqueued on commit
+    page = c.get(resp.url).content.decode()
+    assert 'hx-trigger="every 2s"' in page and "export-progress-bar" in page
+
+    orig = services.export_job_run
+
+    def run_with_spy(*, job_id):
+        job = ExportJob.objects.get(pk=job_id)
+        assert job.state == ExportJob.State.PENDING
+        return orig(job_id=job_id)
+
+    monkeypatch.setattr(services, "export_job_run", run_with_spy)
+    callbacks[0]()  # the worker runs the Celery task (eager in tests)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.DONE and job.progress == 100 and job.started_at
+    part = c.get(resp.url, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in part and "export-download" in part
+    assert "hx-trigger" not in part  # finished: polling stops
+
+
+def test_progress_is_recorded_while_running(world, reviewer):
+    job = services.export_job_create(
+        user=reviewer,
+        kind="evidence",
+        framework=world.framework,
+        period=world.period,
+        enqueue=False,
+    )
+    marks: list[int] = []
+
+    def progress_spy(done, total):
+        marks.append(int(done * 100 / total))
+
+    with open("/dev/null", "wb") as out:
+        services.render_export(
+            user=reviewer,
+            kind="evidence",
+            framework=world.framework,
+            period=world.period,
+            out=out,
+            progress=progress_spy,
+        )
+    assert marks == [33, 66, 100]
+    done = services.export_job_run(job_id=str(job.pk))
+    assert done.state == "done" and done.progress == 100 and done.size > 0
+
+
+def test_download_is_the_requesters_only(world, client_as, api_as, reviewer, leader, user_b):
+    job, _ = run_export(client_as(reviewer), world, "excel")
+    assert (
+        client_as(leader).get(reverse("scoring:export_download", args=[job.pk])).status_code == 404
+    )
+    assert client_as(user_b).get(reverse("scoring:export_job", args=[job.pk])).status_code == 404
+    assert api_as(leader).get(f"/api/v1/exports/{job.pk}/").status_code == 404
+    assert api_as(reviewer).get(f"/api/v1/exports/{job.pk}/").json()["state"] == "done"
+    assert api_as(reviewer).get(f"/api/v1/exports/{job.pk}/download/").status_code == 200
+
+
+def test_export_api_creates_a_job(world, api_as, leader):
+    r = api_as(leader).post(
+        "/api/v1/exports/",
+        {"kind": "pdf", "framework": world.framework.code, "period": world.period.pk},
+        format="json",
+    )
+    assert r.status_code == 202, r.content
+    assert r.json()["kind"] == "pdf"
+    job = ExportJob.objects.get(pk=r.json()["id"])
+    assert job.requested_by == leader
+    r = api_as(leader).post("/api/v1/exports/", {"kind": "nope"}, format="json")
+    assert r.status_code == 400
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_pdf_respects_agency_scope(world, client_as, tmp_path):
+    _job, content = run_export(client_as(world.staff["b"]), world, "pdf")
+    path = tmp_path / "b.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    assert "Ban hành quy chế dữ liệu" in text and "Sở Nội vụ" in text
+    assert "Tỷ lệ thôn có tổ công nghệ số" not in text  # not B's
+    assert "Sở Du lịch" not in text  # other agencies' league rows are not B's to see

@@ -1,0 +1,140 @@
+"""``import_national_results``: DTI from the framework's weights, ranks with ties, all-or-nothing."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from io import StringIO
+
+import openpyxl
+import pytest
+from django.core.management import CommandError, call_command
+
+from indicators.models import Indicator
+from scoring.models import NationalResult
+from tests.factories import FrameworkFactory, IndicatorFactory
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+WEIGHTS_2022 = [100, 100, 100, 100, 100, 200, 150, 150]
+DA_NANG = ["1.0000", "0.9000", "0.8253", "0.8487", "0.7578", "0.8575", "0.7836", "0.5197"]
+
+
+@pytest.fixture
+def fw2022():
+    """The 2022 provincial set's weights over its eight scored main indices (plus a 0-point one)."""
+    fw = FrameworkFactory(code="dti-2022", year=2022, total_points=D(1000))
+    for i, w in enumerate(WEIGHTS_2022, start=1):
+        IndicatorFactory(framework=fw, level=Indicator.Level.MAIN, code=str(i), max_points=D(w))
+    IndicatorFactory(framework=fw, level=Indicator.Level.MAIN, code="9", max_points=D(0))
+    return fw
+
+
+def write_csv(tmp_path, rows, header=None):
+    header = header or ["province", *[str(i) for i in range(1, 9)], "dti", "rank"]
+    path = tmp_path / "national.csv"
+    path.write_text("\n".join(",".join(map(str, r)) for r in [header, *rows]), encoding="utf-8")
+    return path
+
+
+def run(*args):
+    out = StringIO()
+    call_command("import_national_results", *map(str, args), stdout=out)
+    return out.getvalue()
+
+
+def test_da_nang_2022_reproduced(tmp_path, fw2022):
+    path = write_csv(tmp_path, [["Đà Nẵng", *DA_NANG, "0.8002", "1"]])
+    result = json.loads(run(path, "--framework", "dti-2022", "--year", 2022, "--json"))
+    assert result == [{"province": "Đà Nẵng", "dti": 0.8002, "rank": 1}]
+    row = NationalResult.objects.get(framework=fw2022, year=2022, province="Đà Nẵng")
+    assert abs(row.dti - D("0.8002")) <= D("0.0001")
+    assert row.published_dti == D("0.8002") and row.published_rank == 1
+    assert row.main_values["6"] == "0.8575"
+
+
+def test_ranks_with_ties_like_the_ministry(tmp_path, fw2022):
+    ones = ["1"] * 8
+    halves = ["0.5"] * 8
+    rows = [
+        ["Tỉnh C", *halves, "", ""],
+        ["Tỉnh A", *ones, "", ""],
+        ["Tỉnh B1", *["0.8"] * 8, "", ""],
+        ["Tỉnh B2", *["0.8"] * 8, "", ""],
+    ]
+    result = json.loads(
+        run(write_csv(tmp_path, rows), "--framework", "dti-2022", "--year", 2023, "--json")
+    )
+    assert [(r["province"], r["rank"]) for r in result] == [
+        ("Tỉnh A", 1),
+        ("Tỉnh B1", 2),
+        ("Tỉnh B2", 2),
+        ("Tỉnh C", 4),
+    ]
+    assert result[0]["dti"] == 1.0 and result[-1]["dti"] == 0.5
+
+
+def test_xlsx_and_reimport_replaces(tmp_path, fw2022):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["province", *[str(i) for i in range(1, 9)]])
+    ws.append(["Đà Nẵng", *[float(v) for v in DA_NANG]])
+    ws.append(["Hà Nội", *[0.7] * 8])
+    path = tmp_path / "n.xlsx"
+    wb.save(path)
+    out = run(path, "--framework", "dti-2022", "--year", 2022)
+    assert "Đà Nẵng" in out and "0.8002" in out
+    run(path, "--framework", "dti-2022", "--year", 2022)
+    assert NationalResult.objects.filter(year=2022).count() == 2
+
+
+@pytest.mark.parametrize(
+    "rows,header,message",
+    [
+        ([["Đà Nẵng", *DA_NANG[:7], "1.5", "", ""]], None, "từ 0 đến 1"),
+        ([["Đà Nẵng", *DA_NANG[:7], "abc", "", ""]], None, "từ 0 đến 1"),
+        ([["", *DA_NANG, "", ""]], None, "thiếu tên"),
+        ([["A", *DA_NANG, "", ""], ["a", *DA_NANG, "", ""]], None, "trùng"),
+        ([["A", *DA_NANG[:7]]], ["province", *[str(i) for i in range(1, 8)]], "Thiếu cột"),
+        ([["A", *DA_NANG]], ["tinh", *[str(i) for i in range(1, 9)]], "province"),
+        ([["A", *DA_NANG, "x", ""]], None, "dti"),
+        ([["A", *DA_NANG, "", "1.5"]], None, "rank"),
+        ([], None, "không có dòng"),
+    ],
+)
+def test_bad_file_writes_nothing(tmp_path, fw2022, rows, header, message):
+    good = write_csv(tmp_path, [["Cũ", *DA_NANG, "", ""]])
+    run(good, "--framework", "dti-2022", "--year", 2022)
+    path = tmp_path / "bad.csv"
+    path.write_text(
+        "\n".join(
+            ",".join(map(str, r))
+            for r in [header or ["province", *[str(i) for i in range(1, 9)], "dti", "rank"], *rows]
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError) as exc:
+        run(path, "--framework", "dti-2022", "--year", 2022)
+    assert message.lower() in str(exc.value).lower()
+    assert list(NationalResult.objects.values_list("province", flat=True)) == ["Cũ"]
+
+
+def test_unknown_framework_missing_file_and_wrong_type(tmp_path, fw2022):
+    path = write_csv(tmp_path, [["A", *DA_NANG, "", ""]])
+    with pytest.raises(CommandError):
+        run(path, "--framework", "nope", "--year", 2022)
+    with pytest.raises(CommandError):
+        run(tmp_path / "missing.csv", "--framework", "dti-2022", "--year", 2022)
+    txt = tmp_path / "a.txt"
+    txt.write_text("x")
+    with pytest.raises(CommandError):
+        run(txt, "--framework", "dti-2022", "--year", 2022)
+    assert not NationalResult.objects.exists()
+
+
+def test_import_is_audited(tmp_path, fw2022):
+    from agencies.models import AuditEvent
+
+    run(write_csv(tmp_path, [["A", *DA_NANG, "", ""]]), "--framework", "dti-2022", "--year", 2022)
+    assert AuditEvent.objects.filter(action="national_results.import").count() == 1

@@ -1,0 +1,317 @@
+"""Recompute bookkeeping: snapshots, query counts, coalescing, ordering, broker outages, sweeper."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from io import StringIO
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from evidence.models import Submission
+from evidence.signals import scores_invalidated
+from scoring import services, tasks
+from scoring.models import ScoreSnapshot, ScoreState
+from tests.factories import AgencyFactory, IndicatorFactory, SubmissionFactory
+
+from .helpers import make_framework, submit
+
+D = Decimal
+pytestmark = pytest.mark.django_db
+
+
+def snaps(fw, period):
+    return {s.kind: s for s in ScoreSnapshot.objects.filter(framework=fw, period=period)}
+
+
+def test_recompute_writes_three_snapshots():
+    fw, period, lead, subs = make_framework()
+    submit(
+        subs["1.1"], period, lead, {"numerator": "3", "denominator": "4"}, appraised_points=D("200")
+    )
+    submit(subs["1.2"], period, lead, {"done": "1"}, state="under_review")
+    submit(subs["2.1"], period, lead, {"level": "half"})
+    out = services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    assert out.wrote
+    s = snaps(fw, period)
+    assert set(s) == {"self_assessed", "appraised", "final"}
+    assert s["self_assessed"].total_points == D(225 + 200 + 250)
+    assert s["appraised"].total_points == D(200 + 250)
+    assert s["final"].total_points == D(450)
+    assert s["appraised"].dti == D("0.45")
+    assert s["appraised"].points_at_risk == D(200)
+    assert s["appraised"].max_reachable == D(650)
+    main = s["appraised"].main_indices[0]
+    assert (main["code"], main["name"]) == ("1", "Nhận thức số")
+    assert [D(main[k]) for k in ("points", "max_points", "value")] == [D(200), D(500), D("0.4")]
+    state = ScoreState.objects.get(framework=fw, period=period)
+    assert state.runs == 1 and not state.stale
+
+
+def test_recompute_skips_when_nothing_changed_and_is_idempotent(request_recompute):
+    fw, period, lead, subs = make_framework()
+    submit(subs["1.2"], period, lead, {"done": "1"})
+    request_recompute(fw, period)
+    first = snaps(fw, period)["appraised"]
+    assert services.score_recompute(framework_id=fw.pk, period_id=period.pk).reason == "up_to_date"
+    # a forced run over the same inputs keeps the same snapshot (same hash, same figures)
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk, force=True)
+    again = snaps(fw, period)["appraised"]
+    assert again.input_hash == first.input_hash
+    assert again.computed_at == first.computed_at
+    assert again.lineage == first.lineage
+
+
+def _grow(fw, period, subs, n_agencies):
+    """Adds ``n_agencies`` contributing agencies with approved submissions to every sub."""
+    for _ in range(n_agencies):
+        agency = AgencyFactory()
+        submit(subs["1.1"], period, agency, {"numerator": "1", "denominator": "2"})
+        submit(subs["1.2"], period, agency, {"done": "0"}, state="submitted")
+        submit(subs["2.1"], period, agency, {"level": "half"}, state="returned")
+
+
+@pytest.mark.parametrize("n_agencies", [2, 40])
+def test_recompute_query_count_does_not_grow(django_assert_num_queries, n_agencies):
+    fw, period, lead, subs = make_framework()
+    for i in range(3):  # more sub-indicators too
+        IndicatorFactory(
+            framework=fw, parent=subs["1.1"].parent, code=f"1.{10 + i}", max_points=D(0)
+        )
+    _grow(fw, period, subs, n_agencies)
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk)  # snapshots exist now
+    ScoreState.objects.filter(framework=fw).update(requested_seq=5)
+    with django_assert_num_queries(19):
+        out = services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    assert out.wrote
+    assert Submission.objects.filter(period=period).count() == 3 * n_agencies
+
+
+def test_load_inputs_is_four_queries(django_assert_num_queries):
+    fw, period, lead, subs = make_framework()
+    _grow(fw, period, subs, 10)
+    with django_assert_num_queries(4):
+        framework_data, submissions, _period = services.load_inputs(fw, period)
+    assert len(submissions) == 30 and len(framework_data.subs) == 4
+
+
+def test_signal_requests_a_recompute_after_commit(django_capture_on_commit_callbacks):
+    fw, period, lead, subs = make_framework()
+    submit(subs["1.2"], period, lead, {"done": "1"})
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        transaction.on_commit(
+            lambda: scores_invalidated.send(sender=None, framework_id=fw.pk, period_id=period.pk)
+        )
+    assert snaps(fw, period)["appraised"].total_points == D(200)
+    assert ScoreState.objects.get(framework=fw).runs == 1
+
+
+def test_burst_of_50_requests_gives_one_queued_run(request_recompute):
+    fw, period, lead, subs = make_framework()
+    agencies = [AgencyFactory() for _ in range(50)]
+    with mock.patch.object(tasks.recompute_scores, "apply_async") as publish:
+        for agency in agencies:
+            submit(subs["1.1"], period, agency, {"numerator": "1", "denominator": "1"})
+            request_recompute(fw, period)
+    assert publish.call_count == 1
+    assert publish.call_args.kwargs == {
+        "args": (fw.pk, period.pk),
+        "countdown": services.COALESCE_COUNTDOWN,
+    }
+    state = ScoreState.objects.get(framework=fw)
+    assert state.requested_seq == 50 and state.stale
+    # the queued run computes everything at once
+    assert tasks.recompute_scores.run(fw.pk, period.pk) == "written"
+    state.refresh_from_db()
+    assert state.runs == 1 and not state.stale
+    assert snaps(fw, period)["appraised"].total_points == D(300)
+    # the run cleared the marker: the next change queues a new run
+    with mock.patch.object(tasks.recompute_scores, "apply_async") as publish:
+        request_recompute(fw, period)
+    assert publish.call_count == 1
+
+
+def test_an_older_run_never_overwrites_a_newer_one(request_recompute):
+    fw, period, lead, subs = make_framework()
+    s = submit(subs["1.2"], period, lead, {"done": "0"})
+    request_recompute(fw, period)  # seq 1
+    real_load = services.load_inputs
+    calls = []
+
+    def slow_load(framework, per, today=None):
+        data = real_load(framework, per, today=today)
+        if not calls:
+            calls.append(1)
+            # while this (older) run holds its data, the value changes and a newer run finishes
+            Submission.objects.filter(pk=s.pk).update(values={"done": "1"})
+            ScoreState.objects.filter(framework=fw).update(requested_seq=3)
+            assert services.score_recompute(framework_id=fw.pk, period_id=period.pk).wrote
+        return data
+
+    ScoreState.objects.filter(framework=fw).update(requested_seq=2)
+    with mock.patch.object(services, "load_inputs", side_effect=slow_load):
+        older = services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    assert older.sequence == 2 and not older.wrote and older.reason == "newer_exists"
+    snap = snaps(fw, period)["appraised"]
+    assert snap.sequence == 3 and snap.total_points == D(200)
+    assert ScoreState.objects.get(framework=fw).computed_seq == 3
+
+
+def test_broker_down_request_succeeds_summary_stale_and_sweeper_recovers(request_recompute):
+    fw, period, lead, subs = make_framework()
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    submit(subs["1.2"], period, lead, {"done": "1"})
+    with mock.patch.object(
+        tasks.recompute_scores,
+        "apply_async",
+        side_effect=KombuOperationalError("Connection refused"),
+    ):
+        request_recompute(fw, period)  # no exception
+    state = ScoreState.objects.get(framework=fw)
+    assert (
+        state.stale
+        and state.enqueue_failed_at is not None
+        and "Connection refused" in state.last_error
+    )
+    from scoring.selectors import score_summary
+    from tests.factories import UserFactory
+
+    reviewer = UserFactory(role="reviewer")
+    summary = score_summary(user=reviewer, framework=fw, period=period)
+    assert summary["appraised"]["stale"] is True
+    assert summary["appraised"]["total_points"] == "0.000000000000"
+    # the broker is back: the periodic sweeper recomputes what is stale
+    assert tasks.sweep_stale.run() == 1
+    state.refresh_from_db()
+    assert not state.stale and state.enqueue_failed_at is None
+    summary = score_summary(user=reviewer, framework=fw, period=period)
+    assert summary["appraised"]["stale"] is False
+    assert D(summary["appraised"]["total_points"]) == D(200)
+    assert tasks.sweep_stale.run() == 0  # nothing left
+
+
+def test_cache_down_still_enqueues(request_recompute):
+    fw, period, lead, subs = make_framework()
+    with (
+        mock.patch.object(services.cache, "add", side_effect=ConnectionError("cache down")),
+        mock.patch.object(tasks.recompute_scores, "apply_async") as publish,
+    ):
+        request_recompute(fw, period)
+    assert publish.call_count == 1
+
+
+def test_sweeper_picks_up_lost_runs_after_grace(request_recompute):
+    fw, period, lead, subs = make_framework()
+    with mock.patch.object(tasks.recompute_scores, "apply_async"):  # queued, then lost
+        request_recompute(fw, period)
+    assert services.score_sweep_stale() == []  # within the grace period: a run is on its way
+    from datetime import timedelta
+
+    assert services.score_sweep_stale(grace=timedelta(seconds=-1)) == [(fw.pk, period.pk)]
+    assert not ScoreState.objects.get(framework=fw).stale
+
+
+def test_task_retries_only_transient_errors():
+    from django.db import OperationalError
+
+    opts = tasks.recompute_scores
+    assert opts.acks_late is True
+    assert OperationalError in opts.autoretry_for
+    assert opts.max_retries == 5
+    assert ValueError not in opts.autoretry_for
+    assert opts.retry_backoff
+
+
+def test_recompute_all_open_and_command():
+    fw, period, lead, subs = make_framework()
+    submit(subs["2.1"], period, lead, {"level": "full"})
+    assert tasks.recompute_all_open.run() == 1
+    assert snaps(fw, period)["final"].total_points == D(500)
+    out = StringIO()
+    call_command("recompute_scores", "--framework", fw.code, "--period", str(period.pk), stdout=out)
+    assert "appraised: 500.0000" in out.getvalue()
+    call_command("recompute_scores", stdout=StringIO())
+    from django.core.management import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("recompute_scores", "--framework", "nope", stdout=StringIO())
+    with pytest.raises(CommandError):
+        call_command("recompute_scores", "--period", "999999", stdout=StringIO())
+
+
+def test_contributions_and_consolidation_through_the_database():
+    fw, period, lead, subs = make_framework()
+    a, b = AgencyFactory(), AgencyFactory()
+    submit(subs["1.1"], period, a, {"numerator": "1", "denominator": "4"})
+    submit(subs["1.1"], period, b, {"numerator": "2", "denominator": "4"})
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    entry = snaps(fw, period)["appraised"].lineage["1.1"]
+    assert entry["values"] == {"numerator": "3", "denominator": "8"}
+    assert D(entry["points"]) == D("112.5")
+    SubmissionFactory(
+        indicator=subs["1.1"],
+        period=period,
+        agency=lead,
+        values={"numerator": "7", "denominator": "8"},
+        is_consolidation=True,
+    )
+    Submission.objects.filter(agency=lead).update(state="approved")
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk, force=True)
+    entry = snaps(fw, period)["appraised"].lineage["1.1"]
+    assert entry["values"] == {"numerator": "7", "denominator": "8"}
+    assert D(entry["points"]) == D("262.5")
+
+
+def test_a_rule_change_recomputes_every_period_of_the_framework(django_capture_on_commit_callbacks):
+    from tests.factories import ReportingPeriodFactory
+
+    fw, period, lead, subs = make_framework()
+    other = ReportingPeriodFactory(framework=fw, quarter=3)
+    submit(subs["1.2"], period, lead, {"done": "1"})
+    services.score_recompute(framework_id=fw.pk, period_id=period.pk)
+    assert snaps(fw, period)["appraised"].total_points == D(200)
+    sub = subs["1.2"]
+    sub.scoring_rule = {"type": "informational"}
+    with django_capture_on_commit_callbacks(execute=True):
+        sub.save()
+    assert snaps(fw, period)["appraised"].total_points == D(0)
+    assert snaps(fw, other)["appraised"].total_points == D(0)
+    # a measure change too (here: the ratio's numerator becomes a plain number)
+    measure = subs["1.1"].measures.get(code="numerator")
+    measure.kind = "count"
+    with django_capture_on_commit_callbacks(execute=True):
+        measure.save()
+    assert ScoreState.objects.get(framework=fw, period=period).requested_seq == 2
+
+
+def test_creating_indicators_does_not_request_anything(django_capture_on_commit_callbacks):
+    fw, period, lead, subs = make_framework()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        IndicatorFactory(framework=fw, parent=subs["1.1"].parent, code="1.9", max_points=D(0))
+    assert callbacks == []
+
+
+def test_an_inline_failure_does_not_break_the_request(request_recompute):
+    fw, period, lead, subs = make_framework()
+    with mock.patch.object(services, "load_inputs", side_effect=RuntimeError("bug")):
+        request_recompute(fw, period)  # eager mode: the run fails inline, the request does not
+    state = ScoreState.objects.get(framework=fw)
+    assert state.stale and state.enqueue_failed_at is not None and "bug" in state.last_error
+    assert tasks.sweep_stale.run() == 1
+    assert not ScoreState.objects.get(framework=fw).stale
+
+
+def test_malformed_stored_rule_and_values_do_not_crash():
+    fw, period, lead, subs = make_framework()
+    from indicators.models import Indicator
+
+    Indicator.objects.filter(pk=subs["1.1"].pk).update(scoring_rule=["not", "a", "rule"])
+    s = submit(subs["1.2"], period, lead, {"done": "1"})
+    Submission.objects.filter(pk=s.pk).update(values=["bad"])
+    assert services.score_recompute(framework_id=fw.pk, period_id=period.pk).wrote
+    lineage = snaps(fw, period)["appraised"].lineage
+    assert lineage["1.1"]["points"] == "0" and lineage["1.2"]["points"] == "0"
+    assert lineage["1.2"]["complete"] is False
