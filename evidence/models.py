@@ -40,7 +40,8 @@ class ReportingPeriod(TimeStamped):
     class Meta:
         verbose_name = _("kỳ báo cáo")
         verbose_name_plural = _("kỳ báo cáo")
-        ordering = ["-year", "quarter"]
+        # A year's quarters in order, then its annual round, on every database.
+        ordering = ["-year", models.F("quarter").asc(nulls_last=True)]
         constraints = [
             models.UniqueConstraint(
                 fields=["framework", "year", "quarter"],

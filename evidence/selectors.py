@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import Http404
 
 from agencies.models import Agency, AgencyGroup
@@ -86,7 +86,7 @@ def period_list(
 ) -> QuerySet[ReportingPeriod]:
     """Periods are not confidential: every signed-in user sees them."""
     qs = ReportingPeriod.objects.select_related("framework").order_by(
-        "-year", "framework__code", "quarter"
+        "-year", "framework__code", F("quarter").asc(nulls_last=True)
     )
     if framework is not None:
         qs = qs.filter(framework=framework)
@@ -106,7 +106,7 @@ def current_period(*, today: datetime.date | None = None) -> ReportingPeriod | N
     qs = ReportingPeriod.objects.select_related("framework")
     upcoming = (
         qs.filter(status=ReportingPeriod.Status.OPEN, deadline__gte=today)
-        .order_by("deadline", "quarter")
+        .order_by("deadline", F("quarter").asc(nulls_last=True))
         .first()
     )
     return upcoming or qs.order_by("-deadline").first()

@@ -320,7 +320,9 @@ def score_recompute_all(
     *, framework: Framework | None = None, period_id: int | None = None, open_only: bool = False
 ) -> list[tuple[int, int, RecomputeOutcome]]:
     """Synchronous recompute of every (framework, period) selected (``recompute_scores``)."""
-    periods = ReportingPeriod.objects.all().order_by("framework_id", "year", "quarter")
+    periods = ReportingPeriod.objects.all().order_by(
+        "framework_id", "year", F("quarter").asc(nulls_last=True)
+    )
     if framework is not None:
         periods = periods.filter(framework=framework)
     if period_id is not None:

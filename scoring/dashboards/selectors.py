@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Min, Prefetch, Q
+from django.db.models import Count, F, Min, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -41,6 +41,9 @@ ZERO = Decimal(0)
 # States in which an item still waits for the agency (counts as overdue after the deadline).
 WAITING_FOR_AGENCY = (Submission.State.DRAFT, Submission.State.RETURNED)
 MAX_ID = 2**63  # larger ids cannot exist (and overflow the database driver)
+# Newest period first, a year's annual round (quarter NULL) after its Q4, on every database
+# (PostgreSQL and SQLite disagree on where NULL goes unless told).
+LATEST_PERIOD_FIRST = (F("period__year").desc(), F("period__quarter").desc(nulls_first=True))
 SUBMIT_STATES = (Submission.State.SUBMITTED_TO_LEAD, Submission.State.SUBMITTED)
 
 
@@ -76,7 +79,7 @@ def resolve_framework_period(
     else:
         latest = (
             ScoreSnapshot.objects.select_related("framework")
-            .order_by("-period__year", "-period__quarter", "-computed_at")
+            .order_by(*LATEST_PERIOD_FIRST, "-computed_at")
             .only("framework")
             .first()
         )
@@ -100,13 +103,14 @@ def resolve_framework_period(
         if period is None:
             raise NotFound(_("Không tìm thấy kỳ báo cáo."))
     else:
+        # Leadership opens the dashboard to see results: the latest period the Sở has appraised
+        # something in, else the latest period computed at all (a new framework, nothing yet).
+        snaps = ScoreSnapshot.objects.filter(framework=fw).select_related("period").only("period")
         snap = (
-            ScoreSnapshot.objects.filter(framework=fw)
-            .select_related("period")
-            .order_by("-period__year", "-period__quarter")
-            .only("period")
+            snaps.filter(kind=ScoreKind.APPRAISED, total_points__gt=0)
+            .order_by(*LATEST_PERIOD_FIRST)
             .first()
-        )
+        ) or snaps.order_by(*LATEST_PERIOD_FIRST).first()
         period = snap.period if snap else None
         if period is None:
             all_periods = periods_of(fw)
