@@ -154,13 +154,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_TASK_SOFT_TIME_LIMIT = 840
-CELERY_IMPORTS = ["dti_portal.tasks"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Ho_Chi_Minh"
 # Task modules outside "<app>/tasks.py" (not found by autodiscovery).
-CELERY_IMPORTS = ["scoring.exports.tasks"]
+CELERY_IMPORTS = ["dti_portal.tasks", "scoring.exports.tasks"]
 CELERY_BEAT_SCHEDULE = {
     "nightly-recompute": {
         "task": "scoring.tasks.recompute_all_open",

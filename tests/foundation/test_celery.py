@@ -29,6 +29,8 @@ def test_celery_configuration():
     assert conf.task_acks_late is True
     assert conf.task_time_limit and conf.task_soft_time_limit
     assert "nightly-recompute" in conf.beat_schedule
+    # A worker registers only what it imports: tasks outside "<app>/tasks.py" must be listed.
+    assert {"dti_portal.tasks", "scoring.exports.tasks"} <= set(conf.imports)
 
 
 @pytest.mark.slow
