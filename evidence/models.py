@@ -56,8 +56,8 @@ class ReportingPeriod(TimeStamped):
 
     def __str__(self) -> str:
         if self.quarter is None:
-            return f"Cả năm {self.year}"
-        return f"Quý {self.quarter}/{self.year}"
+            return _("Cả năm %(year)s") % {"year": self.year}
+        return _("Quý %(quarter)s/%(year)s") % {"quarter": self.quarter, "year": self.year}
 
     @property
     def label(self) -> str:

@@ -712,7 +712,11 @@ def chart_data(dash: Mapping[str, Any]) -> dict[str, Any]:
             **{k: [f(t.get(k)) for t in dash["trend"]] for k in KINDS},
             "target": f(dash["target_points"]),
         },
-        "series_labels": {k: str(ScoreKind(k).label) for k in KINDS},
+        "series_labels": {
+            **{k: str(ScoreKind(k).label) for k in KINDS},
+            "max": _("Điểm tối đa"),
+            "target": _("Mục tiêu của tỉnh"),
+        },
     }
 
 

@@ -25,7 +25,7 @@
         datasets: [
           { label: data.series_labels.self_assessed, data: data.mains.self_assessed, backgroundColor: colors.self_assessed },
           { label: data.series_labels.appraised, data: data.mains.appraised, backgroundColor: colors.appraised },
-          { label: "Điểm tối đa", data: data.mains.max, backgroundColor: colors.max }
+          { label: data.series_labels.max, data: data.mains.max, backgroundColor: colors.max }
         ]
       },
       options: {
@@ -56,7 +56,7 @@
       }
     });
     if (data.trend.target !== null) {
-      sets.push({ label: "Mục tiêu", data: data.trend.labels.map(function () { return data.trend.target; }),
+      sets.push({ label: data.series_labels.target, data: data.trend.labels.map(function () { return data.trend.target; }),
                   borderColor: "#C00000", borderDash: [6, 4], pointRadius: 0, fill: false });
     }
     new Chart(trend, {
