@@ -161,18 +161,23 @@ class AuditFilters:
     action: str = ""
 
 
-def _transitions(f: AuditFilters) -> QuerySet[Any]:
-    qs = SubmissionTransition.objects.order_by()
+def _filtered(qs: QuerySet[Any], f: AuditFilters, *, agency_field: str) -> QuerySet[Any]:
+    """The audit filters, applied the same way to both sources (actor, agency, dates, action)."""
     if f.user is not None:
         qs = qs.filter(actor=f.user)
     if f.agency is not None:
-        qs = qs.filter(submission__agency=f.agency)
+        qs = qs.filter(**{agency_field: f.agency})
     if f.date_from:
         qs = qs.filter(created_at__date__gte=f.date_from)
     if f.date_to:
         qs = qs.filter(created_at__date__lte=f.date_to)
     if f.action:
         qs = qs.filter(action=f.action)
+    return qs
+
+
+def _transitions(f: AuditFilters) -> QuerySet[Any]:
+    qs = _filtered(SubmissionTransition.objects.order_by(), f, agency_field="submission__agency")
     return qs.values(
         src=Value("transition", output_field=CharField()),
         at=F("created_at"),
@@ -188,17 +193,7 @@ def _transitions(f: AuditFilters) -> QuerySet[Any]:
 
 
 def _events(f: AuditFilters) -> QuerySet[Any]:
-    qs = AuditEvent.objects.order_by()
-    if f.user is not None:
-        qs = qs.filter(actor=f.user)
-    if f.agency is not None:
-        qs = qs.filter(agency=f.agency)
-    if f.date_from:
-        qs = qs.filter(created_at__date__gte=f.date_from)
-    if f.date_to:
-        qs = qs.filter(created_at__date__lte=f.date_to)
-    if f.action:
-        qs = qs.filter(action=f.action)
+    qs = _filtered(AuditEvent.objects.order_by(), f, agency_field="agency")
     return qs.values(
         src=Value("event", output_field=CharField()),
         at=F("created_at"),
