@@ -9,16 +9,14 @@ SQLite, whose whole-database lock would serialise the requests and prove nothing
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from evidence import services
 from evidence.models import Submission
+from tests.concurrency import race
 from tests.evidence.reporting_factories import make_world
 from tests.factories import UserFactory
 
@@ -30,32 +28,6 @@ pytestmark = [
         reason="needs PostgreSQL (DATABASE_URL)",
     ),
 ]
-
-
-def race(n: int, fn: Callable[[int], object]) -> list[object]:
-    barrier = threading.Barrier(n)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            try:
-                out: object = fn(i)
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                out = exc
-            with lock:
-                results.append(out)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert len(results) == n
-    return results
 
 
 @pytest.fixture

@@ -8,18 +8,16 @@ SQLite, whose whole-database lock would serialise the requests and prove nothing
 from __future__ import annotations
 
 import os
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from rest_framework.test import APIClient
 
 from dti_portal.errors import Conflict
 from evidence.models import Notification, Submission, SubmissionTransition
 from evidence.services import submission_approve, submission_submit
 from evidence.signals import scores_invalidated
+from tests.concurrency import race
 from tests.evidence.review_setup import make_item
 
 N = 20
@@ -30,33 +28,6 @@ pytestmark = [
         reason="needs PostgreSQL (DATABASE_URL)",
     ),
 ]
-
-
-def race(n: int, fn: Callable[[], object]) -> list[object]:
-    """Runs ``fn`` in ``n`` threads released together; each thread has its own connection."""
-    barrier = threading.Barrier(n)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=30)
-            try:
-                out: object = fn()
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                out = exc
-            with lock:
-                results.append(out)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert len(results) == n
-    return results
 
 
 def _post(user, path: str, body: dict) -> int:

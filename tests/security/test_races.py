@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import datetime
 import os
-import threading
 from collections.abc import Callable
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 
 from agencies.models import User
 from dti_portal.errors import Conflict
 from evidence.models import ReportingPeriod, Submission, SubmissionTransition
 from indicators.models import Framework, Indicator, Measure
+from tests.concurrency import race
 from tests.factories import AgencyFactory, UserFactory
 from tests.security.figures import record
 
@@ -30,32 +29,6 @@ pytestmark = [
         reason="needs PostgreSQL (DATABASE_URL): SQLite serialises writers",
     ),
 ]
-
-
-def race(fn: Callable[[], object]) -> list[object]:
-    barrier = threading.Barrier(N)
-    results: list[object] = []
-    lock = threading.Lock()
-
-    def worker() -> None:
-        try:
-            barrier.wait(timeout=30)
-            try:
-                out: object = fn()
-            except Exception as exc:  # noqa: BLE001 - collected and asserted on
-                out = exc
-            with lock:
-                results.append(out)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(N)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert len(results) == N
-    return results
 
 
 @pytest.fixture
@@ -104,7 +77,7 @@ def _one_winner(step: str, fn: Callable[[Submission], object], item_pk: int) -> 
     def attempt() -> object:
         return fn(Submission.objects.get(pk=item_pk), version)
 
-    results = race(attempt)
+    results = race(N, attempt)
     wins = [r for r in results if isinstance(r, Submission)]
     conflicts = [r for r in results if isinstance(r, Conflict)]
     others = [r for r in results if not isinstance(r, (Submission, Conflict))]
