@@ -14,6 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import F
+
 from dti_portal.errors import NotFound
 from evidence.models import ReportingPeriod
 from indicators.models import Framework
@@ -55,7 +57,7 @@ def score_trend(*, user: Any, framework: Framework) -> list[dict[str, Any]]:
         ScoreSnapshot.objects.filter(framework=framework)
         .select_related("period")
         .only("kind", "total_points", "dti", "period__year", "period__quarter")
-        .order_by("period__year", "period__quarter", "kind")
+        .order_by("period__year", F("period__quarter").asc(nulls_last=True), "kind")
     ):
         period = snap.period
         row = rows.setdefault(

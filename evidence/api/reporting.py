@@ -187,13 +187,17 @@ class SubmissionViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        from django.db.models import Count
+        from django.db.models import Count, F
 
         return (
             selectors.submission_list(user=self.request.user)
             .annotate(evidence_count=Count("evidence"))
             .order_by(
-                "period__year", "period__quarter", "indicator__sort_key", "agency__name", "pk"
+                "period__year",
+                F("period__quarter").asc(nulls_last=True),  # the annual round after Q4
+                "indicator__sort_key",
+                "agency__name",
+                "pk",
             )
         )
 

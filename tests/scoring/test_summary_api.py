@@ -160,3 +160,21 @@ def test_trend_one_row_per_period(reviewer, leader, django_assert_num_queries):
     assert D(trend[0]["appraised"]["total_points"]) == D(0)
     staff = UserFactory(role="agency_staff", agency=lead)
     assert score_trend(user=staff, framework=fw) == []
+
+
+def test_trend_puts_the_annual_round_after_q4(leader):
+    """PostgreSQL and SQLite disagree on where NULL sorts; the annual round (quarter NULL) comes
+    after the year's quarters on both."""
+    from scoring.selectors import score_trend
+    from tests.factories import ReportingPeriodFactory
+
+    fw, q4, _lead, _subs = make_framework()
+    annual = ReportingPeriodFactory(framework=fw, quarter=None)
+    q1 = ReportingPeriodFactory(framework=fw, quarter=1)
+    for p in (annual, q1, q4):
+        services.score_recompute(framework_id=fw.pk, period_id=p.pk)
+    assert [r["period_id"] for r in score_trend(user=leader, framework=fw)] == [
+        q1.pk,
+        q4.pk,
+        annual.pk,
+    ]
