@@ -34,8 +34,9 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, localcontext
+from operator import attrgetter
 from typing import Any
 
 from indicators.scoring_rules import combine_values, evaluate_rule, round_display, to_decimal
@@ -337,24 +338,49 @@ def compute_all(
     return {kind: compute_kind(kind, framework, submissions, period) for kind in KINDS}
 
 
+def _hash_default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return _s(o)
+    if isinstance(o, datetime.date):
+        return o.isoformat()
+    if isinstance(o, Mapping):
+        return dict(o)
+    raise TypeError(type(o))
+
+
+def _field_getter(cls: type) -> Any:
+    """All the dataclass's fields, in declaration order, as one tuple: a field added to an input
+    dataclass is hashed without touching :func:`input_hash`."""
+    return attrgetter(*(f.name for f in fields(cls)))
+
+
+_MAIN_FIELDS = _field_getter(MainIndexData)
+_SUB_FIELDS = _field_getter(SubIndicatorData)
+_SUBMISSION_FIELDS = _field_getter(SubmissionData)
+_PERIOD_FIELDS = _field_getter(PeriodData)
+_BY_ID = attrgetter("id")
+#: Changes whenever the canonical form below changes (a new form never matches an old hash).
+_HASH_FORMAT = "dti-inputs/2"
+
+
 def input_hash(
     framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
 ) -> str:
-    """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot)."""
+    """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot).
 
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return _s(o)
-        if isinstance(o, datetime.date):
-            return o.isoformat()
-        raise TypeError(type(o))
-
-    payload = {
-        "framework": asdict(framework),
-        "submissions": sorted((asdict(s) for s in submissions), key=lambda d: d["id"]),
-        "period": asdict(period),
-    }
-    text = json.dumps(payload, default=default, sort_keys=True, ensure_ascii=False)
+    The canonical form is one JSON array of plain tuples (every field of every input dataclass,
+    positionally, submissions by id; Decimals as full-precision strings, dates ISO, dict keys
+    sorted), built and encoded by the C JSON encoder rather than ``dataclasses.asdict``.
+    """
+    payload = (
+        _HASH_FORMAT,
+        framework.total_points,
+        list(map(_MAIN_FIELDS, framework.mains)),
+        list(map(_SUB_FIELDS, framework.subs)),
+        list(map(_SUBMISSION_FIELDS, sorted(submissions, key=_BY_ID))),
+        _PERIOD_FIELDS(period),
+    )
+    text = json.dumps(payload, default=_hash_default, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

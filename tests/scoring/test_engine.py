@@ -266,3 +266,86 @@ def test_an_appraisal_confirming_the_rule_keeps_full_precision():
     changed = [sub("2.1", CO1, {"numerator": "2", "denominator": "3"}, appraised="266.6666")]
     entry = compute_all(fw(), changed, OPEN)[APPRAISED].lineage["2.1"]
     assert entry["basis"] == "appraised" and D(entry["points"]) == D("266.6666")
+
+
+def _changed(value):
+    """A different value of the same kind, for the hash sensitivity test."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, Decimal):
+        return value + D("0.0001")
+    if value is None:
+        return D(1)
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, datetime.date):
+        return value + datetime.timedelta(days=1)
+    if isinstance(value, dict):
+        return {**value, "extra": "1"} if value else {"extra": "1"}
+    raise AssertionError(type(value))
+
+
+def test_input_hash_ignores_order_and_dict_key_order():
+    a = sub("1.1", LEAD, {"numerator": "1", "denominator": "4"}, appraised="10")
+    b = sub("1.2", CO1, {"done": "1"}, state="submitted")
+    swapped = SubmissionData(**{**a.__dict__, "values": {"denominator": "4", "numerator": "1"}})
+    assert engine.input_hash(fw(), [a, b], OPEN) == engine.input_hash(fw(), [b, swapped], OPEN)
+
+
+def test_input_hash_changes_with_every_input_field():
+    """Every field of every input dataclass is hashed: a field added later is covered too."""
+    import dataclasses
+
+    base_sub = sub("1.1", LEAD, {"numerator": "1", "denominator": "4"}, appraised="10")
+    base = (fw(), [base_sub], OPEN)
+    digest = engine.input_hash(*base)
+    variants = []
+    for f in dataclasses.fields(SubmissionData):
+        changed = dataclasses.replace(base_sub, **{f.name: _changed(getattr(base_sub, f.name))})
+        variants.append((f"submission.{f.name}", (base[0], [changed], OPEN)))
+    variants.append(
+        (
+            "submission values",
+            (
+                base[0],
+                [dataclasses.replace(base_sub, values={"numerator": "2", "denominator": "4"})],
+                OPEN,
+            ),
+        )
+    )
+    variants.append(("a submission more", (base[0], [base_sub, sub("1.2", LEAD, {})], OPEN)))
+    for f in dataclasses.fields(PeriodData):
+        changed_period = dataclasses.replace(OPEN, **{f.name: _changed(getattr(OPEN, f.name))})
+        variants.append((f"period.{f.name}", (base[0], [base_sub], changed_period)))
+    first_sub = base[0].subs[0]
+    for f in dataclasses.fields(SubIndicatorData):
+        changed_sub = dataclasses.replace(
+            first_sub, **{f.name: _changed(getattr(first_sub, f.name))}
+        )
+        framework = dataclasses.replace(base[0], subs=[changed_sub, *base[0].subs[1:]])
+        variants.append((f"sub.{f.name}", (framework, [base_sub], OPEN)))
+    extended = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 5)})
+    later = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 6)})
+    for label, s in (("extension", extended), ("extension date", later)):
+        framework = dataclasses.replace(base[0], subs=[s, *base[0].subs[1:]])
+        variants.append((label, (framework, [base_sub], OPEN)))
+    rule = dataclasses.replace(first_sub, rule={**RATIO, "type": "ratio_capped"})
+    variants.append(
+        ("rule", (dataclasses.replace(base[0], subs=[rule, *base[0].subs[1:]]), [base_sub], OPEN))
+    )
+    first_main = base[0].mains[0]
+    for f in dataclasses.fields(MainIndexData):
+        changed_main = dataclasses.replace(
+            first_main, **{f.name: _changed(getattr(first_main, f.name))}
+        )
+        framework = dataclasses.replace(base[0], mains=[changed_main, *base[0].mains[1:]])
+        variants.append((f"main.{f.name}", (framework, [base_sub], OPEN)))
+    variants.append(
+        ("total", (dataclasses.replace(base[0], total_points=D(999)), [base_sub], OPEN))
+    )
+    digests = {label: engine.input_hash(*inputs) for label, inputs in variants}
+    assert [label for label, d in digests.items() if d == digest] == []
+    assert len(set(digests.values())) == len(digests)  # no two changes collide either
+    assert engine.input_hash(*base) == digest  # and it is deterministic
