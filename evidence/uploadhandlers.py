@@ -1,0 +1,41 @@
+"""Evidence uploads stream to a temporary file on disk and are hashed on the way in.
+
+The SHA-256 of each file is computed chunk by chunk while the multipart parser writes it, so the
+evidence service does not read the whole file back just to hash it (see
+:func:`evidence.services.evidence_files.sha256_of`, which uses this digest only for the file it
+was computed for, at the size it was computed for).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+#: Attribute of the uploaded file holding ``(size, hex digest)`` of the bytes written to it.
+DIGEST_ATTR = "_evidence_sha256"
+
+
+class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
+    """A :class:`TemporaryFileUploadHandler` that also computes each file's SHA-256.
+
+    Chunks of 256 KB instead of 64 KB: fewer trips through the parser for the same bytes; memory
+    per upload stays bounded by the chunk size whatever the size of the file.
+    """
+
+    chunk_size = 256 * 1024
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        super().new_file(*args, **kwargs)
+        self._sha256 = hashlib.sha256()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+        self._sha256.update(raw_data)
+        return super().receive_data_chunk(raw_data, start)  # type: ignore[no-any-return]
+
+    def file_complete(self, file_size: int) -> UploadedFile:
+        upload = super().file_complete(file_size)
+        setattr(upload, DIGEST_ATTR, (file_size, self._sha256.hexdigest()))
+        return upload  # type: ignore[no-any-return]
