@@ -59,6 +59,9 @@ COUNTING_STATES: dict[str, frozenset[str]] = {
     APPRAISED: frozenset({APPROVED}),
     FINAL: frozenset({APPROVED}),
 }
+#: States that count for at least one kind: only these submissions' values and decisions are
+#: read; of the others only the state, agency and consolidation flag matter (risk, state label).
+COUNTED_STATES: frozenset[str] = frozenset().union(*COUNTING_STATES.values())
 
 _ZERO = Decimal(0)
 _PREC = 40
@@ -94,6 +97,46 @@ class SubmissionData:
     values: Mapping[str, Any]
     appraised_points: Decimal | None = None
     final_points: Decimal | None = None
+
+
+_SUBMISSION_FIELD_NAMES = (
+    "id",
+    "indicator_code",
+    "agency_id",
+    "state",
+    "is_consolidation",
+    "values",
+    "appraised_points",
+    "final_points",
+)
+if tuple(f.name for f in fields(SubmissionData)) != _SUBMISSION_FIELD_NAMES:  # pragma: no cover
+    raise RuntimeError("SubmissionData's fields changed: update submissions_from_rows")
+
+
+def submissions_from_rows(rows: Iterable[Sequence[Any]]) -> list[SubmissionData]:
+    """``SubmissionData`` from rows in field order, for loaders of tens of thousands of rows.
+
+    The same (equal, frozen) objects as ``SubmissionData(*row)``, without the frozen
+    ``__init__``'s per-field ``object.__setattr__`` (three times slower). The rows are the
+    loader's own fresh values: nothing is validated here that the constructor would check.
+    """
+    out = []
+    new = object.__new__
+    for row in rows:
+        obj = new(SubmissionData)
+        d = obj.__dict__
+        (
+            d["id"],
+            d["indicator_code"],
+            d["agency_id"],
+            d["state"],
+            d["is_consolidation"],
+            d["values"],
+            d["appraised_points"],
+            d["final_points"],
+        ) = row
+        out.append(obj)
+    return out
 
 
 @dataclass(frozen=True)
@@ -251,9 +294,22 @@ def compute_kind(
     period: PeriodData,
 ) -> ScoreResult:
     """One kind's full score for the province (see the module docstring)."""
+    return _compute_kind(kind, framework, _by_code(submissions), period)
+
+
+def _by_code(submissions: Iterable[SubmissionData]) -> dict[str, list[SubmissionData]]:
     by_code: dict[str, list[SubmissionData]] = defaultdict(list)
     for s in submissions:
         by_code[s.indicator_code].append(s)
+    return by_code
+
+
+def _compute_kind(
+    kind: str,
+    framework: FrameworkData,
+    by_code: Mapping[str, Sequence[SubmissionData]],
+    period: PeriodData,
+) -> ScoreResult:
     with localcontext() as ctx:
         ctx.prec = _PREC
         lineage: dict[str, dict[str, Any]] = {}
@@ -335,7 +391,8 @@ def compute_all(
     framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
 ) -> dict[str, ScoreResult]:
     """The three kinds' scores (self-assessed, appraised, final)."""
-    return {kind: compute_kind(kind, framework, submissions, period) for kind in KINDS}
+    by_code = _by_code(submissions)  # once for the three kinds
+    return {kind: _compute_kind(kind, framework, by_code, period) for kind in KINDS}
 
 
 def _hash_default(o: Any) -> Any:

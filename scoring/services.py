@@ -33,7 +33,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q, TextField
+from django.db.models import Case, F, Q, TextField, Value, When
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -236,10 +236,20 @@ def _load_submissions(
 ) -> list[engine.SubmissionData]:
     """The period's submissions of the framework's sub-indicators, by id, in one query.
 
-    The ``values`` column is read as JSON text and all rows are decoded by one ``json.loads`` of
-    the joined texts: the same objects as the JSONField converter gives row by row, at a
-    fraction of the cost (a province has tens of thousands of submissions).
+    ``values`` only for the submissions whose state counts for some score kind: the engine never
+    reads the others' values (it uses their state, agency and consolidation flag for risk and
+    state labels), and most rows of a province are coordinating agencies' contributions still
+    with their lead (``submitted_to_lead``). They get ``{}``.
+
+    The column is read as JSON text and all rows are decoded by one ``json.loads`` of the joined
+    texts: the same objects as the JSONField converter gives row by row, at a fraction of the
+    cost (a province has tens of thousands of submissions).
     """
+    values_text = Case(
+        When(state__in=sorted(engine.COUNTED_STATES), then=Cast("values", TextField())),
+        default=Value(None),
+        output_field=TextField(),
+    )
     rows = list(
         Submission.objects.filter(period=period, indicator__framework=framework)
         .order_by("id")
@@ -251,15 +261,14 @@ def _load_submissions(
             "is_consolidation",
             "appraised_points",
             "final_points",
-            Cast("values", TextField()),
+            values_text,
         )
     )
     decoded = json.loads("[" + ",".join(row[7] or "null" for row in rows) + "]")
     if len(decoded) != len(rows):  # each text is one JSON document; never expected
         raise ValueError("submission values: one JSON document per row expected")
-    SubmissionData = engine.SubmissionData
-    return [
-        SubmissionData(
+    return engine.submissions_from_rows(
+        (
             sid,
             code_of[indicator_id],
             agency_id,
@@ -280,7 +289,7 @@ def _load_submissions(
             _text,
         ), values in zip(rows, decoded, strict=True)
         if indicator_id in code_of
-    ]
+    )
 
 
 # --- the recompute -------------------------------------------------------------------------------

@@ -349,3 +349,61 @@ def test_input_hash_changes_with_every_input_field():
     assert [label for label, d in digests.items() if d == digest] == []
     assert len(set(digests.values())) == len(digests)  # no two changes collide either
     assert engine.input_hash(*base) == digest  # and it is deterministic
+
+
+_STATES = [
+    engine.DRAFT,
+    engine.SUBMITTED_TO_LEAD,
+    engine.SUBMITTED,
+    engine.UNDER_REVIEW,
+    engine.APPROVED,
+    engine.RETURNED,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1.1", "1.2", "2.1"]),
+            st.sampled_from([LEAD, CO1, CO2]),
+            st.sampled_from(_STATES),
+            st.booleans(),
+            st.integers(0, 60),
+            st.integers(1, 60),
+            st.one_of(st.none(), st.integers(0, 400)),
+        ),
+        max_size=12,
+    )
+)
+def test_values_of_submissions_counting_for_no_kind_are_never_read(rows):
+    """Why the loader leaves them out (scoring.services._load_submissions): blanking the values
+    of drafts, contributions still with the lead and returned items changes no result."""
+    import dataclasses
+
+    full, blanked = [], []
+    for i, (code, agency, state, consolidation, num, den, appraised) in enumerate(rows, 1):
+        values = {"numerator": str(num), "denominator": str(den), "done": str(num % 2)}
+        s = SubmissionData(
+            i,
+            code,
+            agency,
+            state,
+            consolidation,
+            values,
+            None if appraised is None else D(appraised),
+        )
+        full.append(s)
+        counted = state in engine.COUNTED_STATES
+        blanked.append(s if counted else dataclasses.replace(s, values={}))
+    for period in (OPEN, PAST):
+        assert compute_all(fw(), blanked, period) == compute_all(fw(), full, period)
+
+
+def test_submissions_from_rows_equals_the_constructor():
+    row = (7, "1.1", LEAD, "approved", True, {"numerator": "1"}, D("2.5"), None)
+    (fast,) = engine.submissions_from_rows([row])
+    assert fast == SubmissionData(*row) and type(fast) is SubmissionData
+    assert engine.input_hash(fw(), [fast], OPEN) == engine.input_hash(
+        fw(), [SubmissionData(*row)], OPEN
+    )

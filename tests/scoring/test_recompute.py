@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from evidence.models import Submission
 from evidence.signals import scores_invalidated
-from scoring import services, tasks
+from scoring import engine, services, tasks
 from scoring.models import ScoreSnapshot, ScoreState
 from tests.factories import AgencyFactory, IndicatorFactory, SubmissionFactory
 
@@ -378,11 +378,19 @@ def test_recompute_all_equals_one_period_at_a_time(django_assert_max_num_queries
 
 
 def test_load_inputs_decodes_values_as_the_orm_does():
+    """Values as the JSONField gives them, for the submissions whose state counts for a kind;
+    the others' values are never read by the engine and are left out ({})."""
     fw, period, lead, subs = make_framework()
     odd = {"level": "half", "số": [1, 2.5, "Hà Nội", {"a": None}], "b": False, "e": ""}
     submit(subs["2.1"], period, lead, odd)
     submit(subs["1.1"], period, AgencyFactory(), {})
+    submit(subs["1.2"], period, AgencyFactory(), {"done": "1"}, state="under_review")
+    ratio = {"numerator": "1", "denominator": "2"}
+    for state in ("draft", "submitted_to_lead", "returned"):
+        submit(subs["1.1"], period, AgencyFactory(), ratio, state=state)
     _fw, submissions, _pd = services.load_inputs(fw, period)
-    by_id = {s.pk: s.values for s in Submission.objects.filter(period=period)}
-    assert {s.id: s.values for s in submissions} == by_id
-    assert by_id and odd in by_id.values()
+    rows = Submission.objects.filter(period=period)
+    expected = {s.pk: s.values if s.state in engine.COUNTED_STATES else {} for s in rows}
+    assert {s.id: s.values for s in submissions} == expected
+    assert odd in expected.values() and {"done": "1"} in expected.values()
+    assert {s.id: s.state for s in submissions} == {s.pk: s.state for s in rows}
