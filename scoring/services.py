@@ -322,68 +322,103 @@ def _lock_state(framework_id: int, period_id: int) -> ScoreState:
     return state
 
 
+@dataclass(frozen=True)
+class _Computed:
+    """One period's run, ready to be written: the sequence it started from and its results."""
+
+    state_pk: int
+    period_id: int
+    sequence: int
+    results: dict[str, engine.ScoreResult]
+    digest: str
+
+
 def _store(
-    *,
-    state_pk: int,
+    framework_id: int, runs: list[_Computed], *, force: bool, has_snapshots: bool = False
+) -> list[RecomputeOutcome]:
+    """Writes the snapshots of each run in one transaction, under the runs' state row locks
+    (taken in one order), unless a run that started from a newer sequence has written
+    meanwhile."""
+    now = timezone.now()
+    with transaction.atomic():
+        states = {
+            s.pk: s
+            for s in ScoreState.objects.select_for_update()
+            .filter(pk__in=[r.state_pk for r in runs])
+            .order_by("pk")  # one lock order for every run: no deadlock between runs
+        }
+        existing: dict[int, dict[str, tuple[int, int, str]]] = defaultdict(dict)
+        for pk, period_id, kind, old_sequence, old_hash in ScoreSnapshot.objects.filter(
+            framework_id=framework_id, period_id__in=[r.period_id for r in runs]
+        ).values_list("pk", "period_id", "kind", "sequence", "input_hash"):
+            existing[period_id][kind] = (pk, old_sequence, old_hash)  # not the stored lineage
+        return [
+            _store_locked(
+                framework_id,
+                run,
+                states[run.state_pk],
+                existing[run.period_id],
+                now,
+                force=force,
+                has_snapshots=has_snapshots,
+            )
+            if run.state_pk in states
+            else RecomputeOutcome(True, False, run.sequence, "not_found")  # period deleted
+            for run in runs
+        ]
+
+
+def _store_locked(
     framework_id: int,
-    period_id: int,
-    sequence: int,
-    results: dict[str, engine.ScoreResult],
-    digest: str,
+    run: _Computed,
+    state: ScoreState,
+    existing: dict[str, tuple[int, int, str]],
+    now: datetime.datetime,
+    *,
     force: bool,
     has_snapshots: bool,
 ) -> RecomputeOutcome:
-    """Writes the snapshots of a run that started from ``sequence``, under the state row lock,
-    unless a run that started from a newer sequence has written meanwhile."""
-    now = timezone.now()
-    with transaction.atomic():
-        state = ScoreState.objects.select_for_update().get(pk=state_pk)
-        if state.computed_seq > sequence or (
-            state.computed_seq == sequence and not force and has_snapshots
-        ):
-            return RecomputeOutcome(True, False, sequence, "newer_exists")
-        existing = {  # only what the decision needs (not the stored lineage)
-            kind: (pk, old_sequence, old_hash)
-            for pk, kind, old_sequence, old_hash in ScoreSnapshot.objects.filter(
-                framework_id=framework_id, period_id=period_id
-            ).values_list("pk", "kind", "sequence", "input_hash")
+    sequence = run.sequence
+    if state.computed_seq > sequence or (
+        state.computed_seq == sequence and not force and has_snapshots
+    ):
+        return RecomputeOutcome(True, False, sequence, "newer_exists")
+    unchanged = []
+    for kind, res in run.results.items():
+        old = existing.get(kind)
+        if old is not None and old[1] > sequence:
+            continue
+        if old is not None and old[2] == run.digest:
+            # Same inputs → same snapshot; only the sequence moves on.
+            unchanged.append(old[0])
+            continue
+        fields = {
+            "total_points": _q(res.total_points),
+            "dti": _q(res.dti),
+            "points_at_risk": _q(res.points_at_risk),
+            "max_reachable": _q(res.max_reachable),
+            "main_indices": res.main_indices,
+            "lineage": res.lineage,
+            "agencies": res.agencies,
+            "input_hash": run.digest,
+            "sequence": sequence,
+            "computed_at": now,
         }
-        unchanged = []
-        for kind, res in results.items():
-            old = existing.get(kind)
-            if old is not None and old[1] > sequence:
-                continue
-            if old is not None and old[2] == digest:
-                # Same inputs → same snapshot; only the sequence moves on.
-                unchanged.append(old[0])
-                continue
-            fields = {
-                "total_points": _q(res.total_points),
-                "dti": _q(res.dti),
-                "points_at_risk": _q(res.points_at_risk),
-                "max_reachable": _q(res.max_reachable),
-                "main_indices": res.main_indices,
-                "lineage": res.lineage,
-                "agencies": res.agencies,
-                "input_hash": digest,
-                "sequence": sequence,
-                "computed_at": now,
-            }
-            if old is not None:  # locked by the state row: nobody else writes it meanwhile
-                ScoreSnapshot.objects.filter(pk=old[0]).update(**fields, updated_at=now)
-            else:
-                ScoreSnapshot.objects.create(
-                    framework_id=framework_id, period_id=period_id, kind=kind, **fields
-                )
-        if unchanged:
-            ScoreSnapshot.objects.filter(pk__in=unchanged).update(sequence=sequence, updated_at=now)
-        ScoreState.objects.filter(pk=state.pk).update(
-            computed_seq=max(sequence, state.computed_seq),
-            runs=F("runs") + 1,
-            enqueue_failed_at=None,
-            last_error="",
-            updated_at=now,
-        )
+        if old is not None:  # locked by the state row: nobody else writes it meanwhile
+            ScoreSnapshot.objects.filter(pk=old[0]).update(**fields, updated_at=now)
+        else:
+            ScoreSnapshot.objects.create(
+                framework_id=framework_id, period_id=run.period_id, kind=kind, **fields
+            )
+    if unchanged:
+        ScoreSnapshot.objects.filter(pk__in=unchanged).update(sequence=sequence, updated_at=now)
+    ScoreState.objects.filter(pk=state.pk).update(
+        computed_seq=max(sequence, state.computed_seq),
+        runs=F("runs") + 1,
+        enqueue_failed_at=None,
+        last_error="",
+        updated_at=now,
+    )
     return RecomputeOutcome(True, True, sequence)
 
 
@@ -415,16 +450,14 @@ def score_recompute(
     except (Framework.DoesNotExist, ReportingPeriod.DoesNotExist):
         return RecomputeOutcome(False, False, sequence, "not_found")
     fw, submissions, pd = load_inputs(framework, period, today=today)
-    return _store(
-        state_pk=state.pk,
-        framework_id=framework_id,
-        period_id=period_id,
-        sequence=sequence,
-        results=engine.compute_all(fw, submissions, pd),
-        digest=engine.input_hash(fw, submissions, pd),
-        force=force,
-        has_snapshots=has_snapshots,
+    run = _Computed(
+        state.pk,
+        period_id,
+        sequence,
+        engine.compute_all(fw, submissions, pd),
+        engine.input_hash(fw, submissions, pd),
     )
+    return _store(framework_id, [run], force=force, has_snapshots=has_snapshots)[0]
 
 
 def _recompute_framework(framework_id: int, period_ids: list[int]) -> list[RecomputeOutcome]:
@@ -451,27 +484,25 @@ def _recompute_framework(framework_id: int, period_ids: list[int]) -> list[Recom
         ]
     periods = ReportingPeriod.objects.filter(framework_id=framework_id).in_bulk(period_ids)
     fwi = _load_framework(framework)
-    out = []
+    outcomes: dict[int, RecomputeOutcome] = {}
+    runs = []
     for pid in period_ids:
         state_pk, sequence = sequences.get(pid, (0, 0))
         period = periods.get(pid)
         if period is None or not state_pk:  # deleted meanwhile
-            out.append(RecomputeOutcome(False, False, sequence, "not_found"))
+            outcomes[pid] = RecomputeOutcome(False, False, sequence, "not_found")
             continue
         fw, submissions, pd = _load_period(fwi, period)
-        out.append(
-            _store(
-                state_pk=state_pk,
-                framework_id=framework_id,
-                period_id=pid,
-                sequence=sequence,
-                results=engine.compute_all(fw, submissions, pd),
-                digest=engine.input_hash(fw, submissions, pd),
-                force=True,
-                has_snapshots=False,
-            )
+        results = engine.compute_all(fw, submissions, pd)
+        runs.append(
+            _Computed(state_pk, pid, sequence, results, engine.input_hash(fw, submissions, pd))
         )
-    return out
+    # One write transaction (one commit) for all the periods: each still checks its sequence.
+    if runs:
+        outcomes.update(
+            zip([r.period_id for r in runs], _store(framework_id, runs, force=True), strict=True)
+        )
+    return [outcomes[pid] for pid in period_ids]
 
 
 def score_recompute_all(
