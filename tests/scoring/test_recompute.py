@@ -394,3 +394,18 @@ def test_load_inputs_decodes_values_as_the_orm_does():
     assert {s.id: s.values for s in submissions} == expected
     assert odd in expected.values() and {"done": "1"} in expected.values()
     assert {s.id: s.state for s in submissions} == {s.pk: s.state for s in rows}
+
+
+def test_gc_pause_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with services._gc_paused():
+        assert not gc.isenabled()
+        with services._gc_paused():  # nested (or another thread's pause): left to the outer one
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), services._gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
