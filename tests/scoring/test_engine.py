@@ -294,61 +294,65 @@ def test_input_hash_ignores_order_and_dict_key_order():
     assert engine.input_hash(fw(), [a, b], OPEN) == engine.input_hash(fw(), [b, swapped], OPEN)
 
 
+def _each_field_changed(obj):
+    """(field name, a copy of the dataclass ``obj`` with that one field changed), per field."""
+    import dataclasses
+
+    for f in dataclasses.fields(obj):
+        yield f.name, dataclasses.replace(obj, **{f.name: _changed(getattr(obj, f.name))})
+
+
 def test_input_hash_changes_with_every_input_field():
     """Every field of every input dataclass is hashed: a field added later is covered too."""
     import dataclasses
 
+    framework = fw()
+    first_sub, first_main = framework.subs[0], framework.mains[0]
     base_sub = sub("1.1", LEAD, {"numerator": "1", "denominator": "4"}, appraised="10")
-    base = (fw(), [base_sub], OPEN)
-    digest = engine.input_hash(*base)
-    variants = []
-    for f in dataclasses.fields(SubmissionData):
-        changed = dataclasses.replace(base_sub, **{f.name: _changed(getattr(base_sub, f.name))})
-        variants.append((f"submission.{f.name}", (base[0], [changed], OPEN)))
-    variants.append(
+    digest = engine.input_hash(framework, [base_sub], OPEN)
+
+    def with_sub(s):
+        return dataclasses.replace(framework, subs=[s, *framework.subs[1:]])
+
+    variants = [
+        (f"submission.{name}", (framework, [changed], OPEN))
+        for name, changed in _each_field_changed(base_sub)
+    ]
+    variants += [
+        (f"period.{name}", (framework, [base_sub], changed))
+        for name, changed in _each_field_changed(OPEN)
+    ]
+    variants += [
+        (f"sub.{name}", (with_sub(changed), [base_sub], OPEN))
+        for name, changed in _each_field_changed(first_sub)
+    ]
+    variants += [
         (
-            "submission values",
+            f"main.{name}",
             (
-                base[0],
-                [dataclasses.replace(base_sub, values={"numerator": "2", "denominator": "4"})],
+                dataclasses.replace(framework, mains=[changed, *framework.mains[1:]]),
+                [base_sub],
                 OPEN,
             ),
         )
-    )
-    variants.append(("a submission more", (base[0], [base_sub, sub("1.2", LEAD, {})], OPEN)))
-    for f in dataclasses.fields(PeriodData):
-        changed_period = dataclasses.replace(OPEN, **{f.name: _changed(getattr(OPEN, f.name))})
-        variants.append((f"period.{f.name}", (base[0], [base_sub], changed_period)))
-    first_sub = base[0].subs[0]
-    for f in dataclasses.fields(SubIndicatorData):
-        changed_sub = dataclasses.replace(
-            first_sub, **{f.name: _changed(getattr(first_sub, f.name))}
-        )
-        framework = dataclasses.replace(base[0], subs=[changed_sub, *base[0].subs[1:]])
-        variants.append((f"sub.{f.name}", (framework, [base_sub], OPEN)))
+        for name, changed in _each_field_changed(first_main)
+    ]
+    other_values = dataclasses.replace(base_sub, values={"numerator": "2", "denominator": "4"})
     extended = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 5)})
     later = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 6)})
-    for label, s in (("extension", extended), ("extension date", later)):
-        framework = dataclasses.replace(base[0], subs=[s, *base[0].subs[1:]])
-        variants.append((label, (framework, [base_sub], OPEN)))
     rule = dataclasses.replace(first_sub, rule={**RATIO, "type": "ratio_capped"})
-    variants.append(
-        ("rule", (dataclasses.replace(base[0], subs=[rule, *base[0].subs[1:]]), [base_sub], OPEN))
-    )
-    first_main = base[0].mains[0]
-    for f in dataclasses.fields(MainIndexData):
-        changed_main = dataclasses.replace(
-            first_main, **{f.name: _changed(getattr(first_main, f.name))}
-        )
-        framework = dataclasses.replace(base[0], mains=[changed_main, *base[0].mains[1:]])
-        variants.append((f"main.{f.name}", (framework, [base_sub], OPEN)))
-    variants.append(
-        ("total", (dataclasses.replace(base[0], total_points=D(999)), [base_sub], OPEN))
-    )
+    variants += [
+        ("submission values", (framework, [other_values], OPEN)),
+        ("a submission more", (framework, [base_sub, sub("1.2", LEAD, {})], OPEN)),
+        ("extension", (with_sub(extended), [base_sub], OPEN)),
+        ("extension date", (with_sub(later), [base_sub], OPEN)),
+        ("rule", (with_sub(rule), [base_sub], OPEN)),
+        ("total", (dataclasses.replace(framework, total_points=D(999)), [base_sub], OPEN)),
+    ]
     digests = {label: engine.input_hash(*inputs) for label, inputs in variants}
     assert [label for label, d in digests.items() if d == digest] == []
     assert len(set(digests.values())) == len(digests)  # no two changes collide either
-    assert engine.input_hash(*base) == digest  # and it is deterministic
+    assert engine.input_hash(fw(), [base_sub], OPEN) == digest  # and it is deterministic
 
 
 _STATES = [
