@@ -31,11 +31,13 @@ class HashingTemporaryFileUploadHandler(TemporaryFileUploadHandler):
         super().new_file(*args, **kwargs)
         self._sha256 = hashlib.sha256()
 
-    def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         self._sha256.update(raw_data)
-        return super().receive_data_chunk(raw_data, start)  # type: ignore[no-any-return]
+        super().receive_data_chunk(raw_data, start)  # written to the temporary file
+        return None  # consumed: no later handler sees it
 
-    def file_complete(self, file_size: int) -> UploadedFile:
+    def file_complete(self, file_size: int) -> UploadedFile | None:
         upload = super().file_complete(file_size)
-        setattr(upload, DIGEST_ATTR, (file_size, self._sha256.hexdigest()))
-        return upload  # type: ignore[no-any-return]
+        if upload is not None:
+            setattr(upload, DIGEST_ATTR, (file_size, self._sha256.hexdigest()))
+        return upload
