@@ -446,7 +446,7 @@ def test_upload_is_hashed_while_streamed_to_disk(draft, user_a):
     from evidence.services.evidence_files import sha256_of
     from evidence.uploadhandlers import HashingTemporaryFileUploadHandler
 
-    big = pdf_bytes() + os.urandom(700 * 1024)  # several chunks
+    big = pdf_bytes() + os.urandom(2500 * 1024)  # several chunks
     small = png_bytes()
     parsed = _parse_multipart(
         {"file": SimpleUploadedFile("a.pdf", big), "other": SimpleUploadedFile("b.png", small)},
