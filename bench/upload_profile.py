@@ -2,8 +2,9 @@
 
     DATABASE_URL=... python -m bench.upload_profile SUBMISSION_ID USERNAME
 
-Times Django's multipart parsing of the request body (to a temporary file, as in production)
-and profiles the evidence service on the parsed file; prints one JSON line.
+Times Django's multipart parsing of the request body (to a temporary file, hashed on the way, with
+the evidence views' upload handler) and profiles the evidence service on the parsed file; prints
+one JSON line.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.core.files.uploadhandler import TemporaryFileUploadHandler
     from django.db import transaction
     from django.http.multipartparser import MultiPartParser
     from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
@@ -31,6 +31,7 @@ def main() -> None:
     from bench.pdfgen import make_pdf
     from evidence import services
     from evidence.models import Submission
+    from evidence.uploadhandlers import HashingTemporaryFileUploadHandler
 
     sub = Submission.objects.get(pk=int(sys.argv[1]))
     user = User.objects.get(username=sys.argv[2])
@@ -43,7 +44,7 @@ def main() -> None:
     meta = {"CONTENT_TYPE": MULTIPART_CONTENT, "CONTENT_LENGTH": str(len(body))}
     t0 = time.perf_counter()
     _post, files = MultiPartParser(
-        meta, io.BytesIO(body), [TemporaryFileUploadHandler()], "utf-8"
+        meta, io.BytesIO(body), [HashingTemporaryFileUploadHandler()], "utf-8"
     ).parse()
     parse_s = time.perf_counter() - t0
     upload = files["file"]

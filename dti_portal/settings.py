@@ -248,6 +248,10 @@ EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=20 * 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_PERMISSIONS = 0o640
+# Where uploads stream before the storage moves them under MEDIA_ROOT. On the same file system as
+# MEDIA_ROOT (docker-compose: a directory of the media volume) that move is a rename instead of a
+# copy of every byte. Empty: the system's temporary directory. Created at startup if missing.
+FILE_UPLOAD_TEMP_DIR = env.str("FILE_UPLOAD_TEMP_DIR", default="") or None
 SENDFILE_BACKEND = env.str(
     "SENDFILE_BACKEND",
     default="django_sendfile.backends.simple"

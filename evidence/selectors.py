@@ -135,9 +135,14 @@ def submission_list(*, user: Any) -> QuerySet[Submission]:
     return qs.none()
 
 
-def submission_get(*, user: Any, pk: Any) -> Submission:
+def submission_get(*, user: Any, pk: Any, related: bool = True) -> Submission:
+    """A submission visible to ``user`` (else 404). ``related=False``: the same check without
+    loading the related rows, for a write that locks the row and loads them again."""
+    qs = submission_list(user=user)
+    if not related:
+        qs = qs.select_related(None)
     try:
-        return submission_list(user=user).get(pk=pk)
+        return qs.get(pk=pk)
     except (Submission.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 

@@ -34,8 +34,9 @@ import hashlib
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal, localcontext
+from operator import attrgetter
 from typing import Any
 
 from indicators.scoring_rules import combine_values, evaluate_rule, round_display, to_decimal
@@ -58,6 +59,9 @@ COUNTING_STATES: dict[str, frozenset[str]] = {
     APPRAISED: frozenset({APPROVED}),
     FINAL: frozenset({APPROVED}),
 }
+#: States that count for at least one kind: only these submissions' values and decisions are
+#: read; of the others only the state, agency and consolidation flag matter (risk, state label).
+COUNTED_STATES: frozenset[str] = frozenset().union(*COUNTING_STATES.values())
 
 _ZERO = Decimal(0)
 _PREC = 40
@@ -93,6 +97,46 @@ class SubmissionData:
     values: Mapping[str, Any]
     appraised_points: Decimal | None = None
     final_points: Decimal | None = None
+
+
+_SUBMISSION_FIELD_NAMES = (
+    "id",
+    "indicator_code",
+    "agency_id",
+    "state",
+    "is_consolidation",
+    "values",
+    "appraised_points",
+    "final_points",
+)
+if tuple(f.name for f in fields(SubmissionData)) != _SUBMISSION_FIELD_NAMES:  # pragma: no cover
+    raise RuntimeError("SubmissionData's fields changed: update submissions_from_rows")
+
+
+def submissions_from_rows(rows: Iterable[Sequence[Any]]) -> list[SubmissionData]:
+    """``SubmissionData`` from rows in field order, for loaders of tens of thousands of rows.
+
+    The same (equal, frozen) objects as ``SubmissionData(*row)``, without the frozen
+    ``__init__``'s per-field ``object.__setattr__`` (three times slower). The rows are the
+    loader's own fresh values: nothing is validated here that the constructor would check.
+    """
+    out = []
+    new = object.__new__
+    for row in rows:
+        obj = new(SubmissionData)
+        d = obj.__dict__
+        (
+            d["id"],
+            d["indicator_code"],
+            d["agency_id"],
+            d["state"],
+            d["is_consolidation"],
+            d["values"],
+            d["appraised_points"],
+            d["final_points"],
+        ) = row
+        out.append(obj)
+    return out
 
 
 @dataclass(frozen=True)
@@ -250,9 +294,22 @@ def compute_kind(
     period: PeriodData,
 ) -> ScoreResult:
     """One kind's full score for the province (see the module docstring)."""
+    return _compute_kind(kind, framework, _by_code(submissions), period)
+
+
+def _by_code(submissions: Iterable[SubmissionData]) -> dict[str, list[SubmissionData]]:
     by_code: dict[str, list[SubmissionData]] = defaultdict(list)
     for s in submissions:
         by_code[s.indicator_code].append(s)
+    return by_code
+
+
+def _compute_kind(
+    kind: str,
+    framework: FrameworkData,
+    by_code: Mapping[str, Sequence[SubmissionData]],
+    period: PeriodData,
+) -> ScoreResult:
     with localcontext() as ctx:
         ctx.prec = _PREC
         lineage: dict[str, dict[str, Any]] = {}
@@ -334,27 +391,53 @@ def compute_all(
     framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
 ) -> dict[str, ScoreResult]:
     """The three kinds' scores (self-assessed, appraised, final)."""
-    return {kind: compute_kind(kind, framework, submissions, period) for kind in KINDS}
+    by_code = _by_code(submissions)  # once for the three kinds
+    return {kind: _compute_kind(kind, framework, by_code, period) for kind in KINDS}
+
+
+def _hash_default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return _s(o)
+    if isinstance(o, datetime.date):
+        return o.isoformat()
+    if isinstance(o, Mapping):
+        return dict(o)
+    raise TypeError(type(o))
+
+
+def _field_getter(cls: type) -> Any:
+    """All the dataclass's fields, in declaration order, as one tuple: a field added to an input
+    dataclass is hashed without touching :func:`input_hash`."""
+    return attrgetter(*(f.name for f in fields(cls)))
+
+
+_MAIN_FIELDS = _field_getter(MainIndexData)
+_SUB_FIELDS = _field_getter(SubIndicatorData)
+_SUBMISSION_FIELDS = _field_getter(SubmissionData)
+_PERIOD_FIELDS = _field_getter(PeriodData)
+_BY_ID = attrgetter("id")
+#: Changes whenever the canonical form below changes (a new form never matches an old hash).
+_HASH_FORMAT = "dti-inputs/2"
 
 
 def input_hash(
     framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
 ) -> str:
-    """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot)."""
+    """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot).
 
-    def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            return _s(o)
-        if isinstance(o, datetime.date):
-            return o.isoformat()
-        raise TypeError(type(o))
-
-    payload = {
-        "framework": asdict(framework),
-        "submissions": sorted((asdict(s) for s in submissions), key=lambda d: d["id"]),
-        "period": asdict(period),
-    }
-    text = json.dumps(payload, default=default, sort_keys=True, ensure_ascii=False)
+    The canonical form is one JSON array of plain tuples (every field of every input dataclass,
+    positionally, submissions by id; Decimals as full-precision strings, dates ISO, dict keys
+    sorted), built and encoded by the C JSON encoder rather than ``dataclasses.asdict``.
+    """
+    payload = (
+        _HASH_FORMAT,
+        framework.total_points,
+        list(map(_MAIN_FIELDS, framework.mains)),
+        list(map(_SUB_FIELDS, framework.subs)),
+        list(map(_SUBMISSION_FIELDS, sorted(submissions, key=_BY_ID))),
+        _PERIOD_FIELDS(period),
+    )
+    text = json.dumps(payload, default=_hash_default, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -19,18 +19,25 @@ from __future__ import annotations
 
 import csv
 import datetime
+import gc
 import io
+import json
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -140,10 +147,18 @@ def score_recompute_request(*, framework_id: int, period_id: int) -> None:
 # --- loading -------------------------------------------------------------------------------------
 
 
-def load_inputs(
-    framework: Framework, period: ReportingPeriod, *, today: datetime.date | None = None
-) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
-    """Everything a recompute needs, in 4 queries whatever the number of agencies/submissions."""
+@dataclass(frozen=True)
+class _FrameworkInputs:
+    """The framework's part of the inputs (the same for every period): 2 queries."""
+
+    framework: Framework
+    mains: list[engine.MainIndexData]
+    #: (indicator id, sub-indicator without its period's extensions), in ``sort_key`` order
+    subs: list[tuple[int, engine.SubIndicatorData]]
+    code_of: dict[int, str]
+
+
+def _load_framework(framework: Framework) -> _FrameworkInputs:
     nodes = list(
         Indicator.objects.filter(framework=framework, level__in=["main", "sub"])
         .order_by("sort_key")
@@ -165,11 +180,6 @@ def load_inputs(
         .values_list("indicator_id", "code", "kind")
     ):  # 2
         kinds[indicator_id][code] = kind
-    extensions: dict[int, dict[int, datetime.date]] = defaultdict(dict)
-    for indicator_id, agency_id, deadline in ItemExtension.objects.filter(
-        period=period
-    ).values_list("indicator_id", "agency_id", "deadline"):  # 3
-        extensions[indicator_id][agency_id] = deadline
     by_id = {n["id"]: n for n in nodes}
     mains = [
         engine.MainIndexData(n["code"], n["name"], n["max_points"])
@@ -183,46 +193,124 @@ def load_inputs(
             continue
         parent = by_id.get(n["parent_id"])
         code_of[n["id"]] = n["code"]
-        subs.append(
-            engine.SubIndicatorData(
-                code=n["code"],
-                name=n["name"],
-                main_code=parent["code"] if parent else "",
-                max_points=n["max_points"],
-                rule=n["scoring_rule"] if isinstance(n["scoring_rule"], dict) else {},
-                measure_kinds=kinds.get(n["id"], {}),
-                lead_agency_id=n["lead_agency_id"],
-                extensions=extensions.get(n["id"], {}),
-            )
+        sub = engine.SubIndicatorData(
+            code=n["code"],
+            name=n["name"],
+            main_code=parent["code"] if parent else "",
+            max_points=n["max_points"],
+            rule=n["scoring_rule"] if isinstance(n["scoring_rule"], dict) else {},
+            measure_kinds=kinds.get(n["id"], {}),
+            lead_agency_id=n["lead_agency_id"],
         )
-    submissions = [
-        engine.SubmissionData(
-            id=row["id"],
-            indicator_code=code_of[row["indicator_id"]],
-            agency_id=row["agency_id"],
-            state=row["state"],
-            is_consolidation=row["is_consolidation"],
-            values=row["values"] if isinstance(row["values"], dict) else {},
-            appraised_points=row["appraised_points"],
-            final_points=row["final_points"],
-        )
-        for row in Submission.objects.filter(period=period, indicator__framework=framework)
+        subs.append((n["id"], sub))
+    return _FrameworkInputs(framework, mains, subs, code_of)
+
+
+def _load_period(
+    fwi: _FrameworkInputs, period: ReportingPeriod, *, today: datetime.date | None = None
+) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
+    """The period's part of the inputs (extensions, submissions): 2 queries."""
+    extensions: dict[int, dict[int, datetime.date]] = defaultdict(dict)
+    for indicator_id, agency_id, deadline in ItemExtension.objects.filter(
+        period=period
+    ).values_list("indicator_id", "agency_id", "deadline"):  # 3
+        extensions[indicator_id][agency_id] = deadline
+    subs = [
+        replace(sub, extensions=extensions[indicator_id]) if indicator_id in extensions else sub
+        for indicator_id, sub in fwi.subs
+    ]
+    submissions = _load_submissions(fwi.framework, period, fwi.code_of)  # 4
+    fw = engine.FrameworkData(
+        total_points=fwi.framework.total_points, mains=list(fwi.mains), subs=subs
+    )
+    pd = engine.PeriodData(deadline=period.deadline, today=today or timezone.localdate())
+    return fw, submissions, pd
+
+
+def load_inputs(
+    framework: Framework, period: ReportingPeriod, *, today: datetime.date | None = None
+) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
+    """Everything a recompute needs, in 4 queries whatever the number of agencies/submissions."""
+    return _load_period(_load_framework(framework), period, today=today)
+
+
+def _load_submissions(
+    framework: Framework, period: ReportingPeriod, code_of: dict[int, str]
+) -> list[engine.SubmissionData]:
+    """The period's submissions of the framework's sub-indicators, by id, in one query.
+
+    ``values`` only for the submissions whose state counts for some score kind: the engine never
+    reads the others' values (it uses their state, agency and consolidation flag for risk and
+    state labels), and most rows of a province are coordinating agencies' contributions still
+    with their lead (``submitted_to_lead``). They get ``{}``.
+
+    The column is read as JSON text and all rows are decoded by one ``json.loads`` of the joined
+    texts: the same objects as the JSONField converter gives row by row, at a fraction of the
+    cost (a province has tens of thousands of submissions).
+    """
+    values_text = Case(
+        When(state__in=sorted(engine.COUNTED_STATES), then=Cast("values", TextField())),
+        default=Value(None),
+        output_field=TextField(),
+    )
+    rows = list(
+        Submission.objects.filter(period=period, indicator__framework=framework)
         .order_by("id")
-        .values(
+        .values_list(
             "id",
             "indicator_id",
             "agency_id",
             "state",
             "is_consolidation",
-            "values",
             "appraised_points",
             "final_points",
-        )  # 4
-        if row["indicator_id"] in code_of
-    ]
-    fw = engine.FrameworkData(total_points=framework.total_points, mains=mains, subs=subs)
-    pd = engine.PeriodData(deadline=period.deadline, today=today or timezone.localdate())
-    return fw, submissions, pd
+            values_text,
+        )
+    )
+    decoded = json.loads("[" + ",".join(row[7] or "null" for row in rows) + "]")
+    if len(decoded) != len(rows):  # each text is one JSON document; never expected
+        raise ValueError("submission values: one JSON document per row expected")
+    return engine.submissions_from_rows(
+        (
+            sid,
+            code_of[indicator_id],
+            agency_id,
+            state,
+            is_consolidation,
+            values if isinstance(values, dict) else {},
+            appraised_points,
+            final_points,
+        )
+        for (
+            sid,
+            indicator_id,
+            agency_id,
+            state,
+            is_consolidation,
+            appraised_points,
+            final_points,
+            _text,
+        ), values in zip(rows, decoded, strict=True)
+        if indicator_id in code_of
+    )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pauses the cyclic garbage collector while a period's inputs are built and scored.
+
+    Tens of thousands of small objects without reference cycles: otherwise every few hundred
+    allocations start a collection, and the older generations walk the whole heap (a quarter of
+    a province recompute). Reference counting frees them as usual; collection resumes after.
+    """
+    if not gc.isenabled():  # already paused (another thread, or the caller)
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # --- the recompute -------------------------------------------------------------------------------
@@ -240,6 +328,121 @@ def _q(d: Decimal) -> Decimal:
     return d.quantize(_Q12)
 
 
+def _lock_state(framework_id: int, period_id: int) -> ScoreState:
+    """The (framework, period) bookkeeping row, locked until the end of the transaction."""
+    state = (
+        ScoreState.objects.select_for_update()
+        .filter(framework_id=framework_id, period_id=period_id)
+        .first()
+    )
+    if state is None:
+        created, _created = ScoreState.objects.get_or_create(
+            framework_id=framework_id, period_id=period_id
+        )
+        state = ScoreState.objects.select_for_update().get(pk=created.pk)
+    return state
+
+
+@dataclass(frozen=True)
+class _Computed:
+    """One period's run, ready to be written: the sequence it started from and its results."""
+
+    state_pk: int
+    period_id: int
+    sequence: int
+    results: dict[str, engine.ScoreResult]
+    digest: str
+
+
+def _store(
+    framework_id: int, runs: list[_Computed], *, force: bool, has_snapshots: bool = False
+) -> list[RecomputeOutcome]:
+    """Writes the snapshots of each run in one transaction, under the runs' state row locks
+    (taken in one order), unless a run that started from a newer sequence has written
+    meanwhile."""
+    now = timezone.now()
+    with transaction.atomic():
+        states = {
+            s.pk: s
+            for s in ScoreState.objects.select_for_update()
+            .filter(pk__in=[r.state_pk for r in runs])
+            .order_by("pk")  # one lock order for every run: no deadlock between runs
+        }
+        existing: dict[int, dict[str, tuple[int, int, str]]] = defaultdict(dict)
+        for pk, period_id, kind, old_sequence, old_hash in ScoreSnapshot.objects.filter(
+            framework_id=framework_id, period_id__in=[r.period_id for r in runs]
+        ).values_list("pk", "period_id", "kind", "sequence", "input_hash"):
+            existing[period_id][kind] = (pk, old_sequence, old_hash)  # not the stored lineage
+        return [
+            _store_locked(
+                framework_id,
+                run,
+                states[run.state_pk],
+                existing[run.period_id],
+                now,
+                force=force,
+                has_snapshots=has_snapshots,
+            )
+            if run.state_pk in states
+            else RecomputeOutcome(True, False, run.sequence, "not_found")  # period deleted
+            for run in runs
+        ]
+
+
+def _store_locked(
+    framework_id: int,
+    run: _Computed,
+    state: ScoreState,
+    existing: dict[str, tuple[int, int, str]],
+    now: datetime.datetime,
+    *,
+    force: bool,
+    has_snapshots: bool,
+) -> RecomputeOutcome:
+    sequence = run.sequence
+    if state.computed_seq > sequence or (
+        state.computed_seq == sequence and not force and has_snapshots
+    ):
+        return RecomputeOutcome(True, False, sequence, "newer_exists")
+    unchanged = []
+    for kind, res in run.results.items():
+        old = existing.get(kind)
+        if old is not None and old[1] > sequence:
+            continue
+        if old is not None and old[2] == run.digest:
+            # Same inputs → same snapshot; only the sequence moves on.
+            unchanged.append(old[0])
+            continue
+        fields = {
+            "total_points": _q(res.total_points),
+            "dti": _q(res.dti),
+            "points_at_risk": _q(res.points_at_risk),
+            "max_reachable": _q(res.max_reachable),
+            "main_indices": res.main_indices,
+            "lineage": res.lineage,
+            "agencies": res.agencies,
+            "input_hash": run.digest,
+            "sequence": sequence,
+            "computed_at": now,
+        }
+        if old is not None:  # locked by the state row: nobody else writes it meanwhile
+            ScoreSnapshot.objects.filter(pk=old[0]).update(**fields, updated_at=now)
+        else:
+            ScoreSnapshot.objects.create(
+                framework_id=framework_id, period_id=run.period_id, kind=kind, **fields
+            )
+    if unchanged:
+        ScoreSnapshot.objects.filter(pk__in=unchanged).update(sequence=sequence, updated_at=now)
+    ScoreState.objects.filter(pk=state.pk).update(
+        computed_seq=max(sequence, state.computed_seq),
+        runs=F("runs") + 1,
+        enqueue_failed_at=None,
+        last_error="",
+        updated_at=now,
+    )
+    return RecomputeOutcome(True, True, sequence)
+
+
 def score_recompute(
     *, framework_id: int, period_id: int, force: bool = False, today: datetime.date | None = None
 ) -> RecomputeOutcome:
@@ -250,13 +453,14 @@ def score_recompute(
     Idempotent: the same inputs give the same snapshot (``input_hash``).
     """
     with transaction.atomic():
-        state, _created = ScoreState.objects.get_or_create(
-            framework_id=framework_id, period_id=period_id
+        state = _lock_state(framework_id, period_id)
+        # Only an unforced run looks at whether snapshots exist (a forced one always writes).
+        has_snapshots = (
+            not force
+            and ScoreSnapshot.objects.filter(
+                framework_id=framework_id, period_id=period_id
+            ).exists()
         )
-        state = ScoreState.objects.select_for_update().get(pk=state.pk)
-        has_snapshots = ScoreSnapshot.objects.filter(
-            framework_id=framework_id, period_id=period_id
-        ).exists()
         if not force and has_snapshots and state.computed_seq >= state.requested_seq:
             return RecomputeOutcome(False, False, state.computed_seq, "up_to_date")
         sequence = state.requested_seq
@@ -266,54 +470,62 @@ def score_recompute(
         period = ReportingPeriod.objects.get(pk=period_id, framework_id=framework_id)
     except (Framework.DoesNotExist, ReportingPeriod.DoesNotExist):
         return RecomputeOutcome(False, False, sequence, "not_found")
-    fw, submissions, pd = load_inputs(framework, period, today=today)
-    results = engine.compute_all(fw, submissions, pd)
-    digest = engine.input_hash(fw, submissions, pd)
-    now = timezone.now()
-
-    with transaction.atomic():
-        state = ScoreState.objects.select_for_update().get(pk=state.pk)
-        if state.computed_seq > sequence or (
-            state.computed_seq == sequence and not force and has_snapshots
-        ):
-            return RecomputeOutcome(True, False, sequence, "newer_exists")
-        existing = {
-            s.kind: s
-            for s in ScoreSnapshot.objects.filter(framework_id=framework_id, period_id=period_id)
-        }
-        for kind, res in results.items():
-            old = existing.get(kind)
-            if old is not None and old.sequence > sequence:
-                continue
-            if old is not None and old.input_hash == digest:
-                # Same inputs → same snapshot; only the sequence moves on.
-                ScoreSnapshot.objects.filter(pk=old.pk).update(sequence=sequence, updated_at=now)
-                continue
-            ScoreSnapshot.objects.update_or_create(
-                framework_id=framework_id,
-                period_id=period_id,
-                kind=kind,
-                defaults={
-                    "total_points": _q(res.total_points),
-                    "dti": _q(res.dti),
-                    "points_at_risk": _q(res.points_at_risk),
-                    "max_reachable": _q(res.max_reachable),
-                    "main_indices": res.main_indices,
-                    "lineage": res.lineage,
-                    "agencies": res.agencies,
-                    "input_hash": digest,
-                    "sequence": sequence,
-                    "computed_at": now,
-                },
-            )
-        ScoreState.objects.filter(pk=state.pk).update(
-            computed_seq=max(sequence, state.computed_seq),
-            runs=F("runs") + 1,
-            enqueue_failed_at=None,
-            last_error="",
-            updated_at=now,
+    with _gc_paused():
+        fw, submissions, pd = load_inputs(framework, period, today=today)
+        run = _Computed(
+            state.pk,
+            period_id,
+            sequence,
+            engine.compute_all(fw, submissions, pd),
+            engine.input_hash(fw, submissions, pd),
         )
-    return RecomputeOutcome(True, True, sequence)
+    return _store(framework_id, [run], force=force, has_snapshots=has_snapshots)[0]
+
+
+def _recompute_framework(framework_id: int, period_ids: list[int]) -> list[RecomputeOutcome]:
+    """Forced recompute of several periods of one framework: the same protocol as
+    :func:`score_recompute` (sequence read under the lock *before* any input is loaded, write
+    under the lock again only if no newer run has written), with the framework's part of the
+    inputs loaded once for all the periods and the bookkeeping done in bulk."""
+    states = ScoreState.objects.filter(framework_id=framework_id, period_id__in=period_ids)
+    missing = set(period_ids) - set(states.values_list("period_id", flat=True))
+    for pid in sorted(missing):
+        ScoreState.objects.get_or_create(framework_id=framework_id, period_id=pid)
+    states.update(requested_seq=F("requested_seq") + 1)
+    with transaction.atomic():
+        locked = {
+            s.period_id: s for s in states.select_for_update().order_by("pk")
+        }  # one lock order for every run: no deadlock between concurrent runs
+        sequences = {pid: (s.pk, s.requested_seq) for pid, s in locked.items()}
+    try:
+        framework = Framework.objects.get(pk=framework_id)
+    except Framework.DoesNotExist:
+        return [
+            RecomputeOutcome(False, False, sequences.get(p, (0, 0))[1], "not_found")
+            for p in period_ids
+        ]
+    periods = ReportingPeriod.objects.filter(framework_id=framework_id).in_bulk(period_ids)
+    fwi = _load_framework(framework)
+    outcomes: dict[int, RecomputeOutcome] = {}
+    runs = []
+    for pid in period_ids:
+        state_pk, sequence = sequences.get(pid, (0, 0))
+        period = periods.get(pid)
+        if period is None or not state_pk:  # deleted meanwhile
+            outcomes[pid] = RecomputeOutcome(False, False, sequence, "not_found")
+            continue
+        with _gc_paused():
+            fw, submissions, pd = _load_period(fwi, period)
+            results = engine.compute_all(fw, submissions, pd)
+            runs.append(
+                _Computed(state_pk, pid, sequence, results, engine.input_hash(fw, submissions, pd))
+            )
+    # One write transaction (one commit) for all the periods: each still checks its sequence.
+    if runs:
+        outcomes.update(
+            zip([r.period_id for r in runs], _store(framework_id, runs, force=True), strict=True)
+        )
+    return [outcomes[pid] for pid in period_ids]
 
 
 def score_recompute_all(
@@ -330,10 +542,10 @@ def score_recompute_all(
     if open_only:
         periods = periods.filter(status=ReportingPeriod.Status.OPEN)
     out = []
-    for fid, pid in periods.values_list("framework_id", "id"):
-        state, _created = ScoreState.objects.get_or_create(framework_id=fid, period_id=pid)
-        ScoreState.objects.filter(pk=state.pk).update(requested_seq=F("requested_seq") + 1)
-        out.append((fid, pid, score_recompute(framework_id=fid, period_id=pid, force=True)))
+    for fid, pairs in groupby(periods.values_list("framework_id", "id"), key=itemgetter(0)):
+        pids = [pid for _fid, pid in pairs]
+        outcomes = _recompute_framework(fid, pids)
+        out += [(fid, pid, o) for pid, o in zip(pids, outcomes, strict=True)]
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.core.files.uploadhandler import TemporaryFileUploadHandler
 from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -27,6 +26,7 @@ from indicators.models import Framework, Indicator
 
 from .. import selectors, services
 from ..models import EvidenceFile, ReportingPeriod, Submission
+from ..uploadhandlers import HashingTemporaryFileUploadHandler
 from ..views.reporting import evidence_file_response
 
 # --- periods ---------------------------------------------------------------------------------
@@ -286,11 +286,12 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
 
 class StreamingUploadMixin:
-    """Multipart bodies stream to a temporary file on disk (never held in memory)."""
+    """Multipart bodies stream to a temporary file on disk (never held in memory), hashed on the
+    way in."""
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         if request.method == "POST":
-            request.upload_handlers = [TemporaryFileUploadHandler(request)]
+            request.upload_handlers = [HashingTemporaryFileUploadHandler(request)]
         return super().initialize_request(request, *args, **kwargs)  # type: ignore[misc]
 
 
@@ -318,7 +319,7 @@ class SubmissionEvidenceView(StreamingUploadMixin, APIView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        sub = selectors.submission_get(user=request.user, pk=pk)
+        sub = selectors.submission_get(user=request.user, pk=pk, related=False)
         ser = EvidenceUploadSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = dict(ser.validated_data)

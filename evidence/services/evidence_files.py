@@ -28,6 +28,7 @@ from agencies.models import User
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from ..models import EvidenceFile, Submission
+from ..uploadhandlers import DIGEST_ATTR
 from .periods import audit
 from .submissions import assert_item_open
 
@@ -272,7 +273,12 @@ def _check_image(fh: IO[bytes]) -> None:
 
 
 def sha256_of(upload: UploadedFile) -> str:
-    """SHA-256 computed chunk by chunk (a temporary upload is read from disk, never whole)."""
+    """SHA-256 of the upload: the one computed while it streamed to disk
+    (:class:`~evidence.uploadhandlers.HashingTemporaryFileUploadHandler`) when it covers all of
+    the file, else computed chunk by chunk (a temporary upload is read from disk, never whole)."""
+    streamed = getattr(upload, DIGEST_ATTR, None)
+    if streamed is not None and streamed[0] == upload.size:
+        return str(streamed[1])
     digest = hashlib.sha256()
     upload.seek(0)
     for chunk in upload.chunks(CHUNK):
@@ -357,6 +363,7 @@ def evidence_add_file(
                 obj=ev,
                 data={"submission": sub.pk, "sha256": digest, "size": size},
                 request_id=request_id,
+                agency=sub.agency,  # the actor's own agency (checked above), already loaded
             )
         except BaseException:
             if stored:

@@ -22,7 +22,7 @@ from indicators.scoring_rules import combine_values, evaluate_rule, round_displa
 
 from ..models import ItemExtension, ReportingPeriod, Submission
 from ..signals import scores_invalidated
-from .periods import item_deadline, item_is_open
+from .periods import item_deadline, item_is_open, period_is_locked, today_vn
 
 NUMERIC_KINDS = {
     Measure.Kind.NUMBER,
@@ -307,8 +307,13 @@ def assert_item_open(*, period: ReportingPeriod, indicator: Indicator, agency: A
     Items the Sở returned for explanation stay editable (callers skip this check for them), as
     the review issue's ``submission_submit`` lets them be resubmitted after the deadline.
     """
+    today = today_vn()
+    if not period_is_locked(period, today=today):
+        return  # every item of an open period is open: no extension to look up
     ext = ItemExtension.objects.filter(period=period, indicator=indicator, agency=agency).first()
-    if not item_is_open(period, indicator_id=indicator.pk, agency_id=agency.pk, extension=ext):
+    if not item_is_open(
+        period, indicator_id=indicator.pk, agency_id=agency.pk, today=today, extension=ext
+    ):
         deadline = item_deadline(period, ext)
         raise NotAllowed(
             _(

@@ -31,6 +31,7 @@ from ..services.submissions import (
     level_label,
     measures_of,
 )
+from ..uploadhandlers import HashingTemporaryFileUploadHandler
 
 
 def _rid(request: HttpRequest) -> str:
@@ -370,14 +371,14 @@ def _back(sub: Submission) -> HttpResponse:
 def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     """Streams the upload to a temporary file on disk before anything reads it."""
     if request.method == "POST":
-        request.upload_handlers = [TemporaryFileUploadHandler(request)]
+        request.upload_handlers = [HashingTemporaryFileUploadHandler(request)]
     return _evidence_upload(request, pk)
 
 
 @csrf_protect
 @require_POST
 def _evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    sub = selectors.submission_get(user=request.user, pk=pk)
+    sub = selectors.submission_get(user=request.user, pk=pk, related=False)
     meta = {
         "doc_number": request.POST.get("doc_number", ""),
         "doc_date": _parse_date(request.POST.get("doc_date", "")),

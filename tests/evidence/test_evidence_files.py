@@ -424,3 +424,79 @@ def test_large_upload_is_never_held_in_memory(draft, user_a):
         tmp.close()  # the storage moved the temporary file; closing must not fail
     assert ev.size > 14 * 1024 * 1024
     assert peak < 3 * 1024 * 1024, peak
+
+
+def _parse_multipart(files: dict, handler_cls):
+    """Django's multipart parsing of ``files`` with one upload handler (as the views do)."""
+    import io
+
+    from django.http.multipartparser import MultiPartParser
+    from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
+
+    body = encode_multipart(BOUNDARY, files)
+    meta = {"CONTENT_TYPE": MULTIPART_CONTENT, "CONTENT_LENGTH": str(len(body))}
+    _post, parsed = MultiPartParser(meta, io.BytesIO(body), [handler_cls()], "utf-8").parse()
+    return parsed
+
+
+@pytest.mark.django_db
+def test_upload_is_hashed_while_streamed_to_disk(draft, user_a):
+    """The SHA-256 computed while the parser writes the temporary file is the file's, each
+    file has its own, and the service uses it instead of reading the file again."""
+    from evidence.services.evidence_files import sha256_of
+    from evidence.uploadhandlers import HashingTemporaryFileUploadHandler
+
+    big = pdf_bytes() + os.urandom(2500 * 1024)  # several chunks
+    small = png_bytes()
+    parsed = _parse_multipart(
+        {"file": SimpleUploadedFile("a.pdf", big), "other": SimpleUploadedFile("b.png", small)},
+        HashingTemporaryFileUploadHandler,
+    )
+    upload, other = parsed["file"], parsed["other"]
+    assert isinstance(upload, TemporaryUploadedFile) and upload.size == len(big)
+
+    def no_reading(size=None):
+        raise AssertionError("read again")
+
+    upload.chunks = no_reading  # type: ignore[method-assign]
+    assert sha256_of(upload) == hashlib.sha256(big).hexdigest()
+    assert sha256_of(other) == hashlib.sha256(small).hexdigest()
+    try:
+        ev = services.evidence_add_file(submission=draft, actor=user_a, upload=upload)
+    finally:
+        upload.close()  # as the request does: the storage moved the temporary file
+        other.close()
+    assert ev.sha256 == hashlib.sha256(big).hexdigest()
+    assert hashlib.sha256(Path(ev.file.path).read_bytes()).hexdigest() == ev.sha256
+
+
+@pytest.mark.django_db
+def test_streamed_digest_is_ignored_unless_it_covers_the_file():
+    from evidence.services.evidence_files import sha256_of
+    from evidence.uploadhandlers import DIGEST_ATTR
+
+    content = os.urandom(100 * 1024)
+    f = SimpleUploadedFile("a.pdf", content)
+    setattr(f, DIGEST_ATTR, (len(content) - 1, "0" * 64))  # another size: not this file's
+    assert sha256_of(f) == hashlib.sha256(content).hexdigest()
+
+
+@pytest.mark.django_db
+def test_upload_temp_dir_is_created_at_startup(settings, tmp_path):
+    from django.apps import apps
+
+    target = tmp_path / "media" / ".uploads"
+    settings.FILE_UPLOAD_TEMP_DIR = str(target)
+    apps.get_app_config("evidence").ready()
+    assert target.is_dir() and (target.stat().st_mode & 0o777) == 0o700
+
+
+@pytest.mark.django_db
+def test_upload_queries_in_an_open_period(draft, user_a, api_as, django_assert_max_num_queries):
+    """An open period needs no extension lookup; the audit row reuses the locked agency."""
+    with django_assert_max_num_queries(12) as ctx:
+        resp = upload(api_as(user_a), draft, "a.pdf", pdf_bytes())
+    assert resp.status_code == 201, resp.content
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    assert not any("evidence_itemextension" in s for s in sqls)
+    assert not any(s.startswith('SELECT "agencies_agency"') for s in sqls)

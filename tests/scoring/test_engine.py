@@ -266,3 +266,148 @@ def test_an_appraisal_confirming_the_rule_keeps_full_precision():
     changed = [sub("2.1", CO1, {"numerator": "2", "denominator": "3"}, appraised="266.6666")]
     entry = compute_all(fw(), changed, OPEN)[APPRAISED].lineage["2.1"]
     assert entry["basis"] == "appraised" and D(entry["points"]) == D("266.6666")
+
+
+def _changed(value):
+    """A different value of the same kind, for the hash sensitivity test."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 1
+    if isinstance(value, Decimal):
+        return value + D("0.0001")
+    if value is None:
+        return D(1)
+    if isinstance(value, str):
+        return value + "x"
+    if isinstance(value, datetime.date):
+        return value + datetime.timedelta(days=1)
+    if isinstance(value, dict):
+        return {**value, "extra": "1"} if value else {"extra": "1"}
+    raise AssertionError(type(value))
+
+
+def test_input_hash_ignores_order_and_dict_key_order():
+    a = sub("1.1", LEAD, {"numerator": "1", "denominator": "4"}, appraised="10")
+    b = sub("1.2", CO1, {"done": "1"}, state="submitted")
+    swapped = SubmissionData(**{**a.__dict__, "values": {"denominator": "4", "numerator": "1"}})
+    assert engine.input_hash(fw(), [a, b], OPEN) == engine.input_hash(fw(), [b, swapped], OPEN)
+
+
+def _each_field_changed(obj):
+    """(field name, a copy of the dataclass ``obj`` with that one field changed), per field."""
+    import dataclasses
+
+    for f in dataclasses.fields(obj):
+        yield f.name, dataclasses.replace(obj, **{f.name: _changed(getattr(obj, f.name))})
+
+
+def test_input_hash_changes_with_every_input_field():
+    """Every field of every input dataclass is hashed: a field added later is covered too."""
+    import dataclasses
+
+    framework = fw()
+    first_sub, first_main = framework.subs[0], framework.mains[0]
+    base_sub = sub("1.1", LEAD, {"numerator": "1", "denominator": "4"}, appraised="10")
+    digest = engine.input_hash(framework, [base_sub], OPEN)
+
+    def with_sub(s):
+        return dataclasses.replace(framework, subs=[s, *framework.subs[1:]])
+
+    variants = [
+        (f"submission.{name}", (framework, [changed], OPEN))
+        for name, changed in _each_field_changed(base_sub)
+    ]
+    variants += [
+        (f"period.{name}", (framework, [base_sub], changed))
+        for name, changed in _each_field_changed(OPEN)
+    ]
+    variants += [
+        (f"sub.{name}", (with_sub(changed), [base_sub], OPEN))
+        for name, changed in _each_field_changed(first_sub)
+    ]
+    variants += [
+        (
+            f"main.{name}",
+            (
+                dataclasses.replace(framework, mains=[changed, *framework.mains[1:]]),
+                [base_sub],
+                OPEN,
+            ),
+        )
+        for name, changed in _each_field_changed(first_main)
+    ]
+    other_values = dataclasses.replace(base_sub, values={"numerator": "2", "denominator": "4"})
+    extended = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 5)})
+    later = dataclasses.replace(first_sub, extensions={LEAD: datetime.date(2026, 1, 6)})
+    rule = dataclasses.replace(first_sub, rule={**RATIO, "type": "ratio_capped"})
+    variants += [
+        ("submission values", (framework, [other_values], OPEN)),
+        ("a submission more", (framework, [base_sub, sub("1.2", LEAD, {})], OPEN)),
+        ("extension", (with_sub(extended), [base_sub], OPEN)),
+        ("extension date", (with_sub(later), [base_sub], OPEN)),
+        ("rule", (with_sub(rule), [base_sub], OPEN)),
+        ("total", (dataclasses.replace(framework, total_points=D(999)), [base_sub], OPEN)),
+    ]
+    digests = {label: engine.input_hash(*inputs) for label, inputs in variants}
+    assert [label for label, d in digests.items() if d == digest] == []
+    assert len(set(digests.values())) == len(digests)  # no two changes collide either
+    assert engine.input_hash(fw(), [base_sub], OPEN) == digest  # and it is deterministic
+
+
+_STATES = [
+    engine.DRAFT,
+    engine.SUBMITTED_TO_LEAD,
+    engine.SUBMITTED,
+    engine.UNDER_REVIEW,
+    engine.APPROVED,
+    engine.RETURNED,
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["1.1", "1.2", "2.1"]),
+            st.sampled_from([LEAD, CO1, CO2]),
+            st.sampled_from(_STATES),
+            st.booleans(),
+            st.integers(0, 60),
+            st.integers(1, 60),
+            st.one_of(st.none(), st.integers(0, 400)),
+        ),
+        max_size=12,
+    )
+)
+def test_values_of_submissions_counting_for_no_kind_are_never_read(rows):
+    """Why the loader leaves them out (scoring.services._load_submissions): blanking the values
+    of drafts, contributions still with the lead and returned items changes no result."""
+    import dataclasses
+
+    full, blanked = [], []
+    for i, (code, agency, state, consolidation, num, den, appraised) in enumerate(rows, 1):
+        values = {"numerator": str(num), "denominator": str(den), "done": str(num % 2)}
+        s = SubmissionData(
+            i,
+            code,
+            agency,
+            state,
+            consolidation,
+            values,
+            None if appraised is None else D(appraised),
+        )
+        full.append(s)
+        counted = state in engine.COUNTED_STATES
+        blanked.append(s if counted else dataclasses.replace(s, values={}))
+    for period in (OPEN, PAST):
+        assert compute_all(fw(), blanked, period) == compute_all(fw(), full, period)
+
+
+def test_submissions_from_rows_equals_the_constructor():
+    row = (7, "1.1", LEAD, "approved", True, {"numerator": "1"}, D("2.5"), None)
+    (fast,) = engine.submissions_from_rows([row])
+    assert fast == SubmissionData(*row) and type(fast) is SubmissionData
+    assert engine.input_hash(fw(), [fast], OPEN) == engine.input_hash(
+        fw(), [SubmissionData(*row)], OPEN
+    )

@@ -13,7 +13,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from evidence.models import Submission
 from evidence.signals import scores_invalidated
-from scoring import services, tasks
+from scoring import engine, services, tasks
 from scoring.models import ScoreSnapshot, ScoreState
 from tests.factories import AgencyFactory, IndicatorFactory, SubmissionFactory
 
@@ -84,7 +84,7 @@ def test_recompute_query_count_does_not_grow(django_assert_num_queries, n_agenci
     _grow(fw, period, subs, n_agencies)
     services.score_recompute(framework_id=fw.pk, period_id=period.pk)  # snapshots exist now
     ScoreState.objects.filter(framework=fw).update(requested_seq=5)
-    with django_assert_num_queries(19):
+    with django_assert_num_queries(16):
         out = services.score_recompute(framework_id=fw.pk, period_id=period.pk)
     assert out.wrote
     assert Submission.objects.filter(period=period).count() == 3 * n_agencies
@@ -315,3 +315,97 @@ def test_malformed_stored_rule_and_values_do_not_crash():
     lineage = snaps(fw, period)["appraised"].lineage
     assert lineage["1.1"]["points"] == "0" and lineage["1.2"]["points"] == "0"
     assert lineage["1.2"]["complete"] is False
+
+
+def _snapshot_rows(fw):
+    return {
+        (s.period_id, s.kind): (
+            s.input_hash,
+            s.total_points,
+            s.dti,
+            s.points_at_risk,
+            s.max_reachable,
+            s.main_indices,
+            s.lineage,
+            s.agencies,
+        )
+        for s in ScoreSnapshot.objects.filter(framework=fw)
+    }
+
+
+def test_recompute_all_equals_one_period_at_a_time(django_assert_max_num_queries):
+    """score_recompute_all loads the framework once for all its periods: same snapshots as
+    recomputing each period on its own, and a constant number of queries per period."""
+    import datetime
+
+    from evidence.models import ItemExtension
+    from tests.factories import ReportingPeriodFactory, UserFactory
+
+    fw, period, lead, subs = make_framework()
+    past = ReportingPeriodFactory(
+        framework=fw, year=2025, quarter=3, deadline=datetime.date.today() - datetime.timedelta(1)
+    )
+    ItemExtension.objects.create(
+        period=past,
+        indicator=subs["1.2"],
+        agency=lead,
+        deadline=datetime.date.today() + datetime.timedelta(days=3),
+        reason="Gia hạn",
+        granted_by=UserFactory(role="reviewer"),
+    )
+    co = AgencyFactory()
+    for p, n in ((period, "3"), (past, "1")):
+        submit(subs["1.1"], p, lead, {"numerator": n, "denominator": "4"}, appraised_points=D(100))
+        submit(subs["1.1"], p, co, {"numerator": "2", "denominator": "4"}, state="submitted")
+        submit(subs["2.1"], p, lead, {"level": "half", "ghi_chú": ["Đà Nẵng", 1.5, True, None]})
+    submit(subs["1.2"], period, lead, {"done": "1"}, state="returned")
+
+    services.score_recompute_all(framework=fw)  # creates the states and snapshots
+    ScoreSnapshot.objects.filter(framework=fw, period=past).update(input_hash="old")
+    with django_assert_max_num_queries(10 + 10 * 2):  # bookkeeping + per period: 2 + 3 writes
+        done = services.score_recompute_all(framework=fw)
+    assert [(o.ran, o.wrote) for _f, _p, o in done] == [(True, True), (True, True)]
+    together = _snapshot_rows(fw)
+    assert len(together) == 6
+    assert together[(past.pk, "appraised")][6]["1.2"]["risk_reason"] == "missing"  # extended
+
+    ScoreSnapshot.objects.filter(framework=fw).delete()
+    for p in (past, period):
+        assert services.score_recompute(framework_id=fw.pk, period_id=p.pk, force=True).wrote
+    assert _snapshot_rows(fw) == together
+    states = ScoreState.objects.filter(framework=fw)
+    assert all(s.computed_seq == s.requested_seq and s.runs == 3 for s in states)
+
+
+def test_load_inputs_decodes_values_as_the_orm_does():
+    """Values as the JSONField gives them, for the submissions whose state counts for a kind;
+    the others' values are never read by the engine and are left out ({})."""
+    fw, period, lead, subs = make_framework()
+    odd = {"level": "half", "số": [1, 2.5, "Hà Nội", {"a": None}], "b": False, "e": ""}
+    submit(subs["2.1"], period, lead, odd)
+    submit(subs["1.1"], period, AgencyFactory(), {})
+    submit(subs["1.2"], period, AgencyFactory(), {"done": "1"}, state="under_review")
+    ratio = {"numerator": "1", "denominator": "2"}
+    for state in ("draft", "submitted_to_lead", "returned"):
+        submit(subs["1.1"], period, AgencyFactory(), ratio, state=state)
+    _fw, submissions, _pd = services.load_inputs(fw, period)
+    rows = Submission.objects.filter(period=period)
+    expected = {s.pk: s.values if s.state in engine.COUNTED_STATES else {} for s in rows}
+    assert {s.id: s.values for s in submissions} == expected
+    assert odd in expected.values() and {"done": "1"} in expected.values()
+    assert {s.id: s.state for s in submissions} == {s.pk: s.state for s in rows}
+
+
+def test_gc_pause_restores_the_collector():
+    import gc
+
+    assert gc.isenabled()
+    with services._gc_paused():
+        assert not gc.isenabled()
+        with services._gc_paused():  # nested (or another thread's pause): left to the outer one
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), services._gc_paused():
+        raise RuntimeError("boom")
+    assert gc.isenabled()
