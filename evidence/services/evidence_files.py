@@ -294,7 +294,7 @@ def _lock_writable(*, submission: Submission, actor: User) -> Submission:
     if not actor.is_agency_staff or actor.agency_id != submission.agency_id:
         raise NotAllowed(_("Chỉ cơ quan báo cáo được thêm hoặc xóa tài liệu kiểm chứng."))
     sub = (
-        Submission.objects.select_for_update()
+        Submission.objects.select_for_update(of=("self",))  # not the shared period row
         .select_related("period", "indicator", "agency")
         .get(pk=submission.pk)
     )

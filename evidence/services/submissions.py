@@ -472,7 +472,7 @@ def submission_update(
     """
     agency = _require_agency_writer(actor)
     sub = (
-        Submission.objects.select_for_update()
+        Submission.objects.select_for_update(of=("self",))  # not the shared period row
         .select_related("indicator", "period")
         .get(pk=submission.pk)
     )
