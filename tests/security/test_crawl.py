@@ -14,7 +14,8 @@ Checks: no response >= 500, and no 4xx for a link the portal rendered for that u
 to a user must work for that user, or not be shown); every full HTML page has ``<html lang="vi"``,
 a ``<title>`` of its own, exactly one ``<h1>``, no template placeholder left over (``{{``, ``{%``,
 ``%(``), and, outside the Django admin, accessible HTML: images with alt text, form fields
-with a label, links and buttons with a name, no duplicate ids.
+with a label, links and buttons with a name, no duplicate ids. The 403 and 404 pages, which a
+working crawl never reaches, get the same page checks in a fast test.
 
 The leader and the reviewer also crawl with the English UI (the language switch); Vietnamese UI
 text left on those pages is reported (printed with ``-s``), not asserted: telling UI text from data
@@ -217,6 +218,12 @@ def normalise(href: str, base: str) -> str | None:
     return urlunsplit(("", "", parts.path, query, ""))
 
 
+def parse(html: str) -> Page:
+    page = Page()
+    page.feed(html)
+    return page
+
+
 def dedupe_key(url: str) -> str:
     """Pages beyond 2 of the same list count as one URL."""
     parts = urlsplit(url)
@@ -317,8 +324,7 @@ def crawl_as(persona: str, language: str = "vi") -> Crawl:
             continue
         else:
             body = response.content.decode()
-            page = Page()
-            page.feed(body)
+            page = parse(body)
             if htmx and "<html" not in body:
                 check_fragment(crawl, url, page)
             else:
@@ -422,4 +428,16 @@ def test_crawl_english(demo, persona):
     for text, count in leftovers.most_common(40):
         print(f"  {count:4d}x {text[:90]!r}  e.g. {first_url[text]}")
     assert len(crawl.visited) > 5, "the crawl found almost no links"
+    assert not crawl.problems, "\n".join(crawl.problems)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("url", "status"), [("/no-such-page/", 404), ("/reporting/audit/", 403)])
+def test_error_pages_pass_the_page_checks(client_as, leader, url, status):
+    """The 403 and 404 pages, which a working crawl never reaches, pass the same page checks."""
+    client = client_as(leader)
+    response = client.get(url)
+    assert response.status_code == status
+    crawl = Crawl("leader", home_title=parse(client.get("/").content.decode()).title)
+    check_page(crawl, url, parse(response.content.decode()), "vi")
     assert not crawl.problems, "\n".join(crawl.problems)
