@@ -77,3 +77,10 @@ def test_production_hasher_is_argon2():
     from dti_portal import settings as prod_settings
 
     assert prod_settings.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+
+
+def test_each_middleware_once():
+    """A middleware listed twice runs twice (messages were stored twice per response)."""
+    from django.conf import settings
+
+    assert len(set(settings.MIDDLEWARE)) == len(settings.MIDDLEWARE)
