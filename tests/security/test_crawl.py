@@ -320,7 +320,12 @@ def crawl_as(persona: str, language: str = "vi") -> Crawl:
         if status in (301, 302, 303, 307, 308):
             found = [(response["Location"], htmx)]
         elif is_download(response):
-            response.close()
+            # Drain through the test client's wrapper, which closes the response without firing
+            # close_old_connections (calling close() directly closes the test's PostgreSQL
+            # connection, which is inside the test's transaction).
+            if response.streaming:
+                for _chunk in response.streaming_content:
+                    pass
             continue
         else:
             body = response.content.decode()
