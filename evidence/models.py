@@ -89,6 +89,10 @@ class ItemExtension(TimeStamped):
         return f"{self.period} {self.indicator.code} {self.agency} → {self.deadline:%d/%m/%Y}"
 
 
+#: The states of a submission that has reached the Sở KH&CN (what scores count).
+REACHED_SO_STATES = ["approved", "submitted", "under_review"]
+
+
 class Submission(FSMModelMixin, TimeStamped):
     """What one agency reports for one sub-indicator in one period.
 
@@ -162,7 +166,20 @@ class Submission(FSMModelMixin, TimeStamped):
                 name="submission_appraised_nonneg",
             ),
         ]
-        indexes = [models.Index(fields=["period", "state"], name="submission_period_state")]
+        indexes = [
+            models.Index(fields=["period", "state"], name="submission_period_state"),
+            # Score recompute (scoring.services._load_submissions): the state counts of a
+            # period's tens of thousands of submissions read from the index alone, and the few
+            # rows read in full (reached the Sở, or the consolidation) found without a scan.
+            models.Index(
+                fields=["period", "indicator", "state"], name="submission_period_item_state"
+            ),
+            models.Index(
+                fields=["period"],
+                condition=models.Q(state__in=REACHED_SO_STATES) | models.Q(is_consolidation=True),
+                name="submission_reached_so",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.indicator.code} · {self.agency} · {self.period}"

@@ -25,6 +25,13 @@ Points at risk: the max points of every scored sub-indicator not yet approved (r
 ``missing`` when nothing reached the Sở, ``overdue`` when that is still so after the deadline,
 ``returned``, ``not_approved`` when submitted or under review). Max still reachable: the
 kind's points of approved sub-indicators plus the max points of the others.
+
+Left-out submissions: of a submission that counts for no kind, is not the consolidation and is
+not the lead agency's own, only the state is ever read (for the risk reason and the state
+label). A province has tens of thousands of them (coordinating agencies' drafts and
+contributions still with their lead), so a loader may pass them as counts per state
+(``others``: sub-indicator code → state → count) instead of rows: :func:`summarise` is the rule,
+and the results are the same either way.
 """
 
 from __future__ import annotations
@@ -146,6 +153,23 @@ class FrameworkData:
     subs: Sequence[SubIndicatorData]
 
 
+#: Per sub-indicator code, the number of left-out submissions in each state (see the module
+#: docstring and :func:`summarise`).
+StateCounts = Mapping[str, Mapping[str, int]]
+_NO_COUNTS: Mapping[str, int] = {}
+
+
+def keeps(sub: SubIndicatorData, submission: SubmissionData) -> bool:
+    """Whether the engine may read more than the state of this submission of ``sub``: its state
+    counts for some kind, or it is the consolidation or the lead agency's own (they answer to
+    the Sở whatever their state). The loader's SQL applies the same test."""
+    return (
+        submission.state in COUNTED_STATES
+        or submission.is_consolidation
+        or (sub.lead_agency_id is not None and submission.agency_id == sub.lead_agency_id)
+    )
+
+
 @dataclass(frozen=True)
 class PeriodData:
     deadline: datetime.date
@@ -180,16 +204,15 @@ def _json_value(v: Any) -> Any:
 
 
 def _risk(
-    sub: SubIndicatorData, subs: Sequence[SubmissionData], period: PeriodData
+    sub: SubIndicatorData, states: set[str], answering_state: str | None, period: PeriodData
 ) -> tuple[bool, str]:
-    """(at risk, reason) from the states of all the sub-indicator's submissions."""
+    """(at risk, reason) from the states of all the sub-indicator's submissions and the state of
+    the one answering to the Sở (if any)."""
     if sub.max_points <= 0:
         return False, ""
-    states = {s.state for s in subs}
-    answering = _answering(sub, subs)
-    if answering is not None and answering.state == APPROVED:
+    if answering_state == APPROVED:
         return False, ""
-    if answering is None and states and states <= {APPROVED}:
+    if answering_state is None and states and states <= {APPROVED}:
         return False, ""
     if RETURNED in states:
         return True, "returned"
@@ -203,15 +226,28 @@ def _risk(
     return True, "missing"
 
 
-def _answering(sub: SubIndicatorData, subs: Sequence[SubmissionData]) -> SubmissionData | None:
-    """The submission that answers to the Sở: the consolidation, the lead's own, or the only one."""
+def _answering(
+    sub: SubIndicatorData, subs: Sequence[SubmissionData], total: int
+) -> SubmissionData | None:
+    """The submission that answers to the Sở: the consolidation, the lead's own, or the only one
+    (``total`` submissions in all, left-out ones included)."""
     for s in subs:
         if s.is_consolidation:
             return s
     for s in subs:
         if sub.lead_agency_id is not None and s.agency_id == sub.lead_agency_id:
             return s
-    return subs[0] if len(subs) == 1 else None
+    return subs[0] if total == 1 and len(subs) == 1 else None
+
+
+def _answering_state(
+    sub: SubIndicatorData, subs: Sequence[SubmissionData], others: Mapping[str, int]
+) -> str | None:
+    """The state of the submission answering to the Sở, if it is one of ``subs``. When the only
+    submission is a left-out one, None gives the same risk and label as its state would: that
+    state is never approved and is the only one in the states."""
+    answering = _answering(sub, subs, len(subs) + sum(others.values()))
+    return None if answering is None else answering.state
 
 
 def _same_at_display(decided: Decimal, rule_points: Decimal) -> bool:
@@ -220,71 +256,124 @@ def _same_at_display(decided: Decimal, rule_points: Decimal) -> bool:
     return round_display(decided, 4) == round_display(rule_points, 4)
 
 
-def _state_label(subs: Sequence[SubmissionData], answering: SubmissionData | None) -> str:
-    if answering is not None:
-        return answering.state
-    if not subs:
+_STATE_ORDER = [RETURNED, DRAFT, SUBMITTED_TO_LEAD, SUBMITTED, UNDER_REVIEW, APPROVED]
+
+
+def _state_label(states: set[str], answering_state: str | None) -> str:
+    if answering_state is not None:
+        return answering_state
+    if not states:
         return "missing"
-    order = [RETURNED, DRAFT, SUBMITTED_TO_LEAD, SUBMITTED, UNDER_REVIEW, APPROVED]
-    return min((s.state for s in subs), key=lambda st: order.index(st) if st in order else 0)
+    return min(states, key=lambda st: _STATE_ORDER.index(st) if st in _STATE_ORDER else 0)
+
+
+def _evaluate_kinds(
+    sub: SubIndicatorData,
+    subs: Sequence[SubmissionData],
+    others: Mapping[str, int],
+    period: PeriodData,
+    kinds: Sequence[str] = KINDS,
+) -> dict[str, tuple[dict[str, Any], Decimal]]:
+    """Per kind, the lineage entry of one sub-indicator (values used → rule → points) and its
+    points. What does not depend on the kind (risk, state) is worked out once, and the rule once
+    per distinct set of submissions used (usually one set for all three kinds)."""
+    states = {s.state for s in subs}
+    states.update(state for state, n in others.items() if n)
+    answering_state = _answering_state(sub, subs, others)
+    at_risk, reason = _risk(sub, states, answering_state, period)
+    label = _state_label(states, answering_state)
+    evaluated: dict[tuple[int, ...], tuple[Any, dict[str, Any], str]] = {}
+    out = {}
+    for kind in kinds:
+        counting_states = COUNTING_STATES[kind]
+        counting = [s for s in subs if s.state in counting_states]
+        consolidation = next((s for s in counting if s.is_consolidation), None)
+        used = [consolidation] if consolidation is not None else sorted(counting, key=_BY_ID)
+        key = tuple(s.id for s in used)
+        done = evaluated.get(key)
+        if done is None:
+            values: Mapping[str, Any]
+            if len(used) == 1:  # the consolidation, or the only submission that counts
+                values = {code: used[0].values.get(code) for code in sub.measure_kinds}
+            else:
+                values = combine_values(sub.rule, sub.measure_kinds, [s.values for s in used])
+            result = evaluate_rule(sub.rule, values, sub.max_points)
+            json_values = {k: _json_value(v) for k, v in values.items()}
+            done = evaluated[key] = (result, json_values, _s(result.points) or "0")
+        result, json_values, rule_points = done
+        points = result.points
+        basis = "values"
+        explanation = result.explanation
+        answering = _answering(sub, used, len(used))
+        if used and kind in (APPRAISED, FINAL) and answering is not None:
+            decided = None
+            if kind == FINAL and answering.final_points is not None:
+                decided, basis = answering.final_points, "final"
+                who = "Điểm cuối cùng do Hội đồng thẩm định quyết định"
+            elif answering.appraised_points is not None:
+                decided, basis = answering.appraised_points, "appraised"
+                who = "Điểm thẩm định do Sở KH&CN quyết định"
+            if decided is not None and _same_at_display(decided, result.points):
+                # The decision confirms the rule's points (stored to 4 decimals): keep full
+                # precision.
+                basis = "values"
+            elif decided is not None:
+                points = min(max(decided, _ZERO), sub.max_points)
+                explanation = f"{who}: {_s(points)} (theo số liệu: {result.explanation})"
+        if not used:
+            explanation = "Chưa có số liệu được tính cho loại điểm này."
+        entry = {
+            "main_code": sub.main_code,
+            "name": sub.name,
+            "max_points": _s(sub.max_points),
+            "rule": dict(sub.rule),
+            "values": dict(json_values),
+            "points": rule_points if points is result.points else _s(points),
+            "rule_points": rule_points,
+            "basis": basis,
+            "explanation": explanation,
+            "warnings": list(result.warnings),
+            "complete": result.complete and bool(used),
+            "state": label,
+            "submission_ids": list(key),
+            "lead_agency_id": sub.lead_agency_id,
+            "contributors": sorted({s.agency_id for s in used}),
+            "at_risk": at_risk,
+            "risk_reason": reason,
+        }
+        out[kind] = (entry, points)
+    return out
 
 
 def evaluate_sub(
-    kind: str, sub: SubIndicatorData, subs: Sequence[SubmissionData], period: PeriodData
+    kind: str,
+    sub: SubIndicatorData,
+    subs: Sequence[SubmissionData],
+    period: PeriodData,
+    others: Mapping[str, int] = _NO_COUNTS,
 ) -> dict[str, Any]:
     """The lineage entry of one sub-indicator for one kind (values used → rule → points)."""
-    counting = [s for s in subs if s.state in COUNTING_STATES[kind]]
-    consolidation = next((s for s in counting if s.is_consolidation), None)
-    used = [consolidation] if consolidation is not None else sorted(counting, key=lambda s: s.id)
-    if consolidation is not None:
-        values: Mapping[str, Any] = {
-            code: consolidation.values.get(code) for code in sub.measure_kinds
-        }
-    elif len(used) == 1:
-        values = {code: used[0].values.get(code) for code in sub.measure_kinds}
-    else:
-        values = combine_values(sub.rule, sub.measure_kinds, [s.values for s in used])
-    result = evaluate_rule(sub.rule, values, sub.max_points)
-    points = result.points
-    basis = "values"
-    explanation = result.explanation
-    answering = _answering(sub, used)
-    if used and kind in (APPRAISED, FINAL) and answering is not None:
-        decided = None
-        if kind == FINAL and answering.final_points is not None:
-            decided, basis = answering.final_points, "final"
-            who = "Điểm cuối cùng do Hội đồng thẩm định quyết định"
-        elif answering.appraised_points is not None:
-            decided, basis = answering.appraised_points, "appraised"
-            who = "Điểm thẩm định do Sở KH&CN quyết định"
-        if decided is not None and _same_at_display(decided, result.points):
-            # The decision confirms the rule's points (stored to 4 decimals): keep full precision.
-            basis = "values"
-        elif decided is not None:
-            points = min(max(decided, _ZERO), sub.max_points)
-            explanation = f"{who}: {_s(points)} (theo số liệu: {result.explanation})"
-    if not used:
-        explanation = "Chưa có số liệu được tính cho loại điểm này."
-    at_risk, reason = _risk(sub, subs, period)
-    return {
-        "main_code": sub.main_code,
-        "name": sub.name,
-        "max_points": _s(sub.max_points),
-        "rule": dict(sub.rule),
-        "values": {k: _json_value(v) for k, v in values.items()},
-        "points": _s(points),
-        "rule_points": _s(result.points),
-        "basis": basis,
-        "explanation": explanation,
-        "warnings": list(result.warnings),
-        "complete": result.complete and bool(used),
-        "state": _state_label(subs, _answering(sub, subs)),
-        "submission_ids": [s.id for s in used],
-        "lead_agency_id": sub.lead_agency_id,
-        "contributors": sorted({s.agency_id for s in used}),
-        "at_risk": at_risk,
-        "risk_reason": reason,
-    }
+    with localcontext() as ctx:
+        ctx.prec = _PREC
+        return _evaluate_kinds(sub, subs, others, period, (kind,))[kind][0]
+
+
+def summarise(
+    framework: FrameworkData, submissions: Iterable[SubmissionData]
+) -> tuple[list[SubmissionData], dict[str, dict[str, int]]]:
+    """The submissions the engine reads in full (:func:`keeps`) and the counts per state of the
+    others, by sub-indicator code: what a loader may pass instead of every row."""
+    by_code = {sub.code: sub for sub in framework.subs}
+    kept: list[SubmissionData] = []
+    others: dict[str, dict[str, int]] = defaultdict(dict)
+    for s in submissions:
+        sub = by_code.get(s.indicator_code)
+        if sub is None or keeps(sub, s):
+            kept.append(s)
+        else:
+            counts = others[s.indicator_code]
+            counts[s.state] = counts.get(s.state, 0) + 1
+    return kept, dict(others)
 
 
 def compute_kind(
@@ -292,9 +381,10 @@ def compute_kind(
     framework: FrameworkData,
     submissions: Iterable[SubmissionData],
     period: PeriodData,
+    others: StateCounts | None = None,
 ) -> ScoreResult:
     """One kind's full score for the province (see the module docstring)."""
-    return _compute_kind(kind, framework, _by_code(submissions), period)
+    return compute_all(framework, list(submissions), period, others, kinds=(kind,))[kind]
 
 
 def _by_code(submissions: Iterable[SubmissionData]) -> dict[str, list[SubmissionData]]:
@@ -304,77 +394,76 @@ def _by_code(submissions: Iterable[SubmissionData]) -> dict[str, list[Submission
     return by_code
 
 
-def _compute_kind(
+def _new_agency_row() -> dict[str, Decimal | int]:
+    return {
+        "assigned_points": _ZERO,
+        "points": _ZERO,
+        "items": 0,
+        "approved": 0,
+        "returned": 0,
+        "overdue": 0,
+        "missing": 0,
+        "not_approved": 0,
+    }
+
+
+def _result(
     kind: str,
     framework: FrameworkData,
-    by_code: Mapping[str, Sequence[SubmissionData]],
-    period: PeriodData,
+    evaluated: Sequence[tuple[SubIndicatorData, dict[str, Any], Decimal]],
 ) -> ScoreResult:
-    with localcontext() as ctx:
-        ctx.prec = _PREC
-        lineage: dict[str, dict[str, Any]] = {}
-        main_points: dict[str, Decimal] = defaultdict(lambda: _ZERO)
-        at_risk_total = _ZERO
-        reachable = _ZERO
-        agency_rows: dict[int, dict[str, Decimal | int]] = {}
-        for sub in framework.subs:
-            entry = evaluate_sub(kind, sub, by_code.get(sub.code, []), period)
-            lineage[sub.code] = entry
-            pts = Decimal(entry["points"])
-            main_points[sub.main_code] += pts
-            if entry["at_risk"]:
-                at_risk_total += sub.max_points
-                reachable += sub.max_points
-            else:
-                reachable += pts
-            if sub.lead_agency_id is not None and sub.max_points > 0:
-                row = agency_rows.setdefault(
-                    sub.lead_agency_id,
-                    {
-                        "assigned_points": _ZERO,
-                        "points": _ZERO,
-                        "items": 0,
-                        "approved": 0,
-                        "returned": 0,
-                        "overdue": 0,
-                        "missing": 0,
-                        "not_approved": 0,
-                    },
-                )
-                row["assigned_points"] += sub.max_points
-                row["points"] += pts
-                row["items"] += 1
-                key = entry["risk_reason"] or "approved"
-                row[key] += 1
-        mains = []
-        total = _ZERO
-        for main in framework.mains:
-            pts = main_points.get(main.code, _ZERO)
-            value = pts / main.max_points if main.max_points > 0 else _ZERO
-            if main.max_points > 0:
-                total += pts
-            mains.append(
-                {
-                    "code": main.code,
-                    "name": main.name,
-                    "points": _s(pts),
-                    "max_points": _s(main.max_points),
-                    "value": _s(value),
-                }
-            )
-        dti = total / framework.total_points if framework.total_points > 0 else _ZERO
-        agencies = [
+    """One kind's totals from its sub-indicators' lineage entries and points (precision set by
+    the caller)."""
+    lineage: dict[str, dict[str, Any]] = {}
+    main_points: dict[str, Decimal] = defaultdict(lambda: _ZERO)
+    at_risk_total = _ZERO
+    reachable = _ZERO
+    agency_rows: dict[int, dict[str, Decimal | int]] = {}
+    for sub, entry, pts in evaluated:
+        lineage[sub.code] = entry
+        main_points[sub.main_code] += pts
+        if entry["at_risk"]:
+            at_risk_total += sub.max_points
+            reachable += sub.max_points
+        else:
+            reachable += pts
+        if sub.lead_agency_id is not None and sub.max_points > 0:
+            row = agency_rows.get(sub.lead_agency_id)
+            if row is None:
+                row = agency_rows[sub.lead_agency_id] = _new_agency_row()
+            row["assigned_points"] += sub.max_points
+            row["points"] += pts
+            row["items"] += 1
+            row[entry["risk_reason"] or "approved"] += 1
+    mains = []
+    total = _ZERO
+    for main in framework.mains:
+        pts = main_points.get(main.code, _ZERO)
+        value = pts / main.max_points if main.max_points > 0 else _ZERO
+        if main.max_points > 0:
+            total += pts
+        mains.append(
             {
-                "agency_id": agency_id,
-                **{k: (_s(v) if isinstance(v, Decimal) else v) for k, v in row.items()},
-                "share": _s(
-                    Decimal(row["points"]) / Decimal(row["assigned_points"])
-                    if row["assigned_points"]
-                    else _ZERO
-                ),
+                "code": main.code,
+                "name": main.name,
+                "points": _s(pts),
+                "max_points": _s(main.max_points),
+                "value": _s(value),
             }
-            for agency_id, row in sorted(agency_rows.items())
-        ]
+        )
+    dti = total / framework.total_points if framework.total_points > 0 else _ZERO
+    agencies = [
+        {
+            "agency_id": agency_id,
+            **{k: (_s(v) if isinstance(v, Decimal) else v) for k, v in row.items()},
+            "share": _s(
+                Decimal(row["points"]) / Decimal(row["assigned_points"])
+                if row["assigned_points"]
+                else _ZERO
+            ),
+        }
+        for agency_id, row in sorted(agency_rows.items())
+    ]
     return ScoreResult(
         kind=kind,
         total_points=total,
@@ -388,11 +477,30 @@ def _compute_kind(
 
 
 def compute_all(
-    framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
+    framework: FrameworkData,
+    submissions: Sequence[SubmissionData],
+    period: PeriodData,
+    others: StateCounts | None = None,
+    *,
+    kinds: Sequence[str] = KINDS,
 ) -> dict[str, ScoreResult]:
-    """The three kinds' scores (self-assessed, appraised, final)."""
-    by_code = _by_code(submissions)  # once for the three kinds
-    return {kind: _compute_kind(kind, framework, by_code, period) for kind in KINDS}
+    """The three kinds' scores (self-assessed, appraised, final). ``others``: the left-out
+    submissions' counts per state (see :func:`summarise`); the results equal those computed
+    from every row."""
+    by_code = _by_code(submissions)
+    counts = others or {}
+    with localcontext() as ctx:
+        ctx.prec = _PREC
+        per_kind: dict[str, list[tuple[SubIndicatorData, dict[str, Any], Decimal]]] = {
+            kind: [] for kind in kinds
+        }
+        for sub in framework.subs:
+            evaluated = _evaluate_kinds(
+                sub, by_code.get(sub.code, ()), counts.get(sub.code, _NO_COUNTS), period, kinds
+            )
+            for kind, (entry, points) in evaluated.items():
+                per_kind[kind].append((sub, entry, points))
+        return {kind: _result(kind, framework, per_kind[kind]) for kind in kinds}
 
 
 def _hash_default(o: Any) -> Any:
@@ -417,18 +525,26 @@ _SUBMISSION_FIELDS = _field_getter(SubmissionData)
 _PERIOD_FIELDS = _field_getter(PeriodData)
 _BY_ID = attrgetter("id")
 #: Changes whenever the canonical form below changes (a new form never matches an old hash).
-_HASH_FORMAT = "dti-inputs/2"
+_HASH_FORMAT = "dti-inputs/3"
 
 
 def input_hash(
-    framework: FrameworkData, submissions: Sequence[SubmissionData], period: PeriodData
+    framework: FrameworkData,
+    submissions: Sequence[SubmissionData],
+    period: PeriodData,
+    others: StateCounts | None = None,
 ) -> str:
     """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot).
 
     The canonical form is one JSON array of plain tuples (every field of every input dataclass,
     positionally, submissions by id; Decimals as full-precision strings, dates ISO, dict keys
-    sorted), built and encoded by the C JSON encoder rather than ``dataclasses.asdict``.
+    sorted; the left-out submissions' counts without zero counts), built and encoded by the C
+    JSON encoder rather than ``dataclasses.asdict``.
     """
+    counts = {
+        code: {state: n for state, n in by_state.items() if n}
+        for code, by_state in (others or {}).items()
+    }
     payload = (
         _HASH_FORMAT,
         framework.total_points,
@@ -436,6 +552,7 @@ def input_hash(
         list(map(_SUB_FIELDS, framework.subs)),
         list(map(_SUBMISSION_FIELDS, sorted(submissions, key=_BY_ID))),
         _PERIOD_FIELDS(period),
+        {code: by_state for code, by_state in counts.items() if by_state},
     )
     text = json.dumps(payload, default=_hash_default, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

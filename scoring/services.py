@@ -24,19 +24,19 @@ import io
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, Q, TextField, Value, When
+from django.db.models import Count, F, Q, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -206,71 +206,106 @@ def _load_framework(framework: Framework) -> _FrameworkInputs:
     return _FrameworkInputs(framework, mains, subs, code_of)
 
 
-def _load_period(
-    fwi: _FrameworkInputs, period: ReportingPeriod, *, today: datetime.date | None = None
-) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
-    """The period's part of the inputs (extensions, submissions): 2 queries."""
-    extensions: dict[int, dict[int, datetime.date]] = defaultdict(dict)
-    for indicator_id, agency_id, deadline in ItemExtension.objects.filter(
-        period=period
-    ).values_list("indicator_id", "agency_id", "deadline"):  # 3
-        extensions[indicator_id][agency_id] = deadline
-    subs = [
-        replace(sub, extensions=extensions[indicator_id]) if indicator_id in extensions else sub
-        for indicator_id, sub in fwi.subs
-    ]
-    submissions = _load_submissions(fwi.framework, period, fwi.code_of)  # 4
-    fw = engine.FrameworkData(
-        total_points=fwi.framework.total_points, mains=list(fwi.mains), subs=subs
+class Inputs(NamedTuple):
+    """One period's engine inputs, in the order ``engine.compute_all`` and
+    ``engine.input_hash`` take them."""
+
+    framework: engine.FrameworkData
+    submissions: list[engine.SubmissionData]
+    period: engine.PeriodData
+    #: the left-out submissions' counts per state, by sub-indicator code (engine.summarise)
+    others: dict[str, dict[str, int]]
+
+
+def _load_periods(
+    fwi: _FrameworkInputs,
+    periods: Sequence[ReportingPeriod],
+    *,
+    today: datetime.date | None = None,
+) -> dict[int, Inputs]:
+    """The periods' part of the inputs (extensions, submissions), by period id: 3 queries
+    whatever the number of periods, agencies and submissions."""
+    today = today or timezone.localdate()
+    period_ids = [p.pk for p in periods]
+    extensions: dict[int, dict[int, dict[int, datetime.date]]] = defaultdict(
+        lambda: defaultdict(dict)
     )
-    pd = engine.PeriodData(deadline=period.deadline, today=today or timezone.localdate())
-    return fw, submissions, pd
+    for period_id, indicator_id, agency_id, deadline in ItemExtension.objects.filter(
+        period_id__in=period_ids
+    ).values_list("period_id", "indicator_id", "agency_id", "deadline"):  # 3
+        extensions[period_id][indicator_id][agency_id] = deadline
+    submissions, others = _load_submissions(fwi.framework, period_ids, fwi.code_of)  # 4, 5
+    out = {}
+    for period in periods:
+        ext = extensions.get(period.pk, {})
+        subs = [
+            replace(sub, extensions=ext[indicator_id]) if indicator_id in ext else sub
+            for indicator_id, sub in fwi.subs
+        ]
+        out[period.pk] = Inputs(
+            engine.FrameworkData(
+                total_points=fwi.framework.total_points, mains=list(fwi.mains), subs=subs
+            ),
+            submissions.get(period.pk, []),
+            engine.PeriodData(deadline=period.deadline, today=today),
+            others.get(period.pk, {}),
+        )
+    return out
 
 
 def load_inputs(
     framework: Framework, period: ReportingPeriod, *, today: datetime.date | None = None
-) -> tuple[engine.FrameworkData, list[engine.SubmissionData], engine.PeriodData]:
-    """Everything a recompute needs, in 4 queries whatever the number of agencies/submissions."""
-    return _load_period(_load_framework(framework), period, today=today)
+) -> Inputs:
+    """Everything a recompute needs, in 5 queries whatever the number of agencies/submissions."""
+    return _load_periods(_load_framework(framework), [period], today=today)[period.pk]
 
 
 def _load_submissions(
-    framework: Framework, period: ReportingPeriod, code_of: dict[int, str]
-) -> list[engine.SubmissionData]:
-    """The period's submissions of the framework's sub-indicators, by id, in one query.
+    framework: Framework, period_ids: Sequence[int], code_of: dict[int, str]
+) -> tuple[dict[int, list[engine.SubmissionData]], dict[int, dict[str, dict[str, int]]]]:
+    """The periods' submissions of the framework's sub-indicators, in two queries: the rows the
+    engine reads in full (``engine.keeps``: reached the Sở, the consolidation, the lead's own),
+    by period and id; and the number of the others in each state, by period and sub-indicator
+    code (``engine.summarise``). The others are most of a province (coordinating agencies'
+    drafts and contributions still with their lead): they are counted from an index, never
+    read (``submission_period_item_state``; the full rows through ``submission_reached_so``).
 
-    ``values`` only for the submissions whose state counts for some score kind: the engine never
-    reads the others' values (it uses their state, agency and consolidation flag for risk and
-    state labels), and most rows of a province are coordinating agencies' contributions still
-    with their lead (``submitted_to_lead``). They get ``{}``.
-
-    The column is read as JSON text and all rows are decoded by one ``json.loads`` of the joined
-    texts: the same objects as the JSONField converter gives row by row, at a fraction of the
-    cost (a province has tens of thousands of submissions).
+    ``values`` is read as JSON text only for the submissions whose state counts for some score
+    kind (the engine never reads the others'; they get ``{}``), and all rows are decoded by one
+    ``json.loads`` of the joined texts: the same objects as the JSONField converter gives row by
+    row, at a fraction of the cost.
     """
-    values_text = Case(
-        When(state__in=sorted(engine.COUNTED_STATES), then=Cast("values", TextField())),
-        default=Value(None),
-        output_field=TextField(),
+    counted = sorted(engine.COUNTED_STATES)
+    columns = (
+        "period_id",
+        "id",
+        "indicator_id",
+        "agency_id",
+        "state",
+        "is_consolidation",
+        "appraised_points",
+        "final_points",
     )
-    rows = list(
-        Submission.objects.filter(period=period, indicator__framework=framework)
-        .order_by("id")
-        .values_list(
-            "id",
-            "indicator_id",
-            "agency_id",
-            "state",
-            "is_consolidation",
-            "appraised_points",
-            "final_points",
-            values_text,
-        )
+    in_periods = Submission.objects.filter(
+        period_id__in=period_ids, indicator__framework=framework
+    ).order_by()
+    reached = in_periods.filter(Q(state__in=counted) | Q(is_consolidation=True)).values_list(
+        *columns,
+        Cast("values", TextField()),  # counted or the consolidation: values read
     )
-    decoded = json.loads("[" + ",".join(row[7] or "null" for row in rows) + "]")
+    leads_own = (
+        in_periods.filter(agency_id=F("indicator__lead_agency_id"))  # NULL lead: none
+        .exclude(state__in=counted)
+        .exclude(is_consolidation=True)
+        .values_list(*columns, Value(None, output_field=TextField()))  # state only
+    )
+    rows = [row for row in reached.union(leads_own, all=True).order_by("id") if row[2] in code_of]
+    decoded = json.loads(
+        "[" + ",".join(row[8] if row[4] in counted and row[8] else "null" for row in rows) + "]"
+    )
     if len(decoded) != len(rows):  # each text is one JSON document; never expected
         raise ValueError("submission values: one JSON document per row expected")
-    return engine.submissions_from_rows(
+    built = engine.submissions_from_rows(
         (
             sid,
             code_of[indicator_id],
@@ -282,6 +317,7 @@ def _load_submissions(
             final_points,
         )
         for (
+            _period_id,
             sid,
             indicator_id,
             agency_id,
@@ -291,8 +327,28 @@ def _load_submissions(
             final_points,
             _text,
         ), values in zip(rows, decoded, strict=True)
-        if indicator_id in code_of
     )
+    submissions: dict[int, list[engine.SubmissionData]] = defaultdict(list)
+    others: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+    for period_id, indicator_id, state, n in (
+        Submission.objects.filter(period_id__in=period_ids)
+        .order_by()
+        .values("period_id", "indicator_id", "state")
+        .annotate(n=Count("*"))  # not COUNT(id): the index alone answers
+        .values_list("period_id", "indicator_id", "state", "n")
+    ):
+        if indicator_id in code_of:
+            others[period_id][code_of[indicator_id]][state] = n
+    for row, submission in zip(rows, built, strict=True):
+        submissions[row[0]].append(submission)
+        counts = others[row[0]][submission.indicator_code]
+        counts[submission.state] -= 1  # read in full: not a left-out one
+        if not counts[submission.state]:
+            del counts[submission.state]
+    return dict(submissions), {
+        pid: {code: counts for code, counts in by_code.items() if counts}
+        for pid, by_code in others.items()
+    }
 
 
 @contextmanager
@@ -354,6 +410,26 @@ class _Computed:
     digest: str
 
 
+@dataclass
+class _Writes:
+    """The rows a store writes, gathered over its runs and written in bulk (a fixed number of
+    queries whatever the number of periods)."""
+
+    created: list[ScoreSnapshot] = field(default_factory=list)
+    rewritten: list[ScoreSnapshot] = field(default_factory=list)
+    renumbered: list[ScoreSnapshot] = field(default_factory=list)
+    states: list[ScoreState] = field(default_factory=list)
+
+
+class _Existing(NamedTuple):
+    """What a store needs of a stored snapshot (not its lineage)."""
+
+    pk: int
+    sequence: int
+    input_hash: str
+    created_at: datetime.datetime
+
+
 def _store(
     framework_id: int, runs: list[_Computed], *, force: bool, has_snapshots: bool = False
 ) -> list[RecomputeOutcome]:
@@ -368,18 +444,21 @@ def _store(
             .filter(pk__in=[r.state_pk for r in runs])
             .order_by("pk")  # one lock order for every run: no deadlock between runs
         }
-        existing: dict[int, dict[str, tuple[int, int, str]]] = defaultdict(dict)
-        for pk, period_id, kind, old_sequence, old_hash in ScoreSnapshot.objects.filter(
+        existing: dict[int, dict[str, _Existing]] = defaultdict(dict)
+        for pk, period_id, kind, old_sequence, old_hash, created_at in ScoreSnapshot.objects.filter(
             framework_id=framework_id, period_id__in=[r.period_id for r in runs]
-        ).values_list("pk", "period_id", "kind", "sequence", "input_hash"):
-            existing[period_id][kind] = (pk, old_sequence, old_hash)  # not the stored lineage
-        return [
+        ).values_list("pk", "period_id", "kind", "sequence", "input_hash", "created_at"):
+            # not the stored lineage
+            existing[period_id][kind] = _Existing(pk, old_sequence, old_hash, created_at)
+        writes = _Writes()
+        outcomes = [
             _store_locked(
                 framework_id,
                 run,
                 states[run.state_pk],
                 existing[run.period_id],
                 now,
+                writes,
                 force=force,
                 has_snapshots=has_snapshots,
             )
@@ -387,59 +466,75 @@ def _store(
             else RecomputeOutcome(True, False, run.sequence, "not_found")  # period deleted
             for run in runs
         ]
+        # Locked by the state rows: nobody else writes these snapshots meanwhile.
+        if writes.rewritten:
+            # Replaced in place (same id, same creation time): one DELETE and one INSERT for all
+            # the rows, where bulk_update's CASE per field and row costs more than it saves on
+            # these large JSON rows. Nothing refers to a snapshot row; readers see the old rows
+            # or the new ones (one transaction).
+            ScoreSnapshot.objects.filter(pk__in=[s.pk for s in writes.rewritten]).delete()
+        if writes.created or writes.rewritten:
+            ScoreSnapshot.objects.bulk_create(writes.rewritten + writes.created)
+        if writes.renumbered:
+            ScoreSnapshot.objects.bulk_update(writes.renumbered, ["sequence", "updated_at"])
+        if writes.states:
+            ScoreState.objects.bulk_update(
+                writes.states,
+                ["computed_seq", "runs", "enqueue_failed_at", "last_error", "updated_at"],
+            )
+        return outcomes
 
 
 def _store_locked(
     framework_id: int,
     run: _Computed,
     state: ScoreState,
-    existing: dict[str, tuple[int, int, str]],
+    existing: dict[str, _Existing],
     now: datetime.datetime,
+    writes: _Writes,
     *,
     force: bool,
     has_snapshots: bool,
 ) -> RecomputeOutcome:
+    """One run's part of a store: what to write into ``writes``, and its outcome."""
     sequence = run.sequence
     if state.computed_seq > sequence or (
         state.computed_seq == sequence and not force and has_snapshots
     ):
         return RecomputeOutcome(True, False, sequence, "newer_exists")
-    unchanged = []
     for kind, res in run.results.items():
         old = existing.get(kind)
-        if old is not None and old[1] > sequence:
+        if old is not None and old.sequence > sequence:
             continue
-        if old is not None and old[2] == run.digest:
+        if old is not None and old.input_hash == run.digest:
             # Same inputs → same snapshot; only the sequence moves on.
-            unchanged.append(old[0])
+            writes.renumbered.append(ScoreSnapshot(pk=old.pk, sequence=sequence, updated_at=now))
             continue
-        fields = {
-            "total_points": _q(res.total_points),
-            "dti": _q(res.dti),
-            "points_at_risk": _q(res.points_at_risk),
-            "max_reachable": _q(res.max_reachable),
-            "main_indices": res.main_indices,
-            "lineage": res.lineage,
-            "agencies": res.agencies,
-            "input_hash": run.digest,
-            "sequence": sequence,
-            "computed_at": now,
-        }
-        if old is not None:  # locked by the state row: nobody else writes it meanwhile
-            ScoreSnapshot.objects.filter(pk=old[0]).update(**fields, updated_at=now)
-        else:
-            ScoreSnapshot.objects.create(
-                framework_id=framework_id, period_id=run.period_id, kind=kind, **fields
-            )
-    if unchanged:
-        ScoreSnapshot.objects.filter(pk__in=unchanged).update(sequence=sequence, updated_at=now)
-    ScoreState.objects.filter(pk=state.pk).update(
-        computed_seq=max(sequence, state.computed_seq),
-        runs=F("runs") + 1,
-        enqueue_failed_at=None,
-        last_error="",
-        updated_at=now,
-    )
+        snapshot = ScoreSnapshot(
+            pk=old.pk if old is not None else None,
+            framework_id=framework_id,
+            period_id=run.period_id,
+            kind=kind,
+            total_points=_q(res.total_points),
+            dti=_q(res.dti),
+            points_at_risk=_q(res.points_at_risk),
+            max_reachable=_q(res.max_reachable),
+            main_indices=res.main_indices,
+            lineage=res.lineage,
+            agencies=res.agencies,
+            input_hash=run.digest,
+            sequence=sequence,
+            computed_at=now,
+            created_at=old.created_at if old is not None else now,
+            updated_at=now,
+        )
+        (writes.rewritten if old is not None else writes.created).append(snapshot)
+    state.computed_seq = max(sequence, state.computed_seq)
+    state.runs = F("runs") + 1
+    state.enqueue_failed_at = None
+    state.last_error = ""
+    state.updated_at = now
+    writes.states.append(state)
     return RecomputeOutcome(True, True, sequence)
 
 
@@ -465,19 +560,20 @@ def score_recompute(
             return RecomputeOutcome(False, False, state.computed_seq, "up_to_date")
         sequence = state.requested_seq
 
-    try:
-        framework = Framework.objects.get(pk=framework_id)
-        period = ReportingPeriod.objects.get(pk=period_id, framework_id=framework_id)
-    except (Framework.DoesNotExist, ReportingPeriod.DoesNotExist):
+    try:  # the period's framework comes with it (one query)
+        period = ReportingPeriod.objects.select_related("framework").get(
+            pk=period_id, framework_id=framework_id
+        )
+    except ReportingPeriod.DoesNotExist:
         return RecomputeOutcome(False, False, sequence, "not_found")
     with _gc_paused():
-        fw, submissions, pd = load_inputs(framework, period, today=today)
+        inputs = load_inputs(period.framework, period, today=today)
         run = _Computed(
             state.pk,
             period_id,
             sequence,
-            engine.compute_all(fw, submissions, pd),
-            engine.input_hash(fw, submissions, pd),
+            engine.compute_all(*inputs),
+            engine.input_hash(*inputs),
         )
     return _store(framework_id, [run], force=force, has_snapshots=has_snapshots)[0]
 
@@ -505,21 +601,20 @@ def _recompute_framework(framework_id: int, period_ids: list[int]) -> list[Recom
             for p in period_ids
         ]
     periods = ReportingPeriod.objects.filter(framework_id=framework_id).in_bulk(period_ids)
-    fwi = _load_framework(framework)
     outcomes: dict[int, RecomputeOutcome] = {}
     runs = []
-    for pid in period_ids:
-        state_pk, sequence = sequences.get(pid, (0, 0))
-        period = periods.get(pid)
-        if period is None or not state_pk:  # deleted meanwhile
-            outcomes[pid] = RecomputeOutcome(False, False, sequence, "not_found")
-            continue
-        with _gc_paused():
-            fw, submissions, pd = _load_period(fwi, period)
-            results = engine.compute_all(fw, submissions, pd)
-            runs.append(
-                _Computed(state_pk, pid, sequence, results, engine.input_hash(fw, submissions, pd))
-            )
+    with _gc_paused():
+        loaded = _load_periods(
+            _load_framework(framework), [periods[pid] for pid in period_ids if pid in periods]
+        )
+        for pid in period_ids:
+            state_pk, sequence = sequences.get(pid, (0, 0))
+            inputs = loaded.get(pid)
+            if inputs is None or not state_pk:  # deleted meanwhile
+                outcomes[pid] = RecomputeOutcome(False, False, sequence, "not_found")
+                continue
+            results = engine.compute_all(*inputs)
+            runs.append(_Computed(state_pk, pid, sequence, results, engine.input_hash(*inputs)))
     # One write transaction (one commit) for all the periods: each still checks its sequence.
     if runs:
         outcomes.update(
@@ -746,6 +841,7 @@ def national_results_import(
 
 __all__ = [
     "COALESCE_COUNTDOWN",
+    "Inputs",
     "NationalRow",
     "RecomputeOutcome",
     "ScoreKind",

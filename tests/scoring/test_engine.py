@@ -365,11 +365,12 @@ _STATES = [
 ]
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.lists(
+def _submission_rows(codes, max_size):
+    """Random submissions: (code, agency, state, consolidation, numerator, denominator,
+    appraised points)."""
+    return st.lists(
         st.tuples(
-            st.sampled_from(["1.1", "1.2", "2.1"]),
+            st.sampled_from(codes),
             st.sampled_from([LEAD, CO1, CO2]),
             st.sampled_from(_STATES),
             st.booleans(),
@@ -377,9 +378,12 @@ _STATES = [
             st.integers(1, 60),
             st.one_of(st.none(), st.integers(0, 400)),
         ),
-        max_size=12,
+        max_size=max_size,
     )
-)
+
+
+@settings(max_examples=150, deadline=None)
+@given(_submission_rows(["1.1", "1.2", "2.1"], 12))
 def test_values_of_submissions_counting_for_no_kind_are_never_read(rows):
     """Why the loader leaves them out (scoring.services._load_submissions): blanking the values
     of drafts, contributions still with the lead and returned items changes no result."""
@@ -411,3 +415,42 @@ def test_submissions_from_rows_equals_the_constructor():
     assert engine.input_hash(fw(), [fast], OPEN) == engine.input_hash(
         fw(), [SubmissionData(*row)], OPEN
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(_submission_rows(["1.1", "1.2", "2.1", "9.1"], 14))
+def test_left_out_submissions_as_counts_change_no_result(rows):
+    """What the loader does for a province's tens of thousands of coordinator rows: those the
+    engine reads only the state of (:func:`engine.keeps` false) passed as counts per state give
+    the same scores, lineage and risk as every row."""
+    full = []
+    for i, (code, agency, state, consolidation, num, den, appraised) in enumerate(rows, 1):
+        counted = state in engine.COUNTED_STATES
+        values = {"numerator": str(num), "denominator": str(den), "done": str(num % 2)}
+        full.append(
+            SubmissionData(
+                i,
+                code,
+                agency,
+                state,
+                consolidation,
+                values if counted else {},
+                None if appraised is None else D(appraised),
+            )
+        )
+    kept, others = engine.summarise(fw(), full)
+    assert sum(n for counts in others.values() for n in counts.values()) + len(kept) == len(full)
+    for period in (OPEN, PAST):
+        assert compute_all(fw(), kept, period, others) == compute_all(fw(), full, period)
+
+
+def test_input_hash_covers_the_left_out_counts():
+    kept = [sub("1.1", LEAD, {"numerator": "1", "denominator": "4"})]
+    base = engine.input_hash(fw(), kept, OPEN)
+    assert engine.input_hash(fw(), kept, OPEN, {}) == base
+    assert engine.input_hash(fw(), kept, OPEN, {"1.1": {"draft": 0}}) == base  # zero: no row
+    one = engine.input_hash(fw(), kept, OPEN, {"1.1": {"draft": 1}})
+    two = engine.input_hash(fw(), kept, OPEN, {"1.1": {"draft": 2}})
+    moved = engine.input_hash(fw(), kept, OPEN, {"1.1": {"submitted_to_lead": 1}})
+    elsewhere = engine.input_hash(fw(), kept, OPEN, {"1.2": {"draft": 1}})
+    assert len({base, one, two, moved, elsewhere}) == 5

@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Q
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from evidence.models import Submission
@@ -90,12 +91,70 @@ def test_recompute_query_count_does_not_grow(django_assert_num_queries, n_agenci
     assert Submission.objects.filter(period=period).count() == 3 * n_agencies
 
 
-def test_load_inputs_is_four_queries(django_assert_num_queries):
+@pytest.mark.parametrize("n_agencies", [3, 30])
+def test_load_inputs_is_five_queries(django_assert_num_queries, n_agencies):
     fw, period, lead, subs = make_framework()
-    _grow(fw, period, subs, 10)
-    with django_assert_num_queries(4):
-        framework_data, submissions, _period = services.load_inputs(fw, period)
-    assert len(submissions) == 30 and len(framework_data.subs) == 4
+    _grow(fw, period, subs, n_agencies)
+    for _ in range(n_agencies):  # contributions still with the lead: counted, not loaded
+        submit(subs["1.1"], period, AgencyFactory(), {}, state="submitted_to_lead")
+    with django_assert_num_queries(5):
+        inputs = services.load_inputs(fw, period)
+    # approved and submitted rows in full; returned ones and those with the lead as counts
+    assert len(inputs.submissions) == 2 * n_agencies and len(inputs.framework.subs) == 4
+    assert inputs.others == {
+        "1.1": {"submitted_to_lead": n_agencies},
+        "2.1": {"returned": n_agencies},
+    }
+
+
+def _all_rows(fw, period):
+    """Every submission of the period as the engine's input, values included (the reference
+    the loader's left-out rows are checked against)."""
+    code_of = dict(fw.indicators.filter(level="sub").values_list("id", "code"))
+    return [
+        engine.SubmissionData(
+            s.pk,
+            code_of[s.indicator_id],
+            s.agency_id,
+            s.state,
+            s.is_consolidation,
+            s.values if s.state in engine.COUNTED_STATES else {},
+            s.appraised_points,
+            s.final_points,
+        )
+        for s in Submission.objects.filter(period=period).order_by("pk")
+    ]
+
+
+def test_loader_leaves_out_exactly_what_the_engine_summarises():
+    """The loader's SQL applies ``engine.keeps``: rows in full for counted states, the
+    consolidation and the lead's own (whatever their state); the rest as counts per state. The
+    scores equal those computed from every row."""
+    fw, period, lead, subs = make_framework()
+    other = AgencyFactory()
+    no_lead = IndicatorFactory(
+        framework=fw, parent=subs["1.1"].parent, code="1.9", max_points=D(10), lead_agency=None
+    )
+    for state in ("draft", "submitted_to_lead", "returned", "submitted", "approved"):
+        submit(
+            subs["1.1"],
+            period,
+            AgencyFactory(),
+            {"numerator": "1", "denominator": "3"},
+            state=state,
+        )
+        submit(no_lead, period, AgencyFactory(), {"done": "1"}, state=state)
+    submit(subs["1.2"], period, lead, {"done": "1"}, state="draft")  # the lead's own
+    submit(subs["2.1"], period, other, {"level": "half"}, state="returned", is_consolidation=True)
+    submit(subs["2.1"], period, AgencyFactory(), {"level": "full"}, state="submitted_to_lead")
+    submit(subs["3.1"], period, other, {}, state="draft")  # the only one: answers, as a count
+    inputs = services.load_inputs(fw, period)
+    kept, others = engine.summarise(inputs.framework, _all_rows(fw, period))
+    assert inputs.submissions == kept and inputs.others == others
+    assert others["1.1"] == {"draft": 1, "submitted_to_lead": 1, "returned": 1}
+    assert {s.state for s in inputs.submissions if s.indicator_code == "1.2"} == {"draft"}
+    full = engine.compute_all(inputs.framework, _all_rows(fw, period), inputs.period)
+    assert engine.compute_all(*inputs) == full
 
 
 def test_signal_requests_a_recompute_after_commit(django_capture_on_commit_callbacks):
@@ -362,7 +421,7 @@ def test_recompute_all_equals_one_period_at_a_time(django_assert_max_num_queries
 
     services.score_recompute_all(framework=fw)  # creates the states and snapshots
     ScoreSnapshot.objects.filter(framework=fw, period=past).update(input_hash="old")
-    with django_assert_max_num_queries(10 + 10 * 2):  # bookkeeping + per period: 2 + 3 writes
+    with django_assert_max_num_queries(21):  # whatever the number of periods (next test)
         done = services.score_recompute_all(framework=fw)
     assert [(o.ran, o.wrote) for _f, _p, o in done] == [(True, True), (True, True)]
     together = _snapshot_rows(fw)
@@ -377,6 +436,30 @@ def test_recompute_all_equals_one_period_at_a_time(django_assert_max_num_queries
     assert all(s.computed_seq == s.requested_seq and s.runs == 3 for s in states)
 
 
+@pytest.mark.parametrize("n_periods", [1, 6])
+def test_recompute_all_queries_do_not_grow_with_periods(django_assert_num_queries, n_periods):
+    """A whole province: framework and periods loaded together, snapshots and bookkeeping
+    written in bulk. The same number of queries for 1 or 6 periods, on the path that rewrites
+    every snapshot (inputs changed everywhere)."""
+    from tests.factories import ReportingPeriodFactory
+
+    fw, period, lead, subs = make_framework()
+    periods = [period] + [
+        ReportingPeriodFactory(framework=fw, year=2019 + i, quarter=1) for i in range(1, n_periods)
+    ]
+    for p in periods:
+        submit(subs["1.1"], p, lead, {"numerator": "1", "denominator": "4"})
+        submit(subs["1.1"], p, AgencyFactory(), {}, state="submitted_to_lead")
+    services.score_recompute_all(framework=fw)
+    ScoreSnapshot.objects.filter(framework=fw).update(input_hash="changed")
+    with django_assert_num_queries(20):
+        done = services.score_recompute_all(framework=fw)
+    assert [o.wrote for _f, _p, o in done] == [True] * n_periods
+    assert ScoreSnapshot.objects.filter(framework=fw).exclude(input_hash="changed").count() == (
+        3 * n_periods
+    )
+
+
 def test_load_inputs_decodes_values_as_the_orm_does():
     """Values as the JSONField gives them, for the submissions whose state counts for a kind;
     the others' values are never read by the engine and are left out ({})."""
@@ -388,12 +471,16 @@ def test_load_inputs_decodes_values_as_the_orm_does():
     ratio = {"numerator": "1", "denominator": "2"}
     for state in ("draft", "submitted_to_lead", "returned"):
         submit(subs["1.1"], period, AgencyFactory(), ratio, state=state)
-    _fw, submissions, _pd = services.load_inputs(fw, period)
+    inputs = services.load_inputs(fw, period)
     rows = Submission.objects.filter(period=period)
     expected = {s.pk: s.values if s.state in engine.COUNTED_STATES else {} for s in rows}
-    assert {s.id: s.values for s in submissions} == expected
+    kept = {s.pk for s in rows if s.state in engine.COUNTED_STATES or s.agency_id == lead.pk}
+    assert {s.id: s.values for s in inputs.submissions} == {pk: expected[pk] for pk in kept}
     assert odd in expected.values() and {"done": "1"} in expected.values()
-    assert {s.id: s.state for s in submissions} == {s.pk: s.state for s in rows}
+    assert {s.id: s.state for s in inputs.submissions} == {
+        s.pk: s.state for s in rows if s.pk in kept
+    }
+    assert inputs.others == {"1.1": {"draft": 1, "submitted_to_lead": 1, "returned": 1}}
 
 
 def test_gc_pause_restores_the_collector():
@@ -409,3 +496,13 @@ def test_gc_pause_restores_the_collector():
     with pytest.raises(RuntimeError), services._gc_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
+
+
+def test_the_partial_index_matches_what_the_loader_reads_in_full():
+    """``submission_reached_so`` serves the loader's full-row query only if its condition is the
+    engine's counted states (or the consolidation)."""
+    from evidence.models import REACHED_SO_STATES
+
+    assert set(REACHED_SO_STATES) == set(engine.COUNTED_STATES)
+    index = next(i for i in Submission._meta.indexes if i.name == "submission_reached_so")
+    assert index.condition == (Q(state__in=REACHED_SO_STATES) | Q(is_consolidation=True))
