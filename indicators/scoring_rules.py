@@ -37,18 +37,22 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
+
+from django.utils.translation import gettext_noop
 
 __all__ = [
     "COMBINABLE_SUM_KINDS",
     "RULE_TYPES",
+    "Msg",
     "RuleResult",
     "combine_values",
     "default_rule_and_measures",
     "evaluate_rule",
     "measures_used",
+    "render_message",
     "round_display",
     "to_decimal",
     "validate_rule",
@@ -81,6 +85,82 @@ _TRUE_WORDS = {"1", "true", "yes", "có", "co", "đạt", "x"}
 _FALSE_WORDS = {"0", "false", "no", "không", "khong", "chưa", "chua", ""}
 
 
+class Msg:
+    """A sentence for people, kept structured: a gettext msgid (the Vietnamese text, with
+    ``%(name)s`` placeholders) and its arguments (numbers as ``Decimal``, nested messages, or
+    plain text such as a level's label). ``str()`` is the Vietnamese sentence (stored, exported,
+    audited); :func:`render_message` of :meth:`as_json` shows it in the reader's language with
+    their number format (``12,5`` in Vietnamese, ``12.5`` in English)."""
+
+    __slots__ = ("args", "template")
+
+    def __init__(self, template: str, **args: Any) -> None:
+        self.template = template
+        self.args = args
+
+    def __str__(self) -> str:
+        return self.template % {k: _plain_arg(v) for k, v in self.args.items()}
+
+    def __repr__(self) -> str:
+        return f"Msg({str(self)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and self.as_json() == other.as_json()
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    def as_json(self) -> list[Any]:
+        """``[msgid, {name: text | {"n": number} | {"m": message}}]``."""
+        return [self.template, {k: _json_arg(v) for k, v in self.args.items()}]
+
+    def render(self) -> str:
+        """The sentence in the active language, numbers in its format."""
+        return render_message(self.as_json(), str(self))
+
+
+def _plain_arg(v: Any) -> str:
+    return _fmt(v) if isinstance(v, Decimal) else str(v)
+
+
+def _json_arg(v: Any) -> Any:
+    if isinstance(v, Decimal):
+        return {"n": _fmt(v)}
+    if isinstance(v, Msg):
+        return {"m": v.as_json()}
+    return str(v)
+
+
+def render_message(data: Any, fallback: str = "") -> str:
+    """A message stored as :meth:`Msg.as_json` in the active language, numbers formatted for
+    it; ``fallback`` (the stored Vietnamese text) when ``data`` is not such a message (older
+    snapshots)."""
+    from django.utils.formats import number_format
+    from django.utils.translation import gettext
+
+    if not (
+        isinstance(data, list)
+        and len(data) == 2
+        and isinstance(data[0], str)
+        and isinstance(data[1], dict)
+    ):
+        return fallback
+    template, args = data
+    out: dict[str, str] = {}
+    for name, v in args.items():
+        if isinstance(v, dict) and "n" in v:
+            number = to_decimal(v["n"])
+            out[name] = str(v["n"]) if number is None else number_format(number, use_l10n=True)
+        elif isinstance(v, dict) and "m" in v:
+            out[name] = render_message(v["m"])
+        else:
+            out[name] = str(v)
+    try:
+        return gettext(template) % out
+    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
+        return template % out
+
+
 @dataclass(frozen=True)
 class RuleResult:
     """The outcome of applying a rule to values.
@@ -88,13 +168,46 @@ class RuleResult:
     ``points``: full precision, within [0, max_points]. ``warnings``: Vietnamese messages about
     the data (zero denominator, value out of range…). ``explanation``: a Vietnamese sentence
     showing the computation. ``complete``: False when a required value is missing or unreadable
-    (points are then 0).
+    (points are then 0). ``messages``: the explanation then the warnings, structured
+    (:class:`Msg`), for display in the reader's language.
     """
 
     points: Decimal
     warnings: tuple[str, ...]
     explanation: str
     complete: bool
+    messages: tuple[Msg, ...] = field(default=(), compare=False)
+
+    @classmethod
+    def of(
+        cls, points: Decimal, warnings: Sequence[Msg], explanation: Msg, complete: bool = True
+    ) -> RuleResult:
+        return cls(
+            points,
+            tuple(str(w) for w in warnings),
+            str(explanation),
+            complete,
+            (explanation, *warnings),
+        )
+
+    @property
+    def explanation_msg(self) -> Msg | None:
+        return self.messages[0] if self.messages else None
+
+    @property
+    def warning_msgs(self) -> tuple[Msg, ...]:
+        return self.messages[1:]
+
+    def explanation_text(self) -> str:
+        """The explanation in the active language (for a page or an API answer)."""
+        msg = self.explanation_msg
+        return msg.render() if msg is not None else self.explanation
+
+    def warning_texts(self) -> list[str]:
+        """The warnings in the active language."""
+        if not self.messages:
+            return list(self.warnings)
+        return [w.render() for w in self.warning_msgs]
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -159,7 +272,7 @@ def _fraction(raw: Any) -> Decimal | None:
 
 
 def _read_number(
-    values: Mapping[str, Value], code: str, label: str, warnings: list[str]
+    values: Mapping[str, Value], code: str, label: Msg, warnings: list[Msg]
 ) -> Decimal | None:
     """A non-negative number from ``values[code]``; None (with a warning when present) otherwise."""
     raw = values.get(code)
@@ -167,15 +280,27 @@ def _read_number(
         return None
     d = to_decimal(raw)
     if d is None:
-        warnings.append(f"Giá trị “{raw}” của {label} không phải là số.")
+        warnings.append(
+            Msg(
+                gettext_noop("Giá trị “%(raw)s” của %(label)s không phải là số."),
+                raw=raw,
+                label=label,
+            )
+        )
         return None
     if d < _ZERO:
-        warnings.append(f"Giá trị của {label} không được âm ({_fmt(d)}).")
+        warnings.append(
+            Msg(
+                gettext_noop("Giá trị của %(label)s không được âm (%(value)s)."),
+                label=label,
+                value=d,
+            )
+        )
         return None
     return d
 
 
-def _read_bool(values: Mapping[str, Value], code: str, warnings: list[str]) -> bool | None:
+def _read_bool(values: Mapping[str, Value], code: str, warnings: list[Msg]) -> bool | None:
     raw = values.get(code)
     if raw is None:
         return None
@@ -189,7 +314,7 @@ def _read_bool(values: Mapping[str, Value], code: str, warnings: list[str]) -> b
             return None if word == "" else False
     d = to_decimal(raw)
     if d is None:
-        warnings.append(f"Giá trị “{raw}” không phải là Có/Không.")
+        warnings.append(Msg(gettext_noop("Giá trị “%(raw)s” không phải là Có/Không."), raw=raw))
         return None
     return d != _ZERO
 
@@ -205,8 +330,8 @@ def _sorted_bands(bands: Sequence[Mapping[str, Any]], key: str) -> list[tuple[De
     return out
 
 
-def _missing(explanation: str, warnings: list[str]) -> RuleResult:
-    return RuleResult(_ZERO, tuple(warnings), explanation, False)
+def _missing(explanation: Msg, warnings: Sequence[Msg]) -> RuleResult:
+    return RuleResult.of(_ZERO, warnings, explanation, False)
 
 
 def measures_used(rule: Mapping[str, Any]) -> list[str]:
@@ -332,150 +457,244 @@ def evaluate_rule(
         ctx.prec = _PRECISION
         result = _evaluate(rule, values, max_d)
     return RuleResult(
-        _clamp(result.points, max_d), result.warnings, result.explanation, result.complete
+        _clamp(result.points, max_d),
+        result.warnings,
+        result.explanation,
+        result.complete,
+        result.messages,
     )
 
 
 def _evaluate(rule: Mapping[str, Any], values: Mapping[str, Value], mx: Decimal) -> RuleResult:
-    warnings: list[str] = []
+    warnings: list[Msg] = []
     kind = rule.get("type") if isinstance(rule, Mapping) else None
     if kind == "informational":
-        return RuleResult(_ZERO, (), "Chỉ số chỉ để theo dõi, không tính điểm.", True)
+        return RuleResult.of(
+            _ZERO, (), Msg(gettext_noop("Chỉ số chỉ để theo dõi, không tính điểm."))
+        )
     if kind not in RULE_TYPES:
         return _missing(
-            "Chưa có quy tắc tính điểm hợp lệ.", [f"Loại quy tắc “{kind}” không hợp lệ."]
+            Msg(gettext_noop("Chưa có quy tắc tính điểm hợp lệ.")),
+            [Msg(gettext_noop("Loại quy tắc “%(kind)s” không hợp lệ."), kind=kind)],
         )
 
     if kind == "yes_no":
         yes = _read_bool(values, str(rule.get("measure", "")), warnings)
         if yes is None:
-            return _missing("Chưa có số liệu Có/Không.", warnings)
+            return _missing(Msg(gettext_noop("Chưa có số liệu Có/Không.")), warnings)
         pts = mx if yes else _ZERO
-        return RuleResult(
-            pts, tuple(warnings), f"{'Có' if yes else 'Không'} → {_fmt(pts)} điểm.", True
+        answer = Msg(gettext_noop("Có")) if yes else Msg(gettext_noop("Không"))
+        return RuleResult.of(
+            pts,
+            warnings,
+            Msg(gettext_noop("%(answer)s → %(points)s điểm."), answer=answer, points=pts),
         )
 
     if kind == "levels":
         raw = values.get(str(rule.get("measure", "")))
         key = raw.strip() if isinstance(raw, str) else raw
         if key is None or key == "":
-            return _missing("Chưa chọn mức độ.", warnings)
+            return _missing(Msg(gettext_noop("Chưa chọn mức độ.")), warnings)
         for level in rule.get("levels") or []:
             if isinstance(level, Mapping) and str(level.get("key")) == str(key):
                 frac = _fraction(level.get("fraction"))
                 if frac is None:
-                    warnings.append(f"Mức “{key}” có tỷ lệ điểm không hợp lệ.")
-                    return _missing("Quy tắc mức độ không hợp lệ.", warnings)
+                    warnings.append(
+                        Msg(gettext_noop("Mức “%(key)s” có tỷ lệ điểm không hợp lệ."), key=key)
+                    )
+                    return _missing(Msg(gettext_noop("Quy tắc mức độ không hợp lệ.")), warnings)
                 pts = frac * mx
                 label = level.get("label") or key
-                return RuleResult(
+                return RuleResult.of(
                     pts,
-                    tuple(warnings),
-                    f"Mức “{label}” = {_fmt(frac)} × {_fmt(mx)} = {_fmt(pts)} điểm.",
-                    True,
+                    warnings,
+                    Msg(
+                        gettext_noop("Mức “%(label)s” = %(fraction)s × %(max)s = %(points)s điểm."),
+                        label=label,
+                        fraction=frac,
+                        max=mx,
+                        points=pts,
+                    ),
                 )
-        warnings.append(f"Mức “{key}” không có trong quy tắc.")
-        return _missing("Mức độ đã chọn không hợp lệ.", warnings)
+        warnings.append(Msg(gettext_noop("Mức “%(key)s” không có trong quy tắc."), key=key))
+        return _missing(Msg(gettext_noop("Mức độ đã chọn không hợp lệ.")), warnings)
 
     if kind == "ratio":
-        num = _read_number(values, str(rule.get("numerator", "")), "tử số", warnings)
-        den = _read_number(values, str(rule.get("denominator", "")), "mẫu số", warnings)
+        num = _read_number(values, str(rule.get("numerator", "")), _NUMERATOR, warnings)
+        den = _read_number(values, str(rule.get("denominator", "")), _DENOMINATOR, warnings)
         if num is None or den is None:
-            return _missing("Thiếu tử số hoặc mẫu số.", warnings)
+            return _missing(Msg(gettext_noop("Thiếu tử số hoặc mẫu số.")), warnings)
         if den == _ZERO:
-            warnings.append("Mẫu số bằng 0: không tính được tỷ lệ, tính 0 điểm.")
-            return RuleResult(_ZERO, tuple(warnings), f"{_fmt(num)}/0 → 0 điểm.", True)
+            warnings.append(_ZERO_DENOMINATOR)
+            return RuleResult.of(
+                _ZERO, warnings, Msg(gettext_noop("%(numerator)s/0 → 0 điểm."), numerator=num)
+            )
         if num >= den:
             if num > den:
-                warnings.append("Tử số lớn hơn mẫu số: tỷ lệ được tính tối đa 100%.")
+                warnings.append(
+                    Msg(gettext_noop("Tử số lớn hơn mẫu số: tỷ lệ được tính tối đa 100%%."))
+                )
             pts = mx
         else:
             pts = num * mx / den
-        return RuleResult(
+        return RuleResult.of(
             pts,
-            tuple(warnings),
-            f"Tỷ lệ {_fmt(num)}/{_fmt(den)} = {_fmt(min(num / den, _ONE) * _HUNDRED)}% × "
-            f"{_fmt(mx)} = {_fmt(pts)} điểm.",
-            True,
+            warnings,
+            Msg(
+                gettext_noop(
+                    "Tỷ lệ %(numerator)s/%(denominator)s = %(percent)s%% × %(max)s = "
+                    "%(points)s điểm."
+                ),
+                numerator=num,
+                denominator=den,
+                percent=min(num / den, _ONE) * _HUNDRED,
+                max=mx,
+                points=pts,
+            ),
         )
 
     if kind == "count_bands":
-        count = _read_number(values, str(rule.get("measure", "")), "số lượng", warnings)
+        count = _read_number(values, str(rule.get("measure", "")), _COUNT, warnings)
         if count is None:
-            return _missing("Chưa có số lượng.", warnings)
+            return _missing(Msg(gettext_noop("Chưa có số lượng.")), warnings)
         for lo, band_points in _sorted_bands(rule.get("bands") or [], "points"):
             if count >= lo:
                 pts = _clamp(band_points, mx)
                 if band_points > mx:
-                    warnings.append("Điểm của khoảng vượt điểm tối đa: tính bằng điểm tối đa.")
-                return RuleResult(
+                    warnings.append(
+                        Msg(
+                            gettext_noop("Điểm của khoảng vượt điểm tối đa: tính bằng điểm tối đa.")
+                        )
+                    )
+                return RuleResult.of(
                     pts,
-                    tuple(warnings),
-                    f"Số lượng {_fmt(count)} ≥ {_fmt(lo)} → {_fmt(pts)} điểm.",
-                    True,
+                    warnings,
+                    Msg(
+                        gettext_noop("Số lượng %(count)s ≥ %(min)s → %(points)s điểm."),
+                        count=count,
+                        min=lo,
+                        points=pts,
+                    ),
                 )
-        return RuleResult(
-            _ZERO, tuple(warnings), f"Số lượng {_fmt(count)} chưa đạt khoảng nào → 0 điểm.", True
+        return RuleResult.of(
+            _ZERO,
+            warnings,
+            Msg(gettext_noop("Số lượng %(count)s chưa đạt khoảng nào → 0 điểm."), count=count),
         )
 
     if kind == "threshold_bands":
         if "numerator" in rule:
-            num = _read_number(values, str(rule.get("numerator", "")), "tử số", warnings)
-            den = _read_number(values, str(rule.get("denominator", "")), "mẫu số", warnings)
+            num = _read_number(values, str(rule.get("numerator", "")), _NUMERATOR, warnings)
+            den = _read_number(values, str(rule.get("denominator", "")), _DENOMINATOR, warnings)
             if num is None or den is None:
-                return _missing("Thiếu tử số hoặc mẫu số.", warnings)
+                return _missing(Msg(gettext_noop("Thiếu tử số hoặc mẫu số.")), warnings)
             if den == _ZERO:
-                warnings.append("Mẫu số bằng 0: không tính được tỷ lệ, tính 0 điểm.")
-                return RuleResult(_ZERO, tuple(warnings), f"{_fmt(num)}/0 → 0 điểm.", True)
+                warnings.append(_ZERO_DENOMINATOR)
+                return RuleResult.of(
+                    _ZERO, warnings, Msg(gettext_noop("%(numerator)s/0 → 0 điểm."), numerator=num)
+                )
             percent = num * _HUNDRED / den
         else:
-            got = _read_number(values, str(rule.get("measure", "")), "tỷ lệ %", warnings)
+            got = _read_number(values, str(rule.get("measure", "")), _PERCENT, warnings)
             if got is None:
-                return _missing("Chưa có tỷ lệ %.", warnings)
+                return _missing(Msg(gettext_noop("Chưa có tỷ lệ %%.")), warnings)
             percent = got
         if percent > _HUNDRED:
-            warnings.append("Tỷ lệ vượt 100%: tính như 100%.")
+            warnings.append(Msg(gettext_noop("Tỷ lệ vượt 100%%: tính như 100%%.")))
             percent = _HUNDRED
         for lo, frac in _sorted_bands(rule.get("bands") or [], "fraction"):
             if percent >= lo:
                 f = _clamp(frac, _ONE)
                 pts = f * mx
-                return RuleResult(
+                return RuleResult.of(
                     pts,
-                    tuple(warnings),
-                    f"Tỷ lệ {_fmt(percent)}% ≥ {_fmt(lo)}% → {_fmt(f)} × {_fmt(mx)} = {_fmt(pts)} điểm.",
-                    True,
+                    warnings,
+                    Msg(
+                        gettext_noop(
+                            "Tỷ lệ %(percent)s%% ≥ %(min)s%% → %(fraction)s × %(max)s = "
+                            "%(points)s điểm."
+                        ),
+                        percent=percent,
+                        min=lo,
+                        fraction=f,
+                        max=mx,
+                        points=pts,
+                    ),
                 )
-        return RuleResult(
-            _ZERO, tuple(warnings), f"Tỷ lệ {_fmt(percent)}% chưa đạt ngưỡng nào → 0 điểm.", True
+        return RuleResult.of(
+            _ZERO,
+            warnings,
+            Msg(gettext_noop("Tỷ lệ %(percent)s%% chưa đạt ngưỡng nào → 0 điểm."), percent=percent),
         )
 
     if kind == "target":
         target = to_decimal(rule.get("target"))
         if target is None or target <= _ZERO:
-            return _missing("Chỉ tiêu không hợp lệ.", ["Chỉ tiêu (target) phải lớn hơn 0."])
-        value = _read_number(values, str(rule.get("measure", "")), "giá trị", warnings)
+            return _missing(
+                Msg(gettext_noop("Chỉ tiêu không hợp lệ.")),
+                [Msg(gettext_noop("Chỉ tiêu (target) phải lớn hơn 0."))],
+            )
+        value = _read_number(values, str(rule.get("measure", "")), _VALUE, warnings)
         if value is None:
-            return _missing("Chưa có giá trị.", warnings)
+            return _missing(Msg(gettext_noop("Chưa có giá trị.")), warnings)
         pts = mx if value >= target else value * mx / target
-        return RuleResult(
+        return RuleResult.of(
             pts,
-            tuple(warnings),
-            f"Giá trị {_fmt(value)} / chỉ tiêu {_fmt(target)} (tối đa 100%) × {_fmt(mx)} = "
-            f"{_fmt(pts)} điểm.",
-            True,
+            warnings,
+            Msg(
+                gettext_noop(
+                    "Giá trị %(value)s / chỉ tiêu %(target)s (tối đa 100%%) × %(max)s = "
+                    "%(points)s điểm."
+                ),
+                value=value,
+                target=target,
+                max=mx,
+                points=pts,
+            ),
         )
 
     # manual / external: the entered points, capped at max
-    label = "điểm dự kiến" if kind == "external" else "điểm chấm"
+    external = kind == "external"
+    label = _EXPECTED_POINTS if external else _ENTERED_POINTS
     entered = _read_number(values, str(rule.get("measure", "")), label, warnings)
     if entered is None:
-        return _missing(f"Chưa có {label}.", warnings)
+        return _missing(
+            Msg(gettext_noop("Chưa có điểm dự kiến."))
+            if external
+            else Msg(gettext_noop("Chưa có điểm chấm.")),
+            warnings,
+        )
     if entered > mx:
-        warnings.append(f"{label.capitalize()} {_fmt(entered)} vượt điểm tối đa {_fmt(mx)}.")
+        warnings.append(
+            Msg(
+                gettext_noop("Điểm dự kiến %(points)s vượt điểm tối đa %(max)s.")
+                if external
+                else gettext_noop("Điểm chấm %(points)s vượt điểm tối đa %(max)s."),
+                points=entered,
+                max=mx,
+            )
+        )
     pts = _clamp(entered, mx)
-    prefix = "Bộ KH&CN đo; điểm dự kiến" if kind == "external" else "Điểm chấm trực tiếp"
-    return RuleResult(pts, tuple(warnings), f"{prefix}: {_fmt(pts)} điểm.", True)
+    return RuleResult.of(
+        pts,
+        warnings,
+        Msg(
+            gettext_noop("Bộ KH&CN đo; điểm dự kiến: %(points)s điểm.")
+            if external
+            else gettext_noop("Điểm chấm trực tiếp: %(points)s điểm."),
+            points=pts,
+        ),
+    )
+
+
+_NUMERATOR = Msg(gettext_noop("tử số"))
+_DENOMINATOR = Msg(gettext_noop("mẫu số"))
+_COUNT = Msg(gettext_noop("số lượng"))
+_PERCENT = Msg(gettext_noop("tỷ lệ %%"))
+_VALUE = Msg(gettext_noop("giá trị"))
+_EXPECTED_POINTS = Msg(gettext_noop("điểm dự kiến"))
+_ENTERED_POINTS = Msg(gettext_noop("điểm chấm"))
+_ZERO_DENOMINATOR = Msg(gettext_noop("Mẫu số bằng 0: không tính được tỷ lệ, tính 0 điểm."))
 
 
 # --- aggregation ---------------------------------------------------------------------------------

@@ -26,6 +26,10 @@ Points at risk: the max points of every scored sub-indicator not yet approved (r
 ``returned``, ``not_approved`` when submitted or under review). Max still reachable: the
 kind's points of approved sub-indicators plus the max points of the others.
 
+Explanations: each lineage entry has the Vietnamese sentence (``explanation``, ``warnings``:
+stored, exported) and the same structured (``explanation_msg``, ``warning_msgs``:
+:class:`indicators.scoring_rules.Msg` as JSON) for display in the reader's language.
+
 Left-out submissions: of a submission that counts for no kind, is not the consolidation and is
 not the lead agency's own, only the state is ever read (for the risk reason and the state
 label). A province has tens of thousands of them (coordinating agencies' drafts and
@@ -46,7 +50,15 @@ from decimal import Decimal, localcontext
 from operator import attrgetter
 from typing import Any
 
-from indicators.scoring_rules import combine_values, evaluate_rule, round_display, to_decimal
+from django.utils.translation import gettext_noop
+
+from indicators.scoring_rules import (
+    Msg,
+    combine_values,
+    evaluate_rule,
+    round_display,
+    to_decimal,
+)
 
 SELF_ASSESSED = "self_assessed"
 APPRAISED = "appraised"
@@ -72,6 +84,7 @@ COUNTED_STATES: frozenset[str] = frozenset().union(*COUNTING_STATES.values())
 
 _ZERO = Decimal(0)
 _PREC = 40
+_NO_DATA = Msg(gettext_noop("Chưa có số liệu được tính cho loại điểm này."))
 
 
 @dataclass(frozen=True)
@@ -282,7 +295,7 @@ def _evaluate_kinds(
     answering_state = _answering_state(sub, subs, others)
     at_risk, reason = _risk(sub, states, answering_state, period)
     label = _state_label(states, answering_state)
-    evaluated: dict[tuple[int, ...], tuple[Any, dict[str, Any], str]] = {}
+    evaluated: dict[tuple[int, ...], tuple[Any, dict[str, Any], str, Msg | None, list[Any]]] = {}
     out = {}
     for kind in kinds:
         counting_states = COUNTING_STATES[kind]
@@ -299,29 +312,39 @@ def _evaluate_kinds(
                 values = combine_values(sub.rule, sub.measure_kinds, [s.values for s in used])
             result = evaluate_rule(sub.rule, values, sub.max_points)
             json_values = {k: _json_value(v) for k, v in values.items()}
-            done = evaluated[key] = (result, json_values, _s(result.points) or "0")
-        result, json_values, rule_points = done
+            done = evaluated[key] = (
+                result,
+                json_values,
+                _s(result.points) or "0",
+                result.explanation_msg,
+                [w.as_json() for w in result.warning_msgs],
+            )
+        result, json_values, rule_points, rule_msg, warning_msgs = done
         points = result.points
         basis = "values"
-        explanation = result.explanation
+        message = rule_msg
         answering = _answering(sub, used, len(used))
         if used and kind in (APPRAISED, FINAL) and answering is not None:
             decided = None
             if kind == FINAL and answering.final_points is not None:
                 decided, basis = answering.final_points, "final"
-                who = "Điểm cuối cùng do Hội đồng thẩm định quyết định"
+                who = gettext_noop(
+                    "Điểm cuối cùng do Hội đồng thẩm định quyết định: %(points)s (theo số liệu: %(detail)s)"
+                )
             elif answering.appraised_points is not None:
                 decided, basis = answering.appraised_points, "appraised"
-                who = "Điểm thẩm định do Sở KH&CN quyết định"
+                who = gettext_noop(
+                    "Điểm thẩm định do Sở KH&CN quyết định: %(points)s (theo số liệu: %(detail)s)"
+                )
             if decided is not None and _same_at_display(decided, result.points):
                 # The decision confirms the rule's points (stored to 4 decimals): keep full
                 # precision.
                 basis = "values"
             elif decided is not None:
                 points = min(max(decided, _ZERO), sub.max_points)
-                explanation = f"{who}: {_s(points)} (theo số liệu: {result.explanation})"
+                message = Msg(who, points=points, detail=rule_msg or result.explanation)
         if not used:
-            explanation = "Chưa có số liệu được tính cho loại điểm này."
+            message = _NO_DATA
         entry = {
             "main_code": sub.main_code,
             "name": sub.name,
@@ -331,8 +354,10 @@ def _evaluate_kinds(
             "points": rule_points if points is result.points else _s(points),
             "rule_points": rule_points,
             "basis": basis,
-            "explanation": explanation,
+            "explanation": result.explanation if message is rule_msg else str(message),
+            "explanation_msg": message.as_json() if message is not None else None,
             "warnings": list(result.warnings),
+            "warning_msgs": list(warning_msgs),
             "complete": result.complete and bool(used),
             "state": label,
             "submission_ids": list(key),

@@ -63,7 +63,9 @@ class ScoreSnapshot(TimeStamped):
 
     ``main_indices``: ``[{"code", "name", "points", "max_points", "value"}]`` (decimal strings).
     ``lineage``: per sub-indicator code, the values used, the rule and the points, with the
-    submissions they came from, so every figure can be explained.
+    submissions they came from, so every figure can be explained (``explanation`` and
+    ``warnings`` in Vietnamese; ``explanation_msg`` and ``warning_msgs`` the same sentences
+    structured, shown in the reader's language).
     ``agencies``: per agency figures for the league table.
     """
 

@@ -246,8 +246,8 @@ def compute_points(indicator: Indicator, measures: Sequence[Measure], values: Ma
         points=result.points,
         max_points=indicator.max_points,
         complete=result.complete,
-        warnings=tuple(result.warnings),
-        explanation=result.explanation,
+        warnings=tuple(result.warning_texts()),
+        explanation=result.explanation_text(),
     )
 
 

@@ -148,8 +148,8 @@ def _project(
                     "max_points": ind.max_points,
                     "points_before": base_points,
                     "points_after": points,
-                    "explanation": result.explanation,
-                    "warnings": list(result.warnings),
+                    "explanation": result.explanation_text(),
+                    "warnings": result.warning_texts(),
                     "complete": result.complete,
                     "values": values,
                 }

@@ -457,3 +457,47 @@ def test_default_rules_give_max_for_a_perfect_answer():
             else:
                 perfect[m["code"]] = "1000000"
         assert evaluate_rule(rule, perfect, points).points == points, code
+
+
+# --- messages ------------------------------------------------------------------------------------
+
+
+def test_messages_are_vietnamese_text_and_render_in_the_reader_language():
+    from django.utils import translation
+
+    from indicators.scoring_rules import render_message
+
+    r = ev(RATIO, max_points="1000", numerator="1", denominator="8")
+    assert r.explanation == "Tỷ lệ 1/8 = 12.5% × 1000 = 125 điểm."  # stored, as before
+    stored = r.explanation_msg.as_json()
+    with translation.override("vi"):
+        assert render_message(stored) == "Tỷ lệ 1/8 = 12,5% × 1.000 = 125 điểm."
+    with translation.override("en"):
+        assert render_message(stored) == "Ratio 1/8 = 12.5% × 1,000 = 125 points."
+        assert r.explanation_text() == "Ratio 1/8 = 12.5% × 1,000 = 125 points."
+        bad = ev(RATIO, numerator="x", denominator="4")
+        assert bad.warnings == ("Giá trị “x” của tử số không phải là số.",)
+        assert bad.warning_texts() == ["The value “x” of the numerator is not a number."]
+    # not a structured message (a snapshot written before): the stored text
+    assert render_message(None, "Tỷ lệ 1/8") == "Tỷ lệ 1/8"
+    assert render_message(["%(x)s"], "cũ") == "cũ"
+
+
+@pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r["type"])
+def test_every_rule_message_has_an_english_translation(rule):
+    """Each explanation and warning a rule gives, with data and without, is translated (what
+    is quoted, such as a level's label, is data)."""
+    import re
+
+    from django.utils import translation
+
+    values = {"done": "1", "level": "full", "numerator": "3", "denominator": "0", "count": "2"}
+    values |= {"value": "50", "points": "99", "expected_points": "12", "percent": "150"}
+    vi_letter = re.compile(
+        "[àáảãạăằắẳẵặâầấẩẫậđèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ]", re.I
+    )
+    for data in (values, {}, {"numerator": "-1", "denominator": "x", "done": "?"}):
+        r = evaluate_rule(rule, data, D(10))
+        with translation.override("en"):
+            texts = [re.sub("“[^”]*”", "", t) for t in [r.explanation_text(), *r.warning_texts()]]
+        assert texts and not [t for t in texts if vi_letter.search(t)], texts

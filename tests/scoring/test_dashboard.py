@@ -293,3 +293,22 @@ def test_out_of_range_period_is_not_found(world, api_as, client_as, leader):
         "/api/v1/scores/what-if/", {"period": 10**30, "overrides": {}}, format="json"
     )
     assert r.status_code == 400
+
+
+def test_score_explanations_follow_the_reader_language(world, client_as, leader):
+    """The engine stores its explanation structured (msgid and numbers): the drill-down shows it
+    in the reader's language with their number format, the stored Vietnamese text unchanged."""
+    c = client_as(leader)
+    url = reverse("scoring:sub_indicator", args=["1.1"]) + q(world)
+    vi = c.get(url).content.decode()
+    assert (
+        "Điểm thẩm định do Sở KH&amp;CN quyết định: 150 "
+        "(theo số liệu: Tỷ lệ 80/100 = 80% × 200 = 160 điểm.)"
+    ) in vi
+    c.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    en = c.get(url).content.decode()
+    assert (
+        "Appraised points decided by the Department of Science and Technology: 150 "
+        "(from the data: Ratio 80/100 = 80% × 200 = 160 points.)"
+    ) in en
+    assert "theo số liệu" not in en
