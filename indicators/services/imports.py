@@ -135,6 +135,30 @@ def _resolve_mapping(
     return extra, to_create
 
 
+def _header_errors(*, name: str, decision: str, unit_type: str) -> list[str]:
+    """The framework's own fields, from the form or the file's title rows: refused when they do
+    not fit (a title cell of any length can reach here)."""
+    too_long = {
+        "name": _(
+            "Tên bộ chỉ số dài %(n)s ký tự, quá giới hạn %(max)s ký tự: hãy nhập tên ngắn "
+            "hơn khi nhập tệp."
+        ),
+        "decision": _(
+            "Văn bản ban hành dài %(n)s ký tự, quá giới hạn %(max)s ký tự: hãy nhập "
+            "ngắn hơn khi nhập tệp."
+        ),
+    }
+    errors = []
+    for field_name, value in (("name", name), ("decision", decision)):
+        field = Framework._meta.get_field(field_name)
+        limit = getattr(field, "max_length", None) or 255
+        if len(value) > limit:
+            errors.append(too_long[field_name] % {"n": len(value), "max": limit})
+    if unit_type not in Framework.UnitType.values:
+        errors.append(_("Đối tượng đánh giá “%(value)s” không hợp lệ.") % {"value": unit_type[:50]})
+    return errors
+
+
 @transaction.atomic
 def framework_import(
     *,
@@ -180,9 +204,9 @@ def framework_import(
     _summarise(parsed, report)
     assignments, unknown = _resolve_agencies(parsed, resolver, report)
     pending = dict(to_create)
-    for name, u in unknown.items():
-        if name in pending or create_unknown_agencies:
-            pending.setdefault(name, u.suggested_kind)
+    for agency_name, u in unknown.items():
+        if agency_name in pending or create_unknown_agencies:
+            pending.setdefault(agency_name, u.suggested_kind)
         else:
             report.unknown_agencies.append(u)
     if report.unknown_agencies:
@@ -198,6 +222,10 @@ def framework_import(
             % {"n": len(report.unknown_agencies), "names": names}
         )
     rules = _rules(parsed, report)
+    name = name or parsed.meta.get("name") or parsed.title or code
+    decision = decision or parsed.decision
+    unit_type = unit_type or parsed.meta.get("unit_type") or Framework.UnitType.PROVINCE
+    report.errors.extend(_header_errors(name=name, decision=decision, unit_type=unit_type))
     if report.errors:
         raise ImportFailed(report)
 
@@ -218,10 +246,10 @@ def framework_import(
 
     framework = Framework.objects.create(
         code=code,
-        name=name or parsed.meta.get("name") or parsed.title or code,
+        name=name,
         year=year,
-        decision=decision or parsed.decision,
-        unit_type=unit_type or parsed.meta.get("unit_type") or Framework.UnitType.PROVINCE,
+        decision=decision,
+        unit_type=unit_type,
         total_points=parsed.total_points or Decimal(0),
         source_file_name=file_name[:255],
         created_by=actor if actor is not None else None,

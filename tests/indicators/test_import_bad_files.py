@@ -261,3 +261,23 @@ def test_high_compression_ratio_refused(khanh_hoa, good):
     bomb = _rezip(good, add={"xl/worksheets/sheet9.xml": b"A" * (5 * 1024 * 1024)})
     errors = _refused(bomb)
     assert "zip bomb" in errors[0]
+
+
+def test_a_title_too_long_for_the_name_is_refused_with_a_clear_error(khanh_hoa):
+    """Found by the importer fuzz on PostgreSQL: a title cell of any length became the name
+    (255 characters) and failed at the insert. Now a field error before anything is written."""
+    errors = _refused(xlsx(simple_rows(), title=("PHỤ LỤC", "BỘ CHỈ SỐ " + "X" * 300)))
+    assert any("Tên bộ chỉ số dài" in e and "255" in e for e in errors), errors
+
+
+def test_created_agencies_do_not_rename_the_framework(khanh_hoa):
+    """The framework is named from the file's title, not after the last agency created."""
+    report = framework_import(
+        actor=None,
+        data=xlsx(simple_rows(lead="Ban Quản lý dự án mới")),
+        code="named",
+        year=2025,
+        create_unknown_agencies=True,
+    )
+    assert report.created_agencies == ["Ban Quản lý dự án mới"]
+    assert "Ban Quản lý" not in Framework.objects.get(code="named").name
