@@ -42,8 +42,9 @@ def time_phases(fw: Any) -> dict[str, float]:
     rule with the lineage, hashing the inputs, and storing the snapshots (every one rewritten,
     as in the timed runs). Locks and sequence bookkeeping are what is left of its time."""
     from evidence.models import ReportingPeriod
-    from scoring import engine, services
+    from scoring import engine
     from scoring.models import ScoreSnapshot, ScoreState
+    from scoring.services import loading, recompute
 
     out = {
         "load_s": 0.0,
@@ -57,9 +58,9 @@ def time_phases(fw: Any) -> dict[str, float]:
     periods = list(ReportingPeriod.objects.filter(framework=fw).order_by("id"))
     states = {s.period_id: s for s in ScoreState.objects.filter(framework=fw, period__in=periods)}
     runs = []
-    with services._gc_paused():
+    with loading._gc_paused():
         t0 = time.perf_counter()
-        loaded = services._load_periods(services._load_framework(fw), periods)
+        loaded = loading._load_periods(loading._load_framework(fw), periods)
         out["load_s"] += time.perf_counter() - t0
         for pid, inputs in loaded.items():
             t1 = time.perf_counter()
@@ -73,10 +74,10 @@ def time_phases(fw: Any) -> dict[str, float]:
             out["counted_rows"] += sum(n for c in inputs.others.values() for n in c.values())
             out["lineage_bytes"] += sum(len(json.dumps(r.lineage)) for r in results.values())
             state = states[pid]
-            runs.append(services._Computed(state.pk, pid, state.requested_seq, results, digest))
+            runs.append(recompute._Computed(state.pk, pid, state.requested_seq, results, digest))
         ScoreSnapshot.objects.filter(framework=fw).update(input_hash="")
         t4 = time.perf_counter()
-        services._store(fw.pk, runs, force=True)
+        recompute._store(fw.pk, runs, force=True)
         out["store_s"] = time.perf_counter() - t4
     return out
 

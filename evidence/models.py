@@ -168,7 +168,7 @@ class Submission(FSMModelMixin, TimeStamped):
         ]
         indexes = [
             models.Index(fields=["period", "state"], name="submission_period_state"),
-            # Score recompute (scoring.services._load_submissions): the state counts of a
+            # Score recompute (scoring.services.loading._load_submissions): the state counts of a
             # period's tens of thousands of submissions read from the index alone, and the few
             # rows read in full (reached the Sở, or the consolidation) found without a scan.
             models.Index(

@@ -385,7 +385,7 @@ def _submission_rows(codes, max_size):
 @settings(max_examples=150, deadline=None)
 @given(_submission_rows(["1.1", "1.2", "2.1"], 12))
 def test_values_of_submissions_counting_for_no_kind_are_never_read(rows):
-    """Why the loader leaves them out (scoring.services._load_submissions): blanking the values
+    """Why the loader leaves them out (scoring.services.loading._load_submissions): blanking the values
     of drafts, contributions still with the lead and returned items changes no result."""
     import dataclasses
 

@@ -16,6 +16,7 @@ from evidence.models import Submission
 from evidence.signals import scores_invalidated
 from scoring import engine, services, tasks
 from scoring.models import ScoreSnapshot, ScoreState
+from scoring.services import loading, recompute, requests
 from tests.factories import AgencyFactory, IndicatorFactory, SubmissionFactory
 
 from .helpers import make_framework, submit
@@ -211,7 +212,7 @@ def test_an_older_run_never_overwrites_a_newer_one(request_recompute):
         return data
 
     ScoreState.objects.filter(framework=fw).update(requested_seq=2)
-    with mock.patch.object(services, "load_inputs", side_effect=slow_load):
+    with mock.patch.object(recompute, "load_inputs", side_effect=slow_load):
         older = services.score_recompute(framework_id=fw.pk, period_id=period.pk)
     assert older.sequence == 2 and not older.wrote and older.reason == "newer_exists"
     snap = snaps(fw, period)["appraised"]
@@ -255,7 +256,7 @@ def test_broker_down_request_succeeds_summary_stale_and_sweeper_recovers(request
 def test_cache_down_still_enqueues(request_recompute):
     fw, period, lead, subs = make_framework()
     with (
-        mock.patch.object(services.cache, "add", side_effect=ConnectionError("cache down")),
+        mock.patch.object(requests.cache, "add", side_effect=ConnectionError("cache down")),
         mock.patch.object(tasks.recompute_scores, "apply_async") as publish,
     ):
         request_recompute(fw, period)
@@ -355,7 +356,7 @@ def test_creating_indicators_does_not_request_anything(django_capture_on_commit_
 
 def test_an_inline_failure_does_not_break_the_request(request_recompute):
     fw, period, lead, subs = make_framework()
-    with mock.patch.object(services, "load_inputs", side_effect=RuntimeError("bug")):
+    with mock.patch.object(recompute, "load_inputs", side_effect=RuntimeError("bug")):
         request_recompute(fw, period)  # eager mode: the run fails inline, the request does not
     state = ScoreState.objects.get(framework=fw)
     assert state.stale and state.enqueue_failed_at is not None and "bug" in state.last_error
@@ -487,13 +488,13 @@ def test_gc_pause_restores_the_collector():
     import gc
 
     assert gc.isenabled()
-    with services._gc_paused():
+    with loading._gc_paused():
         assert not gc.isenabled()
-        with services._gc_paused():  # nested (or another thread's pause): left to the outer one
+        with loading._gc_paused():  # nested (or another thread's pause): left to the outer one
             assert not gc.isenabled()
         assert not gc.isenabled()
     assert gc.isenabled()
-    with pytest.raises(RuntimeError), services._gc_paused():
+    with pytest.raises(RuntimeError), loading._gc_paused():
         raise RuntimeError("boom")
     assert gc.isenabled()
 

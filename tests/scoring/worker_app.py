@@ -24,14 +24,14 @@ def _slow_down_recompute(**kwargs: Any) -> None:
         return
     import redis
 
-    from scoring import services
+    from scoring.services import recompute
 
-    real = services.load_inputs
+    real = recompute.load_inputs
 
     def slow_load(*args: Any, **kw: Any) -> Any:
         redis.Redis.from_url(os.environ["REDIS_URL"]).set("scoring-test:running", "1")
         time.sleep(delay)
         return real(*args, **kw)
 
-    services.load_inputs = slow_load  # type: ignore[assignment]
+    recompute.load_inputs = slow_load  # type: ignore[assignment]
     _patched.append(True)

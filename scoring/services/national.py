@@ -1,0 +1,198 @@
+"""Published national results: the Ministry's table imported, DTI and ranks recomputed."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from dti_portal.errors import NotFound, ValidationFailed
+from indicators.models import Framework, Indicator
+
+from .. import engine
+from ..models import NationalResult
+from .recompute import _q
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NationalRow:
+    province: str
+    values: dict[str, Decimal]
+    dti: Decimal
+    rank: int
+    published_dti: Decimal | None
+    published_rank: int | None
+
+
+def _read_table(path: Path) -> list[list[Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(_("Tệp CSV phải được mã hóa UTF-8.")) from exc
+        return list(csv.reader(io.StringIO(text)))
+    if suffix == ".xlsx":
+        import openpyxl
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:
+            raise ValidationFailed(
+                _("Không đọc được tệp Excel: %(error)s") % {"error": exc}
+            ) from exc
+        ws = wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+        return rows
+    raise ValidationFailed(_("Chỉ nhận tệp .csv hoặc .xlsx."))
+
+
+def _cell_decimal(raw: Any) -> Decimal | None:
+    if raw is None:
+        return None
+    if isinstance(raw, float):
+        raw = repr(raw)
+    text = str(raw).strip().replace(",", ".")
+    if not text:
+        return None
+    try:
+        d = Decimal(text)
+    except Exception:
+        return None
+    return d if d.is_finite() else None
+
+
+def parse_national_table(path: Path, framework: Framework) -> list[NationalRow]:
+    """Reads a published national table and computes each province's DTI and rank.
+
+    Columns: ``province``, one per scored main-index code (value 0–1), optional ``dti`` and
+    ``rank``. Raises ValidationFailed with row-numbered Vietnamese messages when anything is wrong.
+    """
+    rows = _read_table(path)
+    while rows and not any(c not in (None, "") for c in rows[0]):
+        rows.pop(0)
+    if not rows:
+        raise ValidationFailed(_("Tệp không có dữ liệu."))
+    header = [str(c).strip().rstrip(".").lower() if c is not None else "" for c in rows[0]]
+    weights = dict(
+        Indicator.objects.filter(framework=framework, level="main")
+        .order_by("sort_key")
+        .values_list("code", "max_points")
+    )
+    scored = {c: w for c, w in weights.items() if w > 0}
+    total = sum(scored.values(), Decimal(0))
+    errors: list[str] = []
+    if not scored or total <= 0:
+        raise ValidationFailed(_("Bộ chỉ số chưa có chỉ số chính có điểm."))
+    col: dict[str, int] = {}
+    for i, name in enumerate(header):
+        if name and name not in col:
+            col[name] = i
+    if "province" not in col:
+        errors.append(_("Thiếu cột “province” (tỉnh, thành phố)."))
+    missing = [c for c in scored if c.lower().rstrip(".") not in col]
+    if missing:
+        errors.append(_("Thiếu cột của chỉ số chính: %(codes)s.") % {"codes": ", ".join(missing)})
+    if errors:
+        raise ValidationFailed(" ".join(errors), errors={"file": errors})
+    parsed: list[tuple[str, dict[str, Decimal], Decimal | None, int | None]] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(c not in (None, "") for c in row):
+            continue
+        cells = list(row) + [None] * (len(header) - len(row))
+        province = str(cells[col["province"]] or "").strip()
+        if not province:
+            errors.append(_("Dòng %(row)d: thiếu tên tỉnh, thành phố.") % {"row": number})
+            continue
+        if province.lower() in seen:
+            errors.append(
+                _("Dòng %(row)d: tỉnh “%(p)s” bị trùng.") % {"row": number, "p": province}
+            )
+        seen.add(province.lower())
+        values: dict[str, Decimal] = {}
+        for code in scored:
+            raw = cells[col[code.lower().rstrip(".")]]
+            d = _cell_decimal(raw)
+            if d is None or d < 0 or d > 1:
+                errors.append(
+                    _("Dòng %(row)d, cột %(code)s: giá trị “%(v)s” phải là số từ 0 đến 1.")
+                    % {"row": number, "code": code, "v": "" if raw is None else raw}
+                )
+            else:
+                values[code] = d
+        published_dti = published_rank = None
+        if "dti" in col and cells[col["dti"]] not in (None, ""):
+            published_dti = _cell_decimal(cells[col["dti"]])
+            if published_dti is None:
+                errors.append(_("Dòng %(row)d: cột dti không phải là số.") % {"row": number})
+        if "rank" in col and cells[col["rank"]] not in (None, ""):
+            r = _cell_decimal(cells[col["rank"]])
+            if r is None or r != r.to_integral_value() or r < 1:
+                errors.append(
+                    _("Dòng %(row)d: cột rank phải là số nguyên dương.") % {"row": number}
+                )
+            else:
+                published_rank = int(r)
+        parsed.append((province, values, published_dti, published_rank))
+    if not parsed and not errors:
+        errors.append(_("Tệp không có dòng dữ liệu nào."))
+    if errors:
+        raise ValidationFailed(" ".join(errors[:20]), errors={"file": errors})
+    dtis = [engine.weighted_dti(v, scored, total) for _p, v, _d, _r in parsed]
+    ranks = engine.competition_ranks(dtis)
+    return [
+        NationalRow(p, v, d, r, pd_, pr)
+        for (p, v, pd_, pr), d, r in zip(parsed, dtis, ranks, strict=True)
+    ]
+
+
+@transaction.atomic
+def national_results_import(
+    *, path: Path, framework_code: str, year: int, actor: Any = None
+) -> list[NationalRow]:
+    """Imports (replaces) the national results of ``year``: all rows or nothing."""
+    from agencies.models import AuditEvent
+
+    try:
+        framework = Framework.objects.get(code=framework_code)
+    except Framework.DoesNotExist as exc:
+        raise NotFound(_("Không có bộ chỉ số mã “%(code)s”.") % {"code": framework_code}) from exc
+    rows = parse_national_table(path, framework)
+    NationalResult.objects.filter(framework=framework, year=year).delete()
+    NationalResult.objects.bulk_create(
+        [
+            NationalResult(
+                framework=framework,
+                year=year,
+                province=r.province,
+                main_values={k: format(v, "f") for k, v in r.values.items()},
+                dti=_q(r.dti),
+                rank=r.rank,
+                published_dti=r.published_dti,
+                published_rank=r.published_rank,
+            )
+            for r in rows
+        ]
+    )
+    AuditEvent.objects.create(
+        actor=actor,
+        actor_role=getattr(actor, "role", "") or "",
+        action="national_results.import",
+        object_type="framework",
+        object_id=str(framework.pk),
+        object_repr=f"{framework.code} {year}"[:255],
+        data={"file": path.name, "rows": len(rows), "year": year},
+    )
+    return rows
