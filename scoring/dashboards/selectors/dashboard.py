@@ -1,0 +1,350 @@
+"""The dashboard, its lists (overdue, returned), its trend and charts, and the drill-down."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from dti_portal.errors import NotFound
+from evidence.models import (
+    EvidenceFile,
+    ReportingPeriod,
+    Submission,
+    SubmissionTransition,
+)
+from indicators.models import Framework
+
+from ...models import ScoreKind, ScoreSnapshot
+from .common import (
+    KINDS,
+    WAITING_FOR_AGENCY,
+    ZERO,
+    dec,
+    extension_deadlines,
+    period_sort_key,
+    periods_of,
+)
+from .national import last_official, national_comparison
+from .table import ScoreTable, score_table
+
+# --- overdue and returned items ---------------------------------------------------------------
+
+
+def items_overdue_or_returned(
+    *, user: Any, period: ReportingPeriod | None, table: ScoreTable
+) -> list[dict[str, Any]]:
+    """Submissions returned or still with the agency after their deadline, and sub-indicators
+    that nothing was reported for after the deadline (2 queries)."""
+    if period is None:
+        return []
+    visible = table.visible
+    today = timezone.localdate()
+    extensions = extension_deadlines(period)
+    qs = (
+        Submission.objects.filter(period=period, state__in=WAITING_FOR_AGENCY)
+        .select_related("indicator", "agency")
+        .order_by("indicator__sort_key", "agency__name")
+    )
+    if visible is not None:
+        agency_id = getattr(user, "agency_id", None)
+        qs = qs.filter(Q(agency_id=agency_id) | Q(indicator__lead_agency_id=agency_id))
+    out = []
+    labels = dict(Submission.State.choices)
+    for s in qs:
+        deadline = extensions.get((s.indicator_id, s.agency_id), period.deadline)
+        overdue = deadline < today
+        if s.state != Submission.State.RETURNED and not overdue:
+            continue
+        out.append(
+            {
+                "submission_id": s.pk,
+                "code": s.indicator.code,
+                "name": s.indicator.name,
+                "agency": s.agency.display_name,
+                "state": s.state,
+                "state_label": str(labels.get(s.state, s.state)),
+                "deadline": deadline,
+                "overdue": overdue,
+                "returned": s.state == Submission.State.RETURNED,
+                "max_points": s.indicator.max_points,
+            }
+        )
+    listed = {it["code"] for it in out}
+    for row in table.subs:
+        if row.risk_reason == "overdue" and row.code not in listed and not row.state:
+            out.append(
+                {
+                    "submission_id": None,
+                    "code": row.code,
+                    "name": row.name,
+                    "agency": row.lead_agency,
+                    "state": "missing",
+                    "state_label": _("Chưa báo cáo"),
+                    "deadline": period.deadline,
+                    "overdue": True,
+                    "returned": False,
+                    "max_points": row.max_points,
+                }
+            )
+    return out
+
+
+# --- the dashboard ----------------------------------------------------------------------------
+
+
+def headline_kind(table: ScoreTable) -> str:
+    """The kind shown as the expected score: appraised when computed, else self-assessed."""
+    for k in (ScoreKind.APPRAISED, ScoreKind.SELF_ASSESSED, ScoreKind.FINAL):
+        if k in table.snapshots:
+            return k
+    return ScoreKind.APPRAISED
+
+
+def trend(
+    *, framework: Framework, visible: set[str] | None, periods: list[ReportingPeriod]
+) -> list[dict[str, Any]]:
+    """Points of every kind for every period with snapshots, oldest first (1 query)."""
+    qs = ScoreSnapshot.objects.filter(framework=framework)
+    if visible is None:
+        qs = qs.defer("lineage", "agencies", "main_indices")
+    by_period: dict[int, dict[str, Decimal | None]] = defaultdict(dict)
+    for snap in qs:
+        if visible is None:
+            pts = snap.total_points
+        else:
+            lin = snap.lineage or {}
+            pts = sum((dec(lin[c].get("points")) or ZERO for c in visible if c in lin), ZERO)
+        by_period[snap.period_id][snap.kind] = pts
+    return [
+        {
+            "period_id": p.pk,
+            "label": str(p),
+            **{k: by_period[p.pk].get(k) for k in KINDS},
+        }
+        for p in periods
+        if p.pk in by_period
+    ]
+
+
+def dashboard(
+    *,
+    user: Any,
+    framework: Framework,
+    period: ReportingPeriod | None,
+    top: int = 10,
+    kind: str | None = None,
+) -> dict[str, Any]:
+    """Every figure of the province dashboard for ``user`` (a fixed number of queries).
+
+    ``kind``: the score kind of the headline figures (default: appraised when computed).
+    """
+    table = score_table(user=user, framework=framework, period=period)
+    periods = periods_of(framework)
+    if kind not in table.snapshots:
+        kind = headline_kind(table)
+    total = table.totals.get(kind)
+    target = Decimal(settings.DTI_TARGET_POINTS)
+    official = last_official(framework) if table.province_scope else None
+    losing = sorted(
+        (s for s in table.subs if s.points.get(kind) is not None and s.max_points > 0),
+        key=lambda s: (-(s.lost(kind) or ZERO), s.code),
+    )
+    losing_rows = [
+        {
+            "code": s.code,
+            "name": s.name,
+            "main_code": s.main_code,
+            "lead_agency": s.lead_agency,
+            "max_points": s.max_points,
+            "points": s.points.get(kind),
+            "lost": s.lost(kind),
+            "state_label": s.state_label,
+        }
+        for s in losing
+        if (s.lost(kind) or ZERO) > 0
+    ][:top]
+    at_risk_by_reason: dict[str, int] = defaultdict(int)
+    for s in table.subs:
+        if s.at_risk:
+            at_risk_by_reason[s.risk_reason or "other"] += 1
+    return {
+        "table": table,
+        "framework": framework,
+        "period": period,
+        "periods": periods,
+        "kind": kind,
+        "kind_label": str(ScoreKind(kind).label),
+        "province_scope": table.province_scope,
+        "agency": None if table.province_scope else getattr(user, "agency", None),
+        "total_points": total,
+        "dti": table.dti(kind),
+        "totals": table.totals,
+        "dtis": {k: table.dti(k) for k in KINDS},
+        "max_total": table.max_total,
+        "target_points": target if table.province_scope else None,
+        "target_gap": (target - total) if (table.province_scope and total is not None) else None,
+        "target_surplus": (total - target)
+        if (table.province_scope and total is not None)
+        else None,
+        "official": official,
+        "official_points": official.dti * 1000 if official else None,
+        "official_gap": (total - official.dti * 1000) if (official and total is not None) else None,
+        "points_at_risk": table.figure(kind, "points_at_risk"),
+        "max_reachable": table.figure(kind, "max_reachable"),
+        "at_risk_by_reason": dict(at_risk_by_reason),
+        "trend": trend(framework=framework, visible=table.visible, periods=periods),
+        "losing": losing_rows,
+        "overdue_returned": items_overdue_or_returned(user=user, period=period, table=table),
+        "national": national_comparison(framework) if table.province_scope else None,
+        "stale": table.stale,
+        "computed_at": max((s.computed_at for s in table.snapshots.values()), default=None),
+    }
+
+
+def chart_data(dash: Mapping[str, Any]) -> dict[str, Any]:
+    """Plain JSON for the Chart.js charts (rendered with ``json_script``)."""
+    table: ScoreTable = dash["table"]
+
+    def f(x: Decimal | None) -> float | None:
+        return None if x is None else float(x)
+
+    return {
+        "mains": {
+            "labels": [m.code for m in table.mains],
+            "names": [m.name for m in table.mains],
+            "max": [f(m.max_points) for m in table.mains],
+            "self_assessed": [f(m.points.get(ScoreKind.SELF_ASSESSED)) for m in table.mains],
+            "appraised": [f(m.points.get(ScoreKind.APPRAISED)) for m in table.mains],
+        },
+        "trend": {
+            "labels": [t["label"] for t in dash["trend"]],
+            **{k: [f(t.get(k)) for t in dash["trend"]] for k in KINDS},
+            "target": f(dash["target_points"]),
+        },
+        "series_labels": {
+            **{k: str(ScoreKind(k).label) for k in KINDS},
+            "max": _("Điểm tối đa"),
+            "target": _("Mục tiêu của tỉnh"),
+        },
+    }
+
+
+# --- drill-down -------------------------------------------------------------------------------
+
+
+def display_value(measure: Any, raw: Any) -> str:
+    """A reported value as people read it: a level's label, Có/Không, 1.234,5."""
+    if raw is None or raw == "":
+        return ""
+    if measure.kind == "level":
+        for c in measure.choices or []:
+            if isinstance(c, Mapping) and str(c.get("key")) == str(raw):
+                return str(c.get("label") or raw)
+        return str(raw)
+    if measure.kind == "boolean":
+        return _("Có") if str(raw) in ("1", "true", "True") else _("Không")
+    if measure.kind == "text":
+        return str(raw)
+    d = dec(raw)
+    if d is None:
+        return str(raw)
+    from django.utils.formats import number_format
+
+    places = max(0, -d.normalize().as_tuple().exponent)  # type: ignore[operator]
+    return number_format(d, decimal_pos=min(places, 4), use_l10n=True, force_grouping=True)
+
+
+def main_index_detail(*, user: Any, framework: Framework, period, code: str) -> dict[str, Any]:
+    table = score_table(user=user, framework=framework, period=period)
+    main = next((m for m in table.mains if m.code == code), None)
+    if main is None:
+        raise NotFound(_("Không tìm thấy chỉ số chính."))
+    return {"table": table, "main": main, "framework": framework, "period": period}
+
+
+def sub_indicator_detail(*, user: Any, framework: Framework, period, code: str) -> dict[str, Any]:
+    """A sub-indicator: its points and lineage, the contributing agencies' submissions with values,
+    evidence and transition history (scoped), and its points in every period."""
+    table = score_table(user=user, framework=framework, period=period)
+    row = next((s for s in table.subs if s.code == code), None)
+    if row is None:
+        raise NotFound(_("Không tìm thấy chỉ số thành phần."))
+    indicator = next(i.indicator for i in table.sub_infos if i.code == code)
+    measures = list(indicator.measures.all())
+    subs_qs = (
+        Submission.objects.filter(indicator_id=row.indicator_id, period=period)
+        .select_related("agency")
+        .prefetch_related(
+            Prefetch("evidence", queryset=EvidenceFile.objects.order_by("created_at", "id")),
+            Prefetch(
+                "transitions",
+                queryset=SubmissionTransition.objects.select_related(
+                    "actor", "actor_agency"
+                ).order_by("created_at", "id"),
+            ),
+        )
+        .order_by("-is_consolidation", "agency__name")
+    )
+    agency_id = getattr(user, "agency_id", None)
+    if not table.province_scope and row.lead_agency_id != agency_id:
+        subs_qs = subs_qs.filter(agency_id=agency_id or 0)
+    labels = dict(Submission.State.choices)
+    contributions = []
+    for s in subs_qs if period is not None else []:
+        contributions.append(
+            {
+                "submission": s,
+                "agency": s.agency,
+                "is_lead": s.agency_id == row.lead_agency_id or s.is_consolidation,
+                "state_label": str(labels.get(s.state, s.state)),
+                "values": [
+                    {
+                        "label": m.label,
+                        "unit": m.unit,
+                        "value": display_value(m, (s.values or {}).get(m.code)),
+                    }
+                    for m in measures
+                ],
+                "evidence": list(s.evidence.all()),
+                "history": [
+                    {
+                        "at": t.created_at,
+                        "actor": str(t.actor),
+                        "agency": t.actor_agency.display_name if t.actor_agency else "",
+                        "from": str(labels.get(t.from_state, t.from_state or "—")),
+                        "to": str(labels.get(t.to_state, t.to_state)),
+                        "reason": t.reason,
+                    }
+                    for t in s.transitions.all()
+                ],
+            }
+        )
+    history = []
+    qs = ScoreSnapshot.objects.filter(framework=framework).select_related("period")
+    per_period: dict[int, dict[str, Any]] = {}
+    for snap in qs:
+        entry = per_period.setdefault(snap.period_id, {"period": snap.period})
+        entry[snap.kind] = dec(((snap.lineage or {}).get(code) or {}).get("points"))
+    for _pid, entry in sorted(per_period.items(), key=lambda kv: period_sort_key(kv[1]["period"])):
+        history.append(entry)
+    return {
+        "table": table,
+        "row": row,
+        "explain": row.lineage.get(ScoreKind.APPRAISED)
+        or row.lineage.get(ScoreKind.SELF_ASSESSED)
+        or {},
+        "indicator": indicator,
+        "main": next((m for m in table.mains if m.code == row.main_code), None),
+        "measures": measures,
+        "contributions": contributions,
+        "history": history,
+        "framework": framework,
+        "period": period,
+    }
