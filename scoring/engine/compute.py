@@ -1,53 +1,10 @@
-"""The scoring engine: pure functions from plain data (framework tree, submissions) to scores.
-
-No ORM here: :mod:`scoring.services` loads the data in a fixed number of queries and stores the
-result. Everything is ``Decimal`` at full precision; rounding is for display only.
-
-Per sub-indicator, for each score kind:
-
-1. The submissions that count: ``self_assessed`` uses those that reached the Sở (submitted,
-   under review, approved); ``appraised`` and ``final`` use approved ones only.
-2. The values: the lead agency's consolidated submission (``is_consolidation``) when it counts;
-   otherwise the counting submissions' values combined with
-   :func:`indicators.scoring_rules.combine_values` (Σ numerators / Σ denominators, sums, …).
-3. The points: the rule applied to those values. ``appraised``: the reviewer's
-   ``appraised_points`` on the *answering* submission (the consolidation, else the lead agency's
-   own submission, else the only one) replaces the rule's points when set. ``final``: the
-   council's ``final_points`` when set, else the appraised points. A recorded decision equal
-   to the rule's points at 4 decimals (submissions store points to 4 decimals; approving
-   without a change copies the self-assessed points) confirms the rule's full-precision points
-   instead of replacing them (lineage ``basis`` "values"; otherwise "appraised" or "final").
-
-Main index: points = Σ its sub-indicators; value = points ÷ max (a 0-point index has value 0 and
-does not count towards the DTI). DTI = Σ main points ÷ framework total (1000).
-
-Points at risk: the max points of every scored sub-indicator not yet approved (risk reason
-``missing`` when nothing reached the Sở, ``overdue`` when that is still so after the deadline,
-``returned``, ``not_approved`` when submitted or under review). Max still reachable: the
-kind's points of approved sub-indicators plus the max points of the others.
-
-Explanations: each lineage entry has the Vietnamese sentence (``explanation``, ``warnings``:
-stored, exported) and the same structured (``explanation_msg``, ``warning_msgs``:
-:class:`indicators.scoring_rules.Msg` as JSON) for display in the reader's language.
-
-Left-out submissions: of a submission that counts for no kind, is not the consolidation and is
-not the lead agency's own, only the state is ever read (for the risk reason and the state
-label). A province has tens of thousands of them (coordinating agencies' drafts and
-contributions still with their lead), so a loader may pass them as counts per state
-(``others``: sub-indicator code → state → count) instead of rows: :func:`summarise` is the rule,
-and the results are the same either way.
-"""
+"""Scores from the inputs: every sub-indicator per kind with its lineage, then the totals."""
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
 from decimal import Decimal, localcontext
-from operator import attrgetter
 from typing import Any
 
 from django.utils.translation import gettext_noop
@@ -57,163 +14,34 @@ from indicators.scoring_rules import (
     combine_values,
     evaluate_rule,
     round_display,
-    to_decimal,
 )
 
-SELF_ASSESSED = "self_assessed"
-APPRAISED = "appraised"
-FINAL = "final"
-KINDS: tuple[str, ...] = (SELF_ASSESSED, APPRAISED, FINAL)
+from .inputs import (
+    _BY_ID,
+    _NO_COUNTS,
+    _PREC,
+    _ZERO,
+    APPRAISED,
+    APPROVED,
+    COUNTING_STATES,
+    DRAFT,
+    FINAL,
+    KINDS,
+    RETURNED,
+    SUBMITTED,
+    SUBMITTED_TO_LEAD,
+    UNDER_REVIEW,
+    FrameworkData,
+    PeriodData,
+    ScoreResult,
+    StateCounts,
+    SubIndicatorData,
+    SubmissionData,
+    _json_value,
+    _s,
+)
 
-# Submission states (evidence.models.Submission.State values; kept as strings: pure module).
-DRAFT = "draft"
-SUBMITTED_TO_LEAD = "submitted_to_lead"
-SUBMITTED = "submitted"
-UNDER_REVIEW = "under_review"
-APPROVED = "approved"
-RETURNED = "returned"
-
-COUNTING_STATES: dict[str, frozenset[str]] = {
-    SELF_ASSESSED: frozenset({SUBMITTED, UNDER_REVIEW, APPROVED}),
-    APPRAISED: frozenset({APPROVED}),
-    FINAL: frozenset({APPROVED}),
-}
-#: States that count for at least one kind: only these submissions' values and decisions are
-#: read; of the others only the state, agency and consolidation flag matter (risk, state label).
-COUNTED_STATES: frozenset[str] = frozenset().union(*COUNTING_STATES.values())
-
-_ZERO = Decimal(0)
-_PREC = 40
 _NO_DATA = Msg(gettext_noop("Chưa có số liệu được tính cho loại điểm này."))
-
-
-@dataclass(frozen=True)
-class MainIndexData:
-    code: str
-    name: str
-    max_points: Decimal
-
-
-@dataclass(frozen=True)
-class SubIndicatorData:
-    code: str
-    name: str
-    main_code: str
-    max_points: Decimal
-    rule: Mapping[str, Any]
-    measure_kinds: Mapping[str, str]
-    lead_agency_id: int | None
-    # (agency id) → extended deadline for this sub-indicator (ItemExtension), if any
-    extensions: Mapping[int, datetime.date] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SubmissionData:
-    id: int
-    indicator_code: str
-    agency_id: int
-    state: str
-    is_consolidation: bool
-    values: Mapping[str, Any]
-    appraised_points: Decimal | None = None
-    final_points: Decimal | None = None
-
-
-_SUBMISSION_FIELD_NAMES = (
-    "id",
-    "indicator_code",
-    "agency_id",
-    "state",
-    "is_consolidation",
-    "values",
-    "appraised_points",
-    "final_points",
-)
-if tuple(f.name for f in fields(SubmissionData)) != _SUBMISSION_FIELD_NAMES:  # pragma: no cover
-    raise RuntimeError("SubmissionData's fields changed: update submissions_from_rows")
-
-
-def submissions_from_rows(rows: Iterable[Sequence[Any]]) -> list[SubmissionData]:
-    """``SubmissionData`` from rows in field order, for loaders of tens of thousands of rows.
-
-    The same (equal, frozen) objects as ``SubmissionData(*row)``, without the frozen
-    ``__init__``'s per-field ``object.__setattr__`` (three times slower). The rows are the
-    loader's own fresh values: nothing is validated here that the constructor would check.
-    """
-    out = []
-    new = object.__new__
-    for row in rows:
-        obj = new(SubmissionData)
-        d = obj.__dict__
-        (
-            d["id"],
-            d["indicator_code"],
-            d["agency_id"],
-            d["state"],
-            d["is_consolidation"],
-            d["values"],
-            d["appraised_points"],
-            d["final_points"],
-        ) = row
-        out.append(obj)
-    return out
-
-
-@dataclass(frozen=True)
-class FrameworkData:
-    total_points: Decimal
-    mains: Sequence[MainIndexData]
-    subs: Sequence[SubIndicatorData]
-
-
-#: Per sub-indicator code, the number of left-out submissions in each state (see the module
-#: docstring and :func:`summarise`).
-StateCounts = Mapping[str, Mapping[str, int]]
-_NO_COUNTS: Mapping[str, int] = {}
-
-
-def keeps(sub: SubIndicatorData, submission: SubmissionData) -> bool:
-    """Whether the engine may read more than the state of this submission of ``sub``: its state
-    counts for some kind, or it is the consolidation or the lead agency's own (they answer to
-    the Sở whatever their state). The loader's SQL applies the same test."""
-    return (
-        submission.state in COUNTED_STATES
-        or submission.is_consolidation
-        or (sub.lead_agency_id is not None and submission.agency_id == sub.lead_agency_id)
-    )
-
-
-@dataclass(frozen=True)
-class PeriodData:
-    deadline: datetime.date
-    today: datetime.date
-
-
-@dataclass
-class ScoreResult:
-    """One kind's score: what a ScoreSnapshot stores (decimal strings in the JSON parts)."""
-
-    kind: str
-    total_points: Decimal
-    dti: Decimal
-    points_at_risk: Decimal
-    max_reachable: Decimal
-    main_indices: list[dict[str, Any]]
-    lineage: dict[str, dict[str, Any]]
-    agencies: list[dict[str, Any]]
-
-
-def _s(d: Decimal | None) -> str | None:
-    """A Decimal as a JSON string at full precision (no exponent)."""
-    if d is None:
-        return None
-    return format(d, "f")
-
-
-def _json_value(v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return _s(v)
-    return v
 
 
 def _risk(
@@ -383,24 +211,6 @@ def evaluate_sub(
         return _evaluate_kinds(sub, subs, others, period, (kind,))[kind][0]
 
 
-def summarise(
-    framework: FrameworkData, submissions: Iterable[SubmissionData]
-) -> tuple[list[SubmissionData], dict[str, dict[str, int]]]:
-    """The submissions the engine reads in full (:func:`keeps`) and the counts per state of the
-    others, by sub-indicator code: what a loader may pass instead of every row."""
-    by_code = {sub.code: sub for sub in framework.subs}
-    kept: list[SubmissionData] = []
-    others: dict[str, dict[str, int]] = defaultdict(dict)
-    for s in submissions:
-        sub = by_code.get(s.indicator_code)
-        if sub is None or keeps(sub, s):
-            kept.append(s)
-        else:
-            counts = others[s.indicator_code]
-            counts[s.state] = counts.get(s.state, 0) + 1
-    return kept, dict(others)
-
-
 def compute_kind(
     kind: str,
     framework: FrameworkData,
@@ -526,80 +336,3 @@ def compute_all(
             for kind, (entry, points) in evaluated.items():
                 per_kind[kind].append((sub, entry, points))
         return {kind: _result(kind, framework, per_kind[kind]) for kind in kinds}
-
-
-def _hash_default(o: Any) -> Any:
-    if isinstance(o, Decimal):
-        return _s(o)
-    if isinstance(o, datetime.date):
-        return o.isoformat()
-    if isinstance(o, Mapping):
-        return dict(o)
-    raise TypeError(type(o))
-
-
-def _field_getter(cls: type) -> Any:
-    """All the dataclass's fields, in declaration order, as one tuple: a field added to an input
-    dataclass is hashed without touching :func:`input_hash`."""
-    return attrgetter(*(f.name for f in fields(cls)))
-
-
-_MAIN_FIELDS = _field_getter(MainIndexData)
-_SUB_FIELDS = _field_getter(SubIndicatorData)
-_SUBMISSION_FIELDS = _field_getter(SubmissionData)
-_PERIOD_FIELDS = _field_getter(PeriodData)
-_BY_ID = attrgetter("id")
-#: Changes whenever the canonical form below changes (a new form never matches an old hash).
-_HASH_FORMAT = "dti-inputs/3"
-
-
-def input_hash(
-    framework: FrameworkData,
-    submissions: Sequence[SubmissionData],
-    period: PeriodData,
-    others: StateCounts | None = None,
-) -> str:
-    """A SHA-256 of everything the scores depend on (same inputs → same hash → same snapshot).
-
-    The canonical form is one JSON array of plain tuples (every field of every input dataclass,
-    positionally, submissions by id; Decimals as full-precision strings, dates ISO, dict keys
-    sorted; the left-out submissions' counts without zero counts), built and encoded by the C
-    JSON encoder rather than ``dataclasses.asdict``.
-    """
-    counts = {
-        code: {state: n for state, n in by_state.items() if n}
-        for code, by_state in (others or {}).items()
-    }
-    payload = (
-        _HASH_FORMAT,
-        framework.total_points,
-        list(map(_MAIN_FIELDS, framework.mains)),
-        list(map(_SUB_FIELDS, framework.subs)),
-        list(map(_SUBMISSION_FIELDS, sorted(submissions, key=_BY_ID))),
-        _PERIOD_FIELDS(period),
-        {code: by_state for code, by_state in counts.items() if by_state},
-    )
-    text = json.dumps(payload, default=_hash_default, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def weighted_dti(
-    values: Mapping[str, Decimal], weights: Mapping[str, Decimal], total: Decimal
-) -> Decimal:
-    """DTI from published main-index values (0–1): Σ value × weight ÷ total weight."""
-    with localcontext() as ctx:
-        ctx.prec = _PREC
-        s = sum((values[c] * w for c, w in weights.items() if w > 0), _ZERO)
-        return s / total if total > 0 else _ZERO
-
-
-def competition_ranks(scores: Sequence[Decimal], places: int = 4) -> list[int]:
-    """Ranks, highest first, ties (equal at ``places`` decimals) share a rank, the next is skipped
-    (1, 2, 2, 4), as the Ministry publishes."""
-    rounded = [round_display(s, places) or _ZERO for s in scores]
-    return [1 + sum(1 for other in rounded if other > mine) for mine in rounded]
-
-
-def to_decimal_or_zero(v: Any) -> Decimal:
-    d = to_decimal(v)
-    return d if d is not None else _ZERO
