@@ -1,13 +1,13 @@
 from django.urls import path
 
-from .views import audit, notifications, reporting, review
+from .views import audit, evidence_files, notifications, periods, reporting, review, workbook
 
 app_name = "evidence"
 
 urlpatterns: list = [
     # --- reporting (issue 4) ---
     path("", reporting.inbox, name="inbox"),
-    path("periods/", reporting.period_manage, name="period_manage"),
+    path("periods/", periods.period_manage, name="period_manage"),
     path(
         "periods/<int:period_pk>/items/<int:indicator_pk>/",
         reporting.submission_edit,
@@ -20,23 +20,25 @@ urlpatterns: list = [
     ),
     path("submissions/<int:pk>/", reporting.submission_detail, name="submission_detail"),
     path("submissions/<int:pk>/send/", reporting.submission_submit, name="submission_send"),
-    path("submissions/<int:pk>/evidence/", reporting.evidence_upload, name="evidence_upload"),
-    path("submissions/<int:pk>/evidence/reuse/", reporting.evidence_reuse, name="evidence_reuse"),
-    path("evidence/<int:pk>/download/", reporting.evidence_download, name="evidence_download"),
-    path("evidence/<int:pk>/remove/", reporting.evidence_remove, name="evidence_remove"),
+    path("submissions/<int:pk>/evidence/", evidence_files.evidence_upload, name="evidence_upload"),
+    path(
+        "submissions/<int:pk>/evidence/reuse/", evidence_files.evidence_reuse, name="evidence_reuse"
+    ),
+    path("evidence/<int:pk>/download/", evidence_files.evidence_download, name="evidence_download"),
+    path("evidence/<int:pk>/remove/", evidence_files.evidence_remove, name="evidence_remove"),
     path(
         "periods/<int:period_pk>/workbook/",
-        reporting.workbook_download,
+        workbook.workbook_download,
         name="workbook_download",
     ),
     path(
         "periods/<int:period_pk>/workbook/upload/",
-        reporting.workbook_upload,
+        workbook.workbook_upload,
         name="workbook_upload",
     ),
     path(
         "periods/<int:period_pk>/workbook/confirm/",
-        reporting.workbook_confirm,
+        workbook.workbook_confirm,
         name="workbook_confirm",
     ),
     # --- review (issue 5) ---

@@ -27,7 +27,7 @@ from indicators.models import Framework, Indicator
 from .. import selectors, services
 from ..models import EvidenceFile, ReportingPeriod, Submission
 from ..uploadhandlers import HashingTemporaryFileUploadHandler
-from ..views.reporting import evidence_file_response
+from ..views.evidence_files import evidence_file_response
 
 # --- periods ---------------------------------------------------------------------------------
 
