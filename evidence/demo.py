@@ -24,7 +24,8 @@ from indicators.models import Framework, Indicator, Measure
 
 from . import services
 from .models import ReportingPeriod, Submission
-from .services.submissions import decimal_to_str, level_keys, measures_of
+from .services.submissions import measures_of
+from .services.values import decimal_to_str, level_keys
 
 DEMO_FRAMEWORK = "dti-2025-tinh"
 DEMO_YEAR = 2025

@@ -30,9 +30,6 @@ from .periods import (
 )
 from .submissions import (
     carry_over_values,
-    clean_values,
-    combined_proposal,
-    compute_points,
     lead_proposal,
     submission_carry_over,
     submission_create,
@@ -50,6 +47,7 @@ from .transitions import (
     submission_start_review,
     submission_submit,
 )
+from .values import clean_values, combined_proposal, compute_points
 
 __all__ = [
     "Action",

@@ -28,15 +28,8 @@ from indicators.models import Indicator, Measure
 from ..models import ItemExtension, ReportingPeriod, Submission
 from .evidence_files import inspect_upload
 from .periods import item_is_open
-from .submissions import (
-    clean_values,
-    display_value,
-    level_keys,
-    level_label,
-    measures_of,
-    submission_create,
-    submission_update,
-)
+from .submissions import measures_of, submission_create, submission_update
+from .values import clean_values, display_value, level_keys, level_label
 
 META_SHEET = "_meta"
 GUIDE_SHEET = "Hướng dẫn"

@@ -17,14 +17,14 @@ from dti_portal.errors import Conflict, DomainError
 from .. import selectors, services
 from ..models import EvidenceFile, ReportingPeriod, Submission
 from ..services.evidence_files import max_upload_bytes
-from ..services.submissions import (
+from ..services.submissions import measures_of
+from ..services.values import (
     clean_values,
     compute_points,
     display_value,
     format_points,
     level_keys,
     level_label,
-    measures_of,
 )
 from ._common import _period_or_current
 

@@ -60,7 +60,7 @@ class TestValues:
         assert not Submission.objects.exists()
 
     def test_boolean_level_count_percent(self, world, agency_a):
-        from evidence.services.submissions import clean_values
+        from evidence.services.values import clean_values
 
         ind = IndicatorFactory(framework=world.framework, code="9.1")
         ms = [
@@ -157,7 +157,7 @@ def test_live_points_preview_vietnamese_format(world, user_a, client_as):
 
 @pytest.mark.django_db
 def test_points_preview_thousands_format(world, user_a):
-    from evidence.services.submissions import PointsPreview
+    from evidence.services.values import PointsPreview
 
     p = PointsPreview(Decimal("1234.5"), Decimal("2000"), True, (), "")
     assert p.text == "giá trị này cho 1.234,5/2.000 điểm"
@@ -248,7 +248,7 @@ class TestLeadConsolidation:
 
 @pytest.mark.django_db
 def test_values_displayed_in_vietnamese_format(world):
-    from evidence.services.submissions import display_value
+    from evidence.services.values import display_value
 
     ind = IndicatorFactory(framework=world.framework, code="9.9")
     num = MeasureFactory(indicator=ind, code="n", kind=Measure.Kind.NUMBER)
