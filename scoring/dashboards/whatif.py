@@ -18,19 +18,13 @@ from django.utils.translation import gettext as _
 
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence.models import ReportingPeriod
+from evidence.services.values import NUMERIC_KINDS
 from indicators.models import Framework, Measure
 
 from ..models import ScoreKind, ScoreSnapshot
 from . import selectors as sel
 
 Q12 = Decimal("1e-12")
-NUMERIC_KINDS = {
-    Measure.Kind.NUMBER,
-    Measure.Kind.NUMERATOR,
-    Measure.Kind.DENOMINATOR,
-    Measure.Kind.COUNT,
-    Measure.Kind.PERCENT,
-}
 
 
 def _clean_value(measure: Measure, raw: Any) -> str | None:
