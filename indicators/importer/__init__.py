@@ -1,7 +1,7 @@
 """Framework import/export: safe reading, the appendix and template layouts, validation.
 
 The database writes live in ``indicators.services.framework_import``; this package only reads
-files into plain data (``parse``) and writes the portal's template (``export``).
+files into plain data (``parse``), checks their structure (``validate``) and writes the portal's template (``export``).
 """
 
 from .export import export_framework_xlsx
@@ -11,8 +11,8 @@ from .parse import (
     ParseError,
     parse_points,
     parse_workbook,
-    validate_structure,
 )
+from .validate import validate_structure
 
 __all__ = [
     "ParseError",
