@@ -383,7 +383,7 @@ def test_crawl_persona(demo, persona):
 def data_text() -> str:
     """Every text value of the agencies, indicators and evidence tables, one a line: Vietnamese
     there is data (names of agencies, indicators, people, rule options, reviewers' notes), not UI.
-    The scoring tables are left out: their explanations are sentences the engine writes."""
+    The scoring tables are left out: their explanations are shown in the reader's language."""
     from django.apps import apps
     from django.db import models
 
@@ -406,7 +406,7 @@ def ui_leftovers(texts: list[str], data: str) -> list[str]:
     """The Vietnamese pieces of ``texts`` that are not found in the data (so: UI text)."""
     out = []
     for text in texts:
-        for piece in re.split(r"[;·:()\n]", text):
+        for piece in re.split(r"[;·:(),\n]", text):  # "A, B": two data values
             # English words or a code before a name ("Main index 7. Hạ tầng số"): not the name.
             piece = re.sub(r"^[\x00-\x7f]*\s(?=\S*[^\x00-\x7f])", "", piece.strip(" .…,–—"))
             if VI_CHARS.search(piece) and piece not in data:
@@ -434,6 +434,9 @@ def test_crawl_english(demo, persona):
         print(f"  {count:4d}x {text[:90]!r}  e.g. {first_url[text]}")
     assert len(crawl.visited) > 5, "the crawl found almost no links"
     assert not crawl.problems, "\n".join(crawl.problems)
+    # Score explanations are shown in the reader's language too (structured messages): no
+    # Vietnamese left on an English page that is not a data value.
+    assert not leftovers, [f"{text!r} on {first_url[text]}" for text in leftovers]
 
 
 @pytest.mark.django_db
