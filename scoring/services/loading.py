@@ -215,14 +215,25 @@ def _load_submissions(
             others[period_id][code_of[indicator_id]][state] = n
     for row, submission in zip(rows, built, strict=True):
         submissions[row[0]].append(submission)
-        counts = others[row[0]][submission.indicator_code]
-        counts[submission.state] -= 1  # read in full: not a left-out one
-        if not counts[submission.state]:
-            del counts[submission.state]
+        _uncount(others[row[0]][submission.indicator_code], submission.state)
     return dict(submissions), {
         pid: {code: counts for code, counts in by_code.items() if counts}
         for pid, by_code in others.items()
     }
+
+
+def _uncount(counts: dict[str, int], state: str) -> None:
+    """Takes a row read in full out of its state's count (what is left are the left-out rows).
+
+    The two queries are two statements: a submission that changed state between them is read
+    in one state and counted in another. Counts never go below zero; such a run is superseded by
+    the recompute that change requested (its sequence is newer), like any run that loaded while
+    data changed."""
+    left = counts.get(state, 0) - 1
+    if left > 0:
+        counts[state] = left
+    else:
+        counts.pop(state, None)
 
 
 @contextmanager
