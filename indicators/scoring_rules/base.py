@@ -7,8 +7,6 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.utils.translation import gettext_noop
-
 Value = Decimal | str | None
 
 RULE_TYPES: tuple[str, ...] = (
@@ -34,6 +32,12 @@ _ONE = Decimal(1)
 _HUNDRED = Decimal(100)
 _TRUE_WORDS = {"1", "true", "yes", "có", "co", "đạt", "x"}
 _FALSE_WORDS = {"0", "false", "no", "không", "khong", "chưa", "chua", ""}
+
+
+def gettext_noop(message: str) -> str:
+    """Marks a msgid for ``makemessages`` (the name it looks for) and returns it unchanged.
+    Django's own needs configured settings; the rules and the engine stay importable without."""
+    return message
 
 
 class Msg:
@@ -106,10 +110,12 @@ def render_message(data: Any, fallback: str = "") -> str:
             out[name] = render_message(v["m"])
         else:
             out[name] = str(v)
-    try:
-        return gettext(template) % out
-    except (KeyError, TypeError, ValueError):  # a translation that lost a placeholder
-        return template % out
+    for text in (gettext(template), template):
+        try:
+            return text % out
+        except (KeyError, TypeError, ValueError):  # a placeholder without its argument
+            continue
+    return fallback or template
 
 
 @dataclass(frozen=True)

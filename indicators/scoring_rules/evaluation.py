@@ -7,8 +7,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
-from django.utils.translation import gettext_noop
-
 from .base import (
     _HUNDRED,
     _ONE,
@@ -25,6 +23,7 @@ from .base import (
     _read_bool,
     _read_number,
     _sorted_bands,
+    gettext_noop,
     to_decimal,
 )
 

@@ -7,14 +7,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal, localcontext
 from typing import Any
 
-from django.utils.translation import gettext_noop
-
 from indicators.scoring_rules import (
     Msg,
     combine_values,
     evaluate_rule,
     round_display,
 )
+from indicators.scoring_rules.base import gettext_noop
 
 from .inputs import (
     _BY_ID,
@@ -105,7 +104,9 @@ def _state_label(states: set[str], answering_state: str | None) -> str:
         return answering_state
     if not states:
         return "missing"
-    return min(states, key=lambda st: _STATE_ORDER.index(st) if st in _STATE_ORDER else 0)
+    # An unknown state (never expected: states are guarded) sorts with "returned", then by name,
+    # so that the label does not depend on set order.
+    return min(states, key=lambda st: (_STATE_ORDER.index(st) if st in _STATE_ORDER else 0, st))
 
 
 def _evaluate_kinds(

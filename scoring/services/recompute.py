@@ -92,7 +92,6 @@ class _Existing(NamedTuple):
     pk: int
     sequence: int
     input_hash: str
-    created_at: datetime.datetime
 
 
 def _store(
@@ -110,11 +109,11 @@ def _store(
             .order_by("pk")  # one lock order for every run: no deadlock between runs
         }
         existing: dict[int, dict[str, _Existing]] = defaultdict(dict)
-        for pk, period_id, kind, old_sequence, old_hash, created_at in ScoreSnapshot.objects.filter(
+        for pk, period_id, kind, old_sequence, old_hash in ScoreSnapshot.objects.filter(
             framework_id=framework_id, period_id__in=[r.period_id for r in runs]
-        ).values_list("pk", "period_id", "kind", "sequence", "input_hash", "created_at"):
+        ).values_list("pk", "period_id", "kind", "sequence", "input_hash"):
             # not the stored lineage
-            existing[period_id][kind] = _Existing(pk, old_sequence, old_hash, created_at)
+            existing[period_id][kind] = _Existing(pk, old_sequence, old_hash)
         writes = _Writes()
         outcomes = [
             _store_locked(
@@ -133,10 +132,10 @@ def _store(
         ]
         # Locked by the state rows: nobody else writes these snapshots meanwhile.
         if writes.rewritten:
-            # Replaced in place (same id, same creation time): one DELETE and one INSERT for all
-            # the rows, where bulk_update's CASE per field and row costs more than it saves on
-            # these large JSON rows. Nothing refers to a snapshot row; readers see the old rows
-            # or the new ones (one transaction).
+            # Replaced (same id; created_at is the replacement's, as the row holds a new
+            # computation): one DELETE and one INSERT for all the rows, where bulk_update's CASE
+            # per field and row costs more than it saves on these large JSON rows. Nothing refers
+            # to a snapshot row; readers see the old rows or the new ones (one transaction).
             ScoreSnapshot.objects.filter(pk__in=[s.pk for s in writes.rewritten]).delete()
         if writes.created or writes.rewritten:
             ScoreSnapshot.objects.bulk_create(writes.rewritten + writes.created)
@@ -190,7 +189,7 @@ def _store_locked(
             input_hash=run.digest,
             sequence=sequence,
             computed_at=now,
-            created_at=old.created_at if old is not None else now,
+            created_at=now,
             updated_at=now,
         )
         (writes.rewritten if old is not None else writes.created).append(snapshot)

@@ -481,6 +481,33 @@ def test_messages_are_vietnamese_text_and_render_in_the_reader_language():
     # not a structured message (a snapshot written before): the stored text
     assert render_message(None, "Tỷ lệ 1/8") == "Tỷ lệ 1/8"
     assert render_message(["%(x)s"], "cũ") == "cũ"
+    # hand-edited or damaged stored data never raises
+    assert render_message(["Tỷ lệ %(x)s", {}], "cũ") == "cũ"
+    assert render_message(["%(x)s", {"x": {"n": "abc"}}]) == "abc"
+    assert render_message(["%(x)s", {"x": {"m": "không phải"}}]) == ""
+
+
+def test_rules_and_engine_import_without_django_settings():
+    """Pure modules: no configured settings needed to import and evaluate."""
+    import subprocess
+    import sys
+
+    code = (
+        "from decimal import Decimal as D; import scoring.engine; "
+        "from indicators.scoring_rules import evaluate_rule; "
+        "print(evaluate_rule({'type': 'yes_no', 'measure': 'd'}, {'d': '1'}, D(5)).explanation)"
+    )
+    env = {"PATH": "/usr/bin:/bin"}
+    out = subprocess.run(  # noqa: S603 - our own interpreter and code
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Có → 5 điểm."
 
 
 @pytest.mark.parametrize("rule", ALL_RULES, ids=lambda r: r["type"])

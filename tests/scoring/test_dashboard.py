@@ -296,8 +296,8 @@ def test_out_of_range_period_is_not_found(world, api_as, client_as, leader):
 
 
 def test_score_explanations_follow_the_reader_language(world, client_as, leader):
-    """The engine stores its explanation structured (msgid and numbers): the drill-down shows it
-    in the reader's language with their number format, the stored Vietnamese text unchanged."""
+    """The engine stores its explanation structured (msgid and numbers) beside the Vietnamese
+    text: the drill-down shows it in the reader's language with their number format."""
     c = client_as(leader)
     url = reverse("scoring:sub_indicator", args=["1.1"]) + q(world)
     vi = c.get(url).content.decode()

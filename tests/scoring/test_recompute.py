@@ -453,9 +453,14 @@ def test_recompute_all_queries_do_not_grow_with_periods(django_assert_num_querie
         submit(subs["1.1"], p, AgencyFactory(), {}, state="submitted_to_lead")
     services.score_recompute_all(framework=fw)
     ScoreSnapshot.objects.filter(framework=fw).update(input_hash="changed")
+    ids = set(ScoreSnapshot.objects.filter(framework=fw).values_list("pk", "period", "kind"))
     with django_assert_num_queries(20):
         done = services.score_recompute_all(framework=fw)
     assert [o.wrote for _f, _p, o in done] == [True] * n_periods
+    # rewritten in place: the same rows (ids), new content
+    assert (
+        set(ScoreSnapshot.objects.filter(framework=fw).values_list("pk", "period", "kind")) == ids
+    )
     assert ScoreSnapshot.objects.filter(framework=fw).exclude(input_hash="changed").count() == (
         3 * n_periods
     )
