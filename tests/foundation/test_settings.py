@@ -49,6 +49,32 @@ def test_production_refuses_to_start_without_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def test_manage_py_on_an_unconfigured_checkout_runs_in_development_mode():
+    """Neither DEBUG nor SECRET_KEY set (a developer's clone, no .env): manage.py works."""
+    if (ROOT / ".env").exists():
+        pytest.skip("this checkout has a .env")
+    env = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DTI_TESTING"}}
+    env["DJANGO_SETTINGS_MODULE"] = "dti_portal.settings"
+    result = subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "makemigrations", "--check", "--dry-run"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No changes detected" in result.stdout
+
+
+def test_a_server_with_a_secret_key_keeps_the_production_guard():
+    """SECRET_KEY set and DEBUG unset is a server: a weak key is still refused."""
+    result = _run({"SECRET_KEY": "short"}, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is too weak" in result.stderr
+
+
 def test_production_refuses_a_weak_secret_key():
     env = dict(PROD, SECRET_KEY="short")
     result = _run(env, "check")
