@@ -18,7 +18,6 @@ roots. Starts and stops its own gunicorn and Celery worker. Bounded: about 10 mi
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import os
@@ -368,7 +367,9 @@ class Bench:
                 self.run([PY, "-m", "bench.probe", "transitions", str(before)], env, "probe")
             )
             say("upload throughput and 200 MB streaming")
-            upload = self.upload_bench(db, env, period)
+            from bench.upload import upload_bench  # importable once ROOT is on sys.path
+
+            upload = upload_bench(self, env, period, python=PY, password=PASSWORD)
             self.results["load"] = {
                 "users": LOAD_USERS,
                 "seconds": LOAD_SECONDS,
@@ -406,186 +407,6 @@ class Bench:
                 break
             time.sleep(0.5)
         return {"backlog_after_load": peak, "drain_s": round(time.monotonic() - t0, 1)}
-
-    def upload_bench(self, db: str, env: dict[str, str], period: int) -> dict:
-        import psutil
-        import requests
-
-        from bench.pdfgen import make_pdf
-
-        drafts = self.json_of(
-            self.run([PY, "-m", "bench.probe", "drafts", str(period), "12"], env, "probe")
-        )
-        tokens: dict[str, str] = {}
-
-        def token(username: str) -> str:
-            if username not in tokens:
-                r = requests.post(
-                    self.base + "/api/v1/auth/token/",
-                    json={"username": username, "password": PASSWORD},
-                    timeout=30,
-                )
-                tokens[username] = r.json()["token"]
-            return tokens[username]
-
-        payload = make_pdf(5 * 1024 * 1024, seed=7)
-        # Direct disk write of the same bytes to the same file system (the floor).
-        disk_dir = Path(env["MEDIA_ROOT"]) / "bench-direct"
-        disk_dir.mkdir(parents=True, exist_ok=True)
-        n = min(10, len(drafts) - 1)
-        disk_fsync, disk_cache = [], []
-        for i in range(n):
-            t0 = time.perf_counter()
-            with open(disk_dir / f"f{i}", "wb") as fh:
-                fh.write(payload)
-            disk_cache.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            with open(disk_dir / f"g{i}", "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            disk_fsync.append(time.perf_counter() - t0)
-        shutil.rmtree(disk_dir)
-        for d in drafts[: n + 1]:
-            token(d["username"])  # logins (Argon2) outside the timed uploads
-        http_times, statuses = [], []
-        # The multipart body is built before the clock starts (a browser streams the file; the
-        # Python client would otherwise spend ~3 ms of each upload copying 5 MB into a body),
-        # and sent over one kept-alive connection, as a browser does.
-        session = requests.Session()
-        for d in drafts[:n]:
-            prepared = session.prepare_request(
-                requests.Request(
-                    "POST",
-                    f"{self.base}/api/v1/submissions/{d['id']}/evidence/",
-                    headers={"Authorization": f"Token {token(d['username'])}"},
-                    files={"file": ("bao-cao.pdf", payload, "application/pdf")},
-                )
-            )
-            t0 = time.perf_counter()
-            r = session.send(prepared, timeout=120)
-            http_times.append(time.perf_counter() - t0)
-            statuses.append(r.status_code)
-        session.close()
-        mb = len(payload) / 2**20
-        profile: dict[str, Any] = {}
-        with contextlib.suppress(Exception):  # a breakdown only; never fails the run
-            profile = self.json_of(
-                self.run(
-                    [
-                        PY,
-                        "-m",
-                        "bench.upload_profile",
-                        str(drafts[-1]["id"]),
-                        drafts[-1]["username"],
-                    ],
-                    env,
-                    "upload profile",
-                )
-            )
-
-        # Big uploads (50 MB, then 200 MB): peak RSS of every web worker, sampled every 20 ms.
-        # Streaming means the peak does not grow with the size of the upload.
-        targets = drafts[n:] or drafts[:1]
-        pids = self.worker_pids()
-        procs = [psutil.Process(p) for p in pids]
-        baseline = max(p.memory_info().rss for p in procs)
-        bigs = {}
-        for i, size_mb in enumerate((50, 200)):
-            target = targets[min(i, len(targets) - 1)]
-            bigs[size_mb] = self.big_upload(size_mb * 1024 * 1024, target, token, procs)
-        result = bigs[200]
-        peak = max(bigs[50]["peak"], bigs[200]["peak"])
-        return {
-            "file_mb": mb,
-            "uploads": n,
-            "statuses": statuses,
-            "http_mb_s": mb * n / sum(http_times) if http_times else 0,
-            "disk_fsync_mb_s": mb * n / sum(disk_fsync) if disk_fsync else 0,
-            "disk_cache_mb_s": mb * n / sum(disk_cache) if disk_cache else 0,
-            "profile": profile,
-            "big": {
-                "bytes": 200 * 1024 * 1024,
-                "rss_baseline_mb": baseline / 2**20,
-                "rss_peak_mb": peak / 2**20,
-                "rss_peak_50_mb": bigs[50]["peak"] / 2**20,
-                "rss_peak_200_mb": bigs[200]["peak"] / 2**20,
-                "status_50": bigs[50]["status"],
-                "status": result["status"],
-                "seconds": result["seconds"],
-                "body": result.get("body", ""),
-            },
-        }
-
-    def big_upload(self, big: int, target: dict, token: Any, procs: list) -> dict:
-        import threading
-
-        import psutil
-        import requests
-
-        from bench.pdfgen import make_pdf
-
-        boundary = "benchboundary" + secrets.token_hex(8)
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="lon.pdf"\r\n'
-            "Content-Type: application/pdf\r\n\r\n"
-        ).encode()
-        tail = f"\r\n--{boundary}--\r\n".encode()
-        pdf_head = make_pdf(4096, seed=3)
-
-        class Body:
-            def __init__(self) -> None:
-                self.parts = [head, pdf_head]
-                self.remaining = big - len(pdf_head)
-                self.done_tail = False
-
-            def __len__(self) -> int:
-                return len(head) + big + len(tail)
-
-            def read(self, size: int = 1 << 20) -> bytes:
-                if self.parts:
-                    return self.parts.pop(0)
-                if self.remaining > 0:
-                    k = min(size if size > 0 else 1 << 20, self.remaining, 1 << 20)
-                    self.remaining -= k
-                    return b"\0" * k
-                if not self.done_tail:
-                    self.done_tail = True
-                    return tail
-                return b""
-
-        result: dict[str, Any] = {}
-        auth = f"Token {token(target['username'])}"
-
-        def send() -> None:
-            t0 = time.perf_counter()
-            try:
-                r = requests.post(
-                    f"{self.base}/api/v1/submissions/{target['id']}/evidence/",
-                    headers={
-                        "Authorization": auth,
-                        "Content-Type": f"multipart/form-data; boundary={boundary}",
-                    },
-                    data=Body(),
-                    timeout=300,
-                )
-                result["status"] = r.status_code
-                result["body"] = r.text[:300]
-            except requests.RequestException as exc:
-                result["status"] = f"error: {exc}"
-            result["seconds"] = time.perf_counter() - t0
-
-        peak = 0
-        th = threading.Thread(target=send)
-        th.start()
-        while th.is_alive():
-            for p in procs:
-                with contextlib.suppress(psutil.NoSuchProcess):
-                    peak = max(peak, p.memory_info().rss)
-            time.sleep(0.02)
-        th.join()
-        result["peak"] = peak
-        return result
 
 
 def main() -> int:

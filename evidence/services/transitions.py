@@ -15,14 +15,14 @@ The returned ``Submission`` is the freshly locked and saved row (the caller's ob
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import rules
 from django.db import models, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm import can_proceed
@@ -30,11 +30,20 @@ from django_fsm import can_proceed
 from agencies.models import User
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
-from ..models import Submission, SubmissionTransition
-from ..signals import scores_invalidated
+from ..models import Submission
 from . import notifications
-from .audit import current_request_id
 from .periods import item_is_open
+from .transition_steps import (
+    _fmt,
+    _label,
+    _lock,
+    _missing_required,
+    _parse_points,
+    _record,
+    _require,
+    _require_reason,
+    _run,
+)
 
 State = Submission.State
 
@@ -73,127 +82,6 @@ def reason_label(code: str) -> str:
         return str(ReturnReason(code).label)
     except ValueError:
         return code
-
-
-# --- helpers ----------------------------------------------------------------------------------
-
-
-def _require(perm: str, actor: User, submission: Submission) -> None:
-    if not rules.has_perm(perm, actor, submission):
-        raise NotAllowed(_("Bạn không có quyền thực hiện thao tác này với báo cáo."))
-
-
-def _lock(submission: Submission, version: int | None) -> Submission:
-    """The row, locked until the end of the transaction; refuses a stale version (409)."""
-    locked = (
-        Submission.objects.select_for_update(of=("self",))
-        .select_related("indicator", "agency", "period")
-        .get(pk=submission.pk)
-    )
-    if version is not None and int(version) != locked.version:
-        raise Conflict(
-            _(
-                "Báo cáo đã được người khác thay đổi (phiên bản hiện tại %(current)s, bạn đang "
-                "xem phiên bản %(seen)s). Vui lòng tải lại trang."
-            )
-            % {"current": locked.version, "seen": version},
-            code="stale_version",
-        )
-    return locked
-
-
-def _run(locked: Submission, method: Callable[[], None]) -> str:
-    """Runs the fsm transition; a state that does not allow it → 409. Returns the old state."""
-    if not can_proceed(method):
-        raise Conflict(
-            _("Không thể thực hiện thao tác ở trạng thái hiện tại (%(state)s).")
-            % {"state": locked.get_state_display()},  # type: ignore[attr-defined]
-            code="invalid_state",
-        )
-    from_state = str(locked.state)
-    method()
-    return from_state
-
-
-def _record(
-    *,
-    locked: Submission,
-    actor: User,
-    action: str,
-    from_state: str,
-    reason_code: str = "",
-    reason: str = "",
-    data: dict[str, Any] | None = None,
-    update_fields: Sequence[str] = (),
-) -> SubmissionTransition:
-    """Saves the row (version + 1, simple-history with the reason) and writes the audit row."""
-    locked.version += 1
-    locked._history_user = actor  # type: ignore[attr-defined]
-    locked._change_reason = f"{action}: {reason}"[:100] if reason else action  # type: ignore[attr-defined]
-    locked.save(update_fields=["state", "version", "updated_at", *update_fields])
-    row = SubmissionTransition.objects.create(
-        submission=locked,
-        action=action,
-        from_state=from_state,
-        to_state=str(locked.state),
-        actor=actor,
-        actor_role=actor.role,
-        actor_agency_id=actor.agency_id,
-        reason_code=reason_code,
-        reason=reason,
-        data=data or {},
-        request_id=current_request_id(),
-    )
-    framework_id, period_id = locked.indicator.framework_id, locked.period_id
-    transaction.on_commit(
-        lambda: scores_invalidated.send(
-            sender=Submission, framework_id=framework_id, period_id=period_id
-        )
-    )
-    return row
-
-
-def _label(sub: Submission) -> str:
-    return f"{sub.indicator.code} ({sub.period})"
-
-
-def _fmt(points: Decimal | None) -> str:
-    return "—" if points is None else formats.number_format(points, decimal_pos=2, use_l10n=True)
-
-
-def _parse_points(value: Any, *, field_name: str, max_points: Decimal) -> Decimal:
-    try:
-        points = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(
-            _("Điểm không hợp lệ."), errors={field_name: [_("Điểm phải là một số.")]}
-        ) from None
-    if not points.is_finite() or points < 0 or points > max_points:
-        raise ValidationFailed(
-            _("Điểm không hợp lệ."),
-            errors={
-                field_name: [
-                    _("Điểm phải từ 0 đến %(max)s.") % {"max": _fmt(max_points)},
-                ]
-            },
-        )
-    return points.quantize(Decimal("0.0001"))
-
-
-def _require_reason(reason: str, message: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationFailed(message, errors={"reason": [message]})
-    return reason
-
-
-def _missing_required(sub: Submission) -> list[str]:
-    missing = []
-    for measure in sub.indicator.measures.filter(required=True):
-        value = (sub.values or {}).get(measure.code)
-        if value is None or str(value).strip() == "":
-            missing.append(f"{measure.label} ({measure.code})")
-    return missing
 
 
 # --- services ---------------------------------------------------------------------------------
