@@ -11,12 +11,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
+from .permissions import MUST_CHANGE_MESSAGE
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -78,6 +79,11 @@ class TokenLoginView(KnoxLoginView):
         mfa_error = token_login_mfa_error(user, ser.validated_data.get("otp"))
         if mfa_error:
             return Response({"detail": mfa_error, "code": "mfa_required"}, status=403)
+        if getattr(user, "must_change_password", False):
+            return Response(
+                {"detail": MUST_CHANGE_MESSAGE, "code": "password_change_required"},
+                status=403,
+            )
         request.user = user
         request._request.user = user
         return super().post(request, format=format)
@@ -87,7 +93,9 @@ class TokenLoginView(KnoxLoginView):
 
 
 class TokenLogoutView(KnoxLogoutView):
-    """Revokes the token used for this request."""
+    """Revokes the token used for this request (also for a user who must change a password)."""
+
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(request=None, responses={204: None})
     def post(self, request: Request, format: Any = None) -> Response:  # noqa: A002

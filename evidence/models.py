@@ -281,6 +281,13 @@ class EvidenceFile(models.Model):
     def __str__(self) -> str:
         return self.original_name or self.url
 
+    @property
+    def was_submitted(self) -> bool:
+        """Attached before its submission's last submit: the reviewers saw it, so it stays
+        (a returned item gets more evidence, never less). Reads ``submission``."""
+        sent = self.submission.submitted_at
+        return sent is not None and self.created_at is not None and self.created_at <= sent
+
 
 class AppendOnlyQuerySet(models.QuerySet):
     """Bulk ``update``/``delete`` refused: audit rows are written once and kept."""

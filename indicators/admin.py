@@ -18,6 +18,18 @@ class FrameworkAdmin(SimpleHistoryAdmin):
     readonly_fields = ["status", "published_at", "previous_version", "created_by"]
     search_fields = ["code", "name"]
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        """A published or archived framework is immutable (its total is the DTI divisor of
+        every snapshot computed from it): a change makes a new draft version."""
+        if obj is not None and obj.status != Framework.Status.DRAFT:
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if obj is not None and obj.status != Framework.Status.DRAFT:
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 class MeasureInline(admin.TabularInline):
     model = Measure

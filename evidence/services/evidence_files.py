@@ -445,10 +445,20 @@ def evidence_reuse(
 
 @transaction.atomic
 def evidence_remove(*, evidence: EvidenceFile, actor: User, request_id: str = "") -> None:
-    """Removes evidence from a draft/returned submission. The stored file is kept when another
-    row (a reuse, or the original) still points to it."""
+    """Removes evidence from a draft/returned submission, unless it was attached before the
+    item's last submit (``EvidenceFile.was_submitted``: immutable once submitted → 409). The
+    stored file is kept when another row (a reuse, or the original) still points to it."""
     sub = _lock_writable(submission=evidence.submission, actor=actor)
     ev = EvidenceFile.objects.select_for_update().get(pk=evidence.pk, submission=sub)
+    ev.submission = sub
+    if ev.was_submitted:
+        raise Conflict(
+            _(
+                "Tài liệu đã gửi kèm báo cáo nên không xóa được; hãy bổ sung tài liệu mới nếu "
+                "cần giải trình."
+            ),
+            code="immutable",
+        )
     name = ev.file.name if ev.kind == EvidenceFile.Kind.FILE else ""
     if ev.reuses.exists():
         raise Conflict(

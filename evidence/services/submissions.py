@@ -53,7 +53,8 @@ def _require_agency_writer(actor: User) -> Agency:
 
 
 def assert_item_open(*, period: ReportingPeriod, indicator: Indicator, agency: Agency) -> None:
-    """Refuses writes after the deadline (or once closed), unless the item was reopened.
+    """Refuses writes after the deadline (or once closed), unless the item was reopened (409
+    ``period_locked``: the period's state, not the role, forbids it, as for a submit).
 
     Items the Sở returned for explanation stay editable (callers skip this check for them), as
     the review issue's ``submission_submit`` lets them be resubmitted after the deadline.
@@ -66,7 +67,7 @@ def assert_item_open(*, period: ReportingPeriod, indicator: Indicator, agency: A
         period, indicator_id=indicator.pk, agency_id=agency.pk, today=today, extension=ext
     ):
         deadline = item_deadline(period, ext)
-        raise NotAllowed(
+        raise Conflict(
             _(
                 "Kỳ báo cáo %(period)s đã khóa (hạn %(deadline)s): không thể thay đổi số liệu "
                 "hay tài liệu. Liên hệ Sở KH&CN nếu cần mở lại chỉ số này."

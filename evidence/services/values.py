@@ -87,8 +87,10 @@ def clean_values(
     """Validates ``raw`` (measure code → value) against the sub-indicator's measures.
 
     Returns ``(values, errors)``: canonical stored strings, and measure code → Vietnamese message.
-    Rules: known codes only; required measures present; numbers non-negative decimals (counts
-    whole, percentages ≤ 100); booleans yes/no; levels one of the keys; numerator ≤ denominator.
+    Rules: known codes only; numbers non-negative decimals (counts whole, percentages ≤ 100);
+    booleans yes/no; levels one of the keys; numerator ≤ denominator when both are given. A blank
+    measure is left out, required or not: a draft may be saved half-filled, and the required
+    measures are checked when it is submitted (``transitions.submission_submit``).
     """
     by_code = {m.code: m for m in measures}
     values: dict[str, str] = {}
@@ -99,8 +101,6 @@ def clean_values(
     for m in measures:
         value = raw.get(m.code)
         if is_blank(value):
-            if m.required:
-                errors[m.code] = _("“%(label)s” là bắt buộc.") % {"label": m.label}
             continue
         if m.kind in NUMERIC_KINDS:
             try:

@@ -71,23 +71,23 @@ def test_after_deadline_no_change_anywhere(world, draft, user_a, client_as, api_
         page = c.get(edit)
         assert "đã khóa" in page.content.decode()
         resp = c.post(edit, {"version": draft.version, "v_numerator": "2", "v_denominator": "2"})
-        assert resp.status_code == 403 and "đã khóa" in resp.content.decode()
+        assert resp.status_code == 409 and "đã khóa" in resp.content.decode()
         resp = api.patch(
             reverse("api:submission-detail", args=[draft.pk]),
             {"version": draft.version, "values": {"numerator": "2", "denominator": "2"}},
         )
-        assert resp.status_code == 403 and resp.json()["code"] == "period_locked"
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
         resp = api.post(
             reverse("api:submission-list"),
             {"indicator": world.yes_no.pk, "period": world.period.pk, "values": {"done": "1"}},
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
         resp = api.post(
             reverse("api:submission-evidence", args=[draft.pk]),
             {"file": SimpleUploadedFile("a.pdf", pdf_bytes())},
             format="multipart",
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
         resp = c.post(
             reverse("evidence:workbook_upload", args=[world.period.pk]), {"file": upload_file}
         )
@@ -136,7 +136,7 @@ def test_reopened_item_changes_until_its_own_deadline(
             reverse("api:submission-list"),
             {"indicator": world.yes_no.pk, "period": world.period.pk, "values": {"done": "1"}},
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
         resp = api_as(user_b).post(
             reverse("api:submission-list"),
             {
@@ -145,7 +145,7 @@ def test_reopened_item_changes_until_its_own_deadline(
                 "values": {"numerator": "1", "denominator": "1"},
             },
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
         # the inbox shows the new deadline for that item
         html = c.get(reverse("evidence:inbox") + f"?period={world.period.pk}").content.decode()
         assert later.strftime("%d/%m/%Y") in html
@@ -155,7 +155,7 @@ def test_reopened_item_changes_until_its_own_deadline(
             reverse("api:submission-detail", args=[sub.pk]),
             {"version": sub.version, "values": {"numerator": "0", "denominator": "2"}},
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"
 
 
 @pytest.mark.django_db
@@ -166,4 +166,4 @@ def test_closed_period_locks_before_deadline(world, draft, user_a, reviewer, api
             reverse("api:submission-detail", args=[draft.pk]),
             {"version": draft.version, "values": {"numerator": "2", "denominator": "2"}},
         )
-        assert resp.status_code == 403
+        assert resp.status_code == 409 and resp.json()["code"] == "period_locked"

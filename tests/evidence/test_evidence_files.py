@@ -315,6 +315,45 @@ class TestImmutableAndReuse:
         assert page.status_code == 302
         assert EvidenceFile.objects.count() == 1 and len(stored_files()) == 1
 
+    def test_returned_item_keeps_what_was_submitted_and_takes_more(
+        self, world, user_a, reviewer, client_as, django_capture_on_commit_callbacks
+    ):
+        draft = services.submission_create(  # agency A leads 1.2: it goes to the Sở
+            actor=user_a, indicator=world.yes_no, period=world.period, values={"done": True}
+        )
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+        sent = EvidenceFile.objects.get()
+        sub = services.submission_submit(submission=draft, actor=user_a, version=draft.version)
+        sub = services.submission_return(
+            submission=sub,
+            actor=reviewer,
+            version=sub.version,
+            reason_code="thieu_minh_chung",
+            reason="Bổ sung quyết định",
+        )
+        # The file the Sở saw stays: not removable by the service, no button on the page.
+        with pytest.raises(Conflict) as exc:
+            services.evidence_remove(evidence=sent, actor=user_a)
+        assert exc.value.code == "immutable"
+        page = client_as(user_a).get(
+            reverse("evidence:submission_edit", args=[sub.period_id, sub.indicator_id])
+        )
+        assert reverse("evidence:evidence_remove", args=[sent.pk]).encode() not in page.content
+        # Additional evidence for the explanation can be added, and removed before resubmitting.
+        services.evidence_add_file(
+            submission=sub, actor=user_a, upload=SimpleUploadedFile("b.pdf", pdf_bytes("Bo sung"))
+        )
+        extra = EvidenceFile.objects.exclude(pk=sent.pk).get()
+        page = client_as(user_a).get(
+            reverse("evidence:submission_edit", args=[sub.period_id, sub.indicator_id])
+        )
+        assert reverse("evidence:evidence_remove", args=[extra.pk]).encode() in page.content
+        with django_capture_on_commit_callbacks(execute=True):
+            services.evidence_remove(evidence=extra, actor=user_a)
+        assert list(EvidenceFile.objects.all()) == [sent] and len(stored_files()) == 1
+
     def test_remove_from_draft_deletes_row_and_file(
         self, draft, user_a, django_capture_on_commit_callbacks
     ):

@@ -48,7 +48,6 @@ class TestValues:
             ({"numerator": "-1", "denominator": "10"}, "numerator", "không được âm"),
             ({"numerator": "abc", "denominator": "10"}, "numerator", "phải là một số"),
             ({"numerator": "11", "denominator": "10"}, "numerator", "không được lớn hơn"),
-            ({"numerator": "1"}, "denominator", "bắt buộc"),
             ({"numerator": "1", "denominator": "2", "other": "1"}, "other", "Không có số liệu"),
             ({"numerator": "NaN", "denominator": "2"}, "numerator", "phải là một số"),
         ],
@@ -58,6 +57,19 @@ class TestValues:
             create(user_a, world, values)
         assert fragment in exc.value.errors["values"][code]
         assert not Submission.objects.exists()
+
+    def test_half_filled_draft_is_saved_and_submit_names_what_is_missing(self, world, user_a):
+        """A civil servant saves what is known now and the rest later: blank required measures
+        are checked at submit, with their names, not at every save."""
+        from evidence.services import submission_submit
+
+        sub = create(user_a, world, {"numerator": "7"})
+        assert sub.values == {"numerator": "7"} and sub.state == Submission.State.DRAFT
+        with pytest.raises(ValidationFailed) as exc:
+            submission_submit(submission=sub, actor=user_a, version=sub.version)
+        assert "denominator" in " ".join(exc.value.errors["values"])
+        sub.refresh_from_db()
+        assert sub.state == Submission.State.DRAFT
 
     def test_boolean_level_count_percent(self, world, agency_a):
         from evidence.services.values import clean_values

@@ -117,6 +117,37 @@ def test_generated_password_must_be_changed_first(client, agency_a):
     assert client.get("/").status_code == 200
 
 
+def test_generated_password_blocks_the_api_until_changed(client, agency_a):
+    """The API is no way around the first-login change: no token, and a session or a token
+    issued before the flag was set gets 403 on every route but logout."""
+    from knox.models import AuthToken
+    from rest_framework.test import APIClient
+
+    user = User.objects.create_user(
+        "newbie", password="Init-pass-2025!", agency=agency_a, must_change_password=True
+    )
+    api = APIClient()
+    resp = api.post("/api/v1/auth/token/", {"username": "newbie", "password": "Init-pass-2025!"})
+    assert resp.status_code == 403 and resp.json()["code"] == "password_change_required"
+    assert not AuthToken.objects.filter(user=user).exists()
+
+    _, token = AuthToken.objects.create(user=user)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    resp = api.get("/api/v1/submissions/")
+    assert resp.status_code == 403 and "đổi mật khẩu" in resp.json()["detail"]
+    client.force_login(user)
+    assert client.get("/api/v1/submissions/").status_code == 403
+    assert api.post("/api/v1/auth/logout/").status_code == 204
+
+    user.set_password("Khanh-Hoa-2025-moi")
+    user.must_change_password = False
+    user.save()
+    resp = APIClient().post(
+        "/api/v1/auth/token/", {"username": "newbie", "password": "Khanh-Hoa-2025-moi"}
+    )
+    assert resp.status_code == 200
+
+
 def test_error_pages_are_vietnamese(client, user_a):
     client.force_login(user_a)
     response = client.get("/khong-co-trang-nay/")

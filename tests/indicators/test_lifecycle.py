@@ -121,6 +121,28 @@ def test_published_framework_is_immutable(published_2025, reviewer):
         framework_publish(actor=reviewer, framework=published_2025)
 
 
+def test_published_framework_is_read_only_in_the_admin(published_2025, admin_user, client):
+    """The Django admin is no way around immutability: no change form, no delete, no edit of
+    the total (the DTI divisor) nor of any sub-indicator."""
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    change = reverse("admin:indicators_framework_change", args=[published_2025.pk])
+    before = Framework.objects.filter(pk=published_2025.pk).values().get()
+    resp = client.post(change, {"code": "x", "name": "x", "year": 2030, "total_points": "1"})
+    assert resp.status_code == 403
+    assert Framework.objects.filter(pk=published_2025.pk).values().get() == before
+    resp = client.post(
+        reverse("admin:indicators_framework_delete", args=[published_2025.pk]), {"post": "yes"}
+    )
+    assert resp.status_code == 403 and Framework.objects.filter(pk=published_2025.pk).exists()
+    page = client.get(change)  # still viewable, read-only
+    assert page.status_code == 200 and b'name="_save"' not in page.content
+    sub = Indicator.objects.get(framework=published_2025, code="1.1")
+    resp = client.post(reverse("admin:indicators_indicator_change", args=[sub.pk]), {"name": "x"})
+    assert resp.status_code == 403
+
+
 def test_edit_makes_a_new_draft_version(published_2025, reviewer):
     new = framework_new_version(actor=reviewer, framework=published_2025)
     assert new.status == Framework.Status.DRAFT
