@@ -1,9 +1,10 @@
 """Reads for evidence, already scoped to the user (one selector per model).
 
-Scope: reviewers, admins and leaders see the province; agency staff see their agency's
-submissions and evidence, plus — for sub-indicators their agency leads — the coordinating
-agencies' contributions once they were sent (never another agency's drafts). Everything else is
-simply not found (404).
+Scope: reviewers, admins and leaders see the province's submissions and evidence once sent (a
+draft is its agency's work in progress: never in a reviewer's queue nor on a leader's screen);
+agency staff see their agency's submissions and evidence, drafts included, plus — for
+sub-indicators their agency leads — the coordinating agencies' contributions once they were sent
+(never another agency's drafts). Everything else is simply not found (404).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def submission_list(*, user: Any) -> QuerySet[Submission]:
     if not getattr(user, "is_authenticated", False):
         return qs.none()
     if user.sees_province:
-        return qs
+        return qs.exclude(state=Submission.State.DRAFT)
     if user.is_agency_staff and user.agency_id:
         return qs.filter(
             Q(agency_id=user.agency_id)

@@ -41,7 +41,8 @@ def bar_chart(
     bar_w = group_w * 0.8 / max(len(series), 1)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'viewBox="0 0 {width} {height}" font-family="PortalSans" role="img" '
+        f'aria-label="{escape(title)}">',
         f'<text x="{left}" y="16" font-size="12" font-weight="bold">{escape(title)}</text>',
     ]
     for i in range(5):
@@ -108,7 +109,8 @@ def line_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">',
+        f'viewBox="0 0 {width} {height}" font-family="PortalSans" role="img" '
+        f'aria-label="{escape(title)}">',
         f'<text x="{left}" y="16" font-size="12" font-weight="bold">{escape(title)}</text>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
         'stroke="#999999" stroke-width="0.5"/>',

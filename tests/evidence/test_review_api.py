@@ -132,7 +132,8 @@ MATRIX = [
         "submit",
         {},
         DRAFT,
-        {"a": 200, "b": 404, "reviewer": 403, "leader": 403, "admin": 403, "anon": 401},
+        # a draft is the agency's own: the province roles do not see it (AC11)
+        {"a": 200, "b": 404, "reviewer": 404, "leader": 404, "admin": 404, "anon": 401},
     ),
     (
         "post",
@@ -200,15 +201,30 @@ def test_persona_matrix_api(
         assert (cons.state, cons.version, SubmissionTransition.objects.count()) == before
 
 
-@pytest.mark.parametrize("persona,expected", [("reviewer", 403), ("leader", 403), ("b", 404)])
-def test_reviewer_and_leader_cannot_edit_agency_values(persona, expected, item, personas, api_as):
+@pytest.mark.parametrize(
+    "persona,sent,expected",
+    [
+        ("reviewer", False, 404),  # a draft is hidden from the province roles (AC11)
+        ("leader", False, 404),
+        ("reviewer", True, 403),  # once sent: seen, never edited by them
+        ("leader", True, 403),
+        ("b", False, 404),
+        ("b", True, 404),
+    ],
+)
+def test_reviewer_and_leader_cannot_edit_agency_values(
+    persona, sent, expected, item, personas, api_as, user_a
+):
     cons = item.consolidation
+    if sent:
+        cons = submission_submit(submission=cons, actor=user_a, version=1)
     res = api_as(personas[persona]).patch(
-        f"/api/v1/submissions/{cons.pk}/", {"version": 1, "values": {"done": "0"}}
+        f"/api/v1/submissions/{cons.pk}/", {"version": cons.version, "values": {"done": "0"}}
     )
     assert res.status_code == expected
+    before = cons.version
     cons.refresh_from_db()
-    assert cons.values == {"done": "1"} and cons.version == 1
+    assert cons.values == {"done": "1"} and cons.version == before
 
 
 def test_lead_returns_contribution_api(item, user_a, user_b, api_as):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from evidence import services
 from evidence.models import EvidenceFile, Submission
@@ -130,6 +131,12 @@ def test_reviewer_and_leader_see_province_leader_read_only(
     world, a_draft, b_draft, reviewer, leader, admin_user, api_as
 ):
     sub, ev = a_draft
+    for user in (reviewer, leader, admin_user):  # drafts: the agencies' own (AC11)
+        api = api_as(user)
+        assert api.get(reverse("api:submission-list")).json()["count"] == 0
+        for key in ("api_detail", "api_evidence", "api_download"):
+            assert api.get(urls(sub, ev)[key]).status_code == 404
+    Submission.objects.update(state=Submission.State.SUBMITTED, submitted_at=timezone.now())
     for user in (reviewer, leader, admin_user):
         api = api_as(user)
         assert api.get(reverse("api:submission-list")).json()["count"] == 2

@@ -53,10 +53,12 @@ PROVINCE = roles(D, D, D, A, A, A)  # reviewers, leaders, admins
 REVIEWERS = roles(D, D, D, A, D, A)
 ADMINS = roles(D, D, D, D, D, A)
 STAFF_ONLY = roles(D, A, A, D, D, D)
-# An agency's object: its own staff and the province roles see it; another agency: 404.
-OWN_READ = roles(D, A, H, A, A, A)
+# An agency's object: its own staff see it, the province roles once it was sent (a draft is
+# the agency's work in progress: 404, AC11); another agency: 404.
+SENT = {"draft": H, "*": A}
+OWN_READ = roles(D, A, H, SENT, SENT, SENT)
 OWN_WRITE = roles(D, A, H, D, D, D)  # writing is the agency's job; others refused
-OWN_REVIEW = roles(D, D, H, A, D, A)  # the Sở's actions on an agency's submission
+OWN_REVIEW = roles(D, D, H, SENT, D, SENT)  # the Sở's actions on an agency's submission
 
 
 @dataclass
@@ -121,7 +123,7 @@ JOB_API = {"pk": "export_job"}
 # Files of a submission change only while it is a draft (or returned), by its agency.
 OWN_DRAFT_WRITE = roles(D, {"draft": A, "*": D}, H, D, D, D)
 # Review pages: role-gated before any lookup, so every non-reviewer gets the same 403.
-REVIEW_PAGE = roles(D, D, D, A, D, A)
+REVIEW_PAGE = roles(D, D, D, SENT, D, SENT)
 REVIEW_PAGE_WHEN_SUBMITTED = roles(D, D, D, {"submitted": A, "*": D}, D, {"submitted": A, "*": D})
 REVIEW_PAGE_WHEN_APPROVED = roles(D, D, D, {"approved": A, "*": D}, D, {"approved": A, "*": D})
 # Needs a preview in the session first: nothing may be written without it.
