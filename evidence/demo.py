@@ -136,7 +136,10 @@ def _attach_pdf(sub: Submission, user: User, n: int) -> None:
     services.evidence_add_file(
         submission=sub,
         actor=user,
-        upload=SimpleUploadedFile(f"Báo cáo {sub.indicator.code} {sub.period}.pdf", pdf),
+        # "Quý 4/2025" → "Quý 4-2025": a file name holds no slash (it would be cut there).
+        upload=SimpleUploadedFile(
+            f"Báo cáo {sub.indicator.code} {str(sub.period).replace('/', '-')}.pdf", pdf
+        ),
         doc_number=number,
         doc_date=datetime.date(sub.period.year, 3 * (sub.period.quarter or 4), 10),
         issuer=user.agency.name if user.agency else "",

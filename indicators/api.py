@@ -103,8 +103,16 @@ def _ref(obj: Any) -> dict[str, Any] | None:
     return {"id": obj.pk, "code": obj.code, "name": obj.name}
 
 
-def _sub(node: selectors.TreeNode) -> dict[str, Any]:
+def _sub(node: selectors.TreeNode, members: dict[int, list[Any]]) -> dict[str, Any]:
+    """A sub-indicator. ``coordinating_agencies``: every agency that reports on it besides the
+    lead, i.e. the named ones plus the members of its coordinating groups (``members``: group
+    id → member agencies); ``coordinating_groups`` says which groups they came from."""
     ind: Indicator = node.indicator
+    coordinating = {a.pk: a for a in ind.coordinating_agencies.all()}
+    for g in ind.coordinating_groups.all():
+        for a in members.get(g.pk, []):
+            coordinating.setdefault(a.pk, a)
+    coordinating.pop(ind.lead_agency_id or 0, None)
     return {
         "id": ind.pk,
         "code": ind.code,
@@ -124,7 +132,9 @@ def _sub(node: selectors.TreeNode) -> dict[str, Any]:
             for m in ind.measures.all()
         ],
         "lead_agency": _ref(ind.lead_agency),
-        "coordinating_agencies": [_ref(a) for a in ind.coordinating_agencies.all()],
+        "coordinating_agencies": [
+            _ref(a) for a in sorted(coordinating.values(), key=lambda a: a.name)
+        ],
         "coordinating_groups": [_ref(g) for g in ind.coordinating_groups.all()],
         "is_ministry_measured": ind.is_ministry_measured,
         "evidence_guidance": ind.evidence_guidance,
@@ -144,6 +154,7 @@ def framework_tree_data(framework: Framework) -> list[dict[str, Any]]:
     """API.md's tree: main indices (groups flattened, each keeps its group code) with their
     sub-indicators."""
     roots = selectors.framework_tree(framework=framework)
+    members = selectors.group_members()
     group_of = {
         c.indicator.pk: r.indicator.code
         for r in roots
@@ -157,7 +168,7 @@ def framework_tree_data(framework: Framework) -> list[dict[str, Any]]:
             "name": m.indicator.name,
             "max_points": str(m.indicator.max_points),
             "group": group_of.get(m.indicator.pk),
-            "sub_indicators": [_sub(s) for s in m.children],
+            "sub_indicators": [_sub(s, members) for s in m.children],
         }
         for m in selectors.main_indices(roots)
     ]

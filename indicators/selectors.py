@@ -95,6 +95,15 @@ def main_indices(roots: list[TreeNode]) -> list[TreeNode]:
     return out
 
 
+def group_members() -> dict[int, list[Agency]]:
+    """Every group's member agencies (by kind or explicitly; active only), in two queries."""
+    agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
+    return {
+        g.pk: [a for a in agencies if g.covers(a)]
+        for g in AgencyGroup.objects.prefetch_related("members")
+    }
+
+
 def groups_of_agency(agency: Agency) -> list[AgencyGroup]:
     """The groups an agency belongs to (by kind or explicitly)."""
     groups = AgencyGroup.objects.prefetch_related("members")

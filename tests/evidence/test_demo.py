@@ -45,6 +45,9 @@ def test_seed_submissions_every_state_and_real_pdfs(agency_a, agency_b, reviewer
     assert Submission.objects.filter(is_consolidation=True, agency=world.lead).exists()
     files = list(EvidenceFile.objects.all())
     assert files and all(f.doc_number for f in files)
+    # the whole name, period included ("… Quý 4-2025.pdf", never cut at a slash to "2025.pdf")
+    assert all(f.original_name.startswith("Báo cáo ") for f in files)
+    assert len({f.original_name for f in files}) > 1
     for f in files[:3]:
         with f.file.open("rb") as fh:
             assert magic.from_buffer(fh.read(), mime=True) == "application/pdf"

@@ -71,6 +71,12 @@ def test_framework_detail_tree_as_api_md(user_a, api_as, published_2025):
     assert set(sub["measures"][0]) >= {"code", "label", "kind"}
     s33 = tree[2]["sub_indicators"][2]
     assert [g["name"] for g in s33["coordinating_groups"]] == ["Các doanh nghiệp viễn thông"]
+    # the group's members report too: they are coordinating agencies
+    assert {"VNPT Khánh Hòa", "Viettel Khánh Hòa", "MobiFone Khánh Hòa"} <= {
+        a["name"] for a in s33["coordinating_agencies"]
+    }
+    lead = s33["lead_agency"]["id"] if s33["lead_agency"] else None
+    assert lead not in {a["id"] for a in s33["coordinating_agencies"]}
     assert sum(len(m["sub_indicators"]) for m in tree) == 50
 
 

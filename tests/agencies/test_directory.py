@@ -1,0 +1,122 @@
+"""The agency directory (agencies.directory): a fresh installation loads it, then the official
+appendix imports with every agency column resolved; bad files change nothing."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from agencies.directory import agency_directory_import, export_directory_xlsx, read_directory_rows
+from agencies.models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias
+from dti_portal.errors import NotAllowed
+from indicators.models import Framework, Indicator
+
+ROOT = Path(__file__).resolve().parents[2]
+DIRECTORY = ROOT / "data" / "agencies_khanh_hoa.csv"
+APPENDIX = ROOT / "data" / "dti_2025_tinh_phu_luc_1.xlsx"
+HEADER = "type,code,name,short_name,kind,aliases,members\n"
+
+
+def snapshot() -> tuple:
+    return (
+        sorted(Agency.objects.values_list("code", "name", "short_name", "kind")),
+        sorted(AgencyAlias.objects.values_list("agency__code", "alias")),
+        sorted(AgencyGroup.objects.values_list("code", "name", "kinds")),
+        sorted(
+            AgencyGroup.members.through.objects.values_list("agencygroup__code", "agency__code")
+        ),
+        sorted(AgencyGroupAlias.objects.values_list("group__code", "alias")),
+    )
+
+
+def write(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "co_quan.csv"
+    path.write_text(HEADER + text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.django_db
+def test_fresh_install_loads_directory_then_the_official_appendix(tmp_path):
+    """README's production steps: import_agencies, then import_framework without creating any
+    agency: the groups the appendix names resolve to groups, abbreviations to agencies."""
+    assert not Agency.objects.exists()
+    out = StringIO()
+    call_command("import_agencies", str(DIRECTORY), stdout=out)
+    assert "mới" in out.getvalue()
+    out = StringIO()
+    call_command(
+        "import_framework", str(APPENDIX), "--code", "dti-2025", "--year", "2025", stdout=out
+    )
+    assert "chưa có trong danh mục" not in out.getvalue()
+    fw = Framework.objects.get(code="dti-2025")
+    groups = set(
+        AgencyGroup.objects.filter(coordinated_indicators__framework=fw).values_list(
+            "code", flat=True
+        )
+    )
+    assert {"cac-so-nganh", "dn-vien-thong", "cac-dia-phuong"} <= groups
+    # "Sở KH&CN" in the appendix is the Department of Science and Technology, not a new agency.
+    assert Agency.objects.filter(name__icontains="KH&CN").count() == 0
+    assert Indicator.objects.filter(framework=fw, lead_agency__code="so-khcn").exists()
+
+
+@pytest.mark.django_db
+def test_import_is_idempotent_and_export_round_trips(tmp_path):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    first = snapshot()
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    assert snapshot() == first
+    path = tmp_path / "xuat.xlsx"
+    call_command("export_agencies", str(path), stdout=StringIO())
+    call_command("import_agencies", str(path), stdout=StringIO())
+    assert snapshot() == first
+    assert read_directory_rows(export_directory_xlsx(), "x.xlsx")[0]["type"] == "agency"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rows", "fragment"),
+    [
+        ("agency,so-a,Sở A,,bogus,,\n", "loại cơ quan"),
+        ("agency,Sở A,Sở A,,department,,\n", "mã"),
+        ("agency,so-a,Sở A,,department,,\nagency,so-a,Sở B,,department,,\n", "lặp lại"),
+        ("agency,so-a,Sở A,,department,,\nagency,so-b,Sở A,,department,,\n", "đã dùng"),
+        ("group,nhom,Nhóm,,,,so-khong-co\n", "không có cơ quan"),
+        ("agency,so-a,Sở A,,department,,x\n", "chỉ nhóm"),
+        ("thing,so-a,Sở A,,department,,\n", "loại dòng"),
+        ("agency,so-a,,,department,,\n", "thiếu tên"),
+    ],
+)
+def test_bad_file_changes_nothing(tmp_path, rows, fragment):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    before = snapshot()
+    # a good row first: all-or-nothing means it is not written either
+    path = write(tmp_path, "agency,so-moi,Sở Mới,,department,,\n" + rows)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_agencies", path, stdout=StringIO(), stderr=err)
+    assert fragment in err.getvalue()
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_a_name_of_another_agency_is_refused(tmp_path):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    before = snapshot()
+    err = StringIO()
+    path = write(tmp_path, "agency,so-khac,Sở Khoa học và Công nghệ,,department,,\n")
+    with pytest.raises(CommandError):
+        call_command("import_agencies", path, stdout=StringIO(), stderr=err)
+    assert "so-khcn" in err.getvalue() and snapshot() == before
+
+
+@pytest.mark.django_db
+def test_only_the_so_or_an_admin_may_import(user_a, reviewer):
+    rows = [{"type": "agency", "code": "so-a", "name": "Sở A", "kind": "department", "_row": "2"}]
+    with pytest.raises(NotAllowed):
+        agency_directory_import(actor=user_a, rows=rows)
+    assert agency_directory_import(actor=reviewer, rows=rows).ok
+    assert Agency.objects.filter(code="so-a").exists()
