@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -155,6 +156,14 @@ def _clashes(rows: list[dict[str, str]]) -> list[str]:
     return errors
 
 
+def _add_aliases(model: Any, owner_field: str, owner: Any, row: dict[str, str]) -> None:
+    """The row's aliases not yet known (``_clashes`` already refused other owners' names)."""
+    for alias in _split(row.get("aliases", "")):
+        key = normalize_name(alias)
+        if key != owner.normalized_name and not model.objects.filter(normalized=key).exists():
+            model.objects.create(**{owner_field: owner, "alias": alias})
+
+
 @transaction.atomic
 def agency_directory_import(
     *,
@@ -194,13 +203,7 @@ def agency_directory_import(
         agency.kind = _split(row["kind"])[0]
         agency.is_active = True
         agency.save()
-        for alias in _split(row.get("aliases", "")):
-            key = normalize_name(alias)
-            if (
-                key != agency.normalized_name
-                and not AgencyAlias.objects.filter(normalized=key).exists()
-            ):
-                AgencyAlias.objects.create(agency=agency, alias=alias)
+        _add_aliases(AgencyAlias, "agency", agency, row)
     for row in groups:
         code = row["code"].strip()
         group = AgencyGroup.objects.filter(code=code).first()
@@ -212,13 +215,7 @@ def agency_directory_import(
         group.kinds = _split(row.get("kind", ""))
         group.save()
         group.members.set(Agency.objects.filter(code__in=_split(row.get("members", ""))))
-        for alias in _split(row.get("aliases", "")):
-            key = normalize_name(alias)
-            if (
-                key != group.normalized_name
-                and not AgencyGroupAlias.objects.filter(normalized=key).exists()
-            ):
-                AgencyGroupAlias.objects.create(group=group, alias=alias)
+        _add_aliases(AgencyGroupAlias, "group", group, row)
     if not dry_run:
         audit(
             actor=actor,

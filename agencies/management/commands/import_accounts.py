@@ -6,14 +6,14 @@ bad row → non-zero exit listing every bad row, and nothing is written. ``--dry
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from agencies.accounts_io import read_account_rows
 from agencies.services import accounts_import
-from agencies.spreadsheets import SpreadsheetError
+
+from ._table_file import import_table
 
 
 class Command(BaseCommand):
@@ -24,18 +24,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        path = Path(opts["path"])
-        if not path.is_file():
-            raise CommandError(f"Không tìm thấy tệp {path}")
-        try:
-            rows = read_account_rows(path.read_bytes(), path.name)
-        except SpreadsheetError as exc:
-            raise CommandError(str(exc)) from exc
-        result = accounts_import(actor=None, rows=rows, dry_run=opts["dry_run"])
-        if not result.ok:
-            for err in result.errors:
-                self.stderr.write(f"  - {err}")
-            raise CommandError(f"Tệp có {len(result.errors)} lỗi; không tài khoản nào được ghi.")
+        result = import_table(
+            self,
+            opts["path"],
+            read_account_rows,
+            lambda rows: accounts_import(actor=None, rows=rows, dry_run=opts["dry_run"]),
+            "tài khoản",
+        )
         for r in result.rows:
             verb = "tạo" if r.action == "create" else "cập nhật"
             line = f"  dòng {r.row}: {verb} {r.username} ({r.role}, {r.agency})"

@@ -5,13 +5,13 @@ nothing is written."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from agencies.directory import agency_directory_import, read_directory_rows
-from agencies.spreadsheets import SpreadsheetError
+
+from ._table_file import import_table
 
 
 class Command(BaseCommand):
@@ -22,18 +22,13 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        path = Path(opts["path"])
-        if not path.is_file():
-            raise CommandError(f"Không tìm thấy tệp {path}")
-        try:
-            rows = read_directory_rows(path.read_bytes(), path.name)
-        except SpreadsheetError as exc:
-            raise CommandError(str(exc)) from exc
-        result = agency_directory_import(actor=None, rows=rows, dry_run=opts["dry_run"])
-        if not result.ok:
-            for err in result.errors:
-                self.stderr.write(f"  - {err}")
-            raise CommandError(f"Tệp có {len(result.errors)} lỗi; không có gì được ghi.")
+        result = import_table(
+            self,
+            opts["path"],
+            read_directory_rows,
+            lambda rows: agency_directory_import(actor=None, rows=rows, dry_run=opts["dry_run"]),
+            "dòng",
+        )
         prefix = "Chạy thử: " if result.dry_run else ""
         self.stdout.write(
             self.style.SUCCESS(
