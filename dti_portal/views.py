@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
@@ -38,10 +38,17 @@ class PortalPasswordChangeView(auth_views.PasswordChangeView):
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page: what the user's role works on. Each app adds its own panels."""
+    """The home page: what the user's role works on. Agency staff get their inbox panel; the
+    Sở's reviewers (and administrators) go straight to the review queue, leaders to the
+    province dashboard: their work starts there."""
     from evidence.selectors import home_context
 
-    return render(request, "home.html", home_context(user=request.user))
+    user = request.user
+    if getattr(user, "is_leader", False):
+        return redirect("scoring:dashboard")
+    if getattr(user, "is_reviewer", False):
+        return redirect("evidence:review_queue")
+    return render(request, "home.html", home_context(user=user))
 
 
 @login_required

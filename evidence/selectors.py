@@ -161,6 +161,21 @@ def own_submission(
     )
 
 
+def last_return(*, submission: Submission | None) -> SubmissionTransition | None:
+    """Why a returned item came back: its latest return (by the Sở or, for a contribution, by
+    the lead agency), with who and when; None unless the item is returned now."""
+    if submission is None or submission.state != Submission.State.RETURNED:
+        return None
+    return (
+        SubmissionTransition.objects.filter(
+            submission=submission, to_state=Submission.State.RETURNED
+        )
+        .select_related("actor", "actor_agency")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
 def assigned_indicator_get(*, user: Any, period: ReportingPeriod, pk: Any) -> Indicator:
     """A sub-indicator the user's agency is assigned in ``period``'s framework (else 404)."""
     if not (getattr(user, "is_agency_staff", False) and user.agency_id):

@@ -27,3 +27,11 @@ def return_contribution_form(context: dict[str, Any], sub: Submission) -> dict[s
         "return_reasons": ReturnReason.choices,
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.filter
+def return_reason(code: str) -> str:
+    """A return's reason code as its label ("thieu_minh_chung" → "Thiếu minh chứng")."""
+    from ..services.transitions import reason_label
+
+    return reason_label(code)

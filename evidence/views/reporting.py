@@ -154,6 +154,7 @@ def _form_context(
         else [],
         "version": sub.version if sub else 0,
         "max_mb": max_upload_bytes() // (1024 * 1024),
+        "returned_by": selectors.last_return(submission=sub),
     }
 
 

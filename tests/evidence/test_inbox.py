@@ -58,6 +58,14 @@ def test_inbox_items_roles_countdown_and_returned_reason(world, user_a, reviewer
         home = client_as(user_a).get("/").content.decode()
         assert "Việc cần làm" in home and "2 chỉ số cần báo cáo" in home
         assert "1 chỉ số bị trả lại" in home
+        # the item's own page says why, by whom and when
+        page = client_as(user_a).get(
+            reverse("evidence:submission_edit", args=[world.period.pk, world.yes_no.pk])
+        )
+        banner = page.content.decode().split('id="returned-reason"')[1].split("</div>")[0]
+        assert "Thiếu minh chứng" in banner
+        assert "Thiếu quyết định ban hành kế hoạch" in banner
+        assert reviewer.full_name in banner and "15/12/2025" in banner
     # after the deadline the returned item can still be answered; the missing one cannot
     with at(DEADLINE + datetime.timedelta(days=3)):
         sub = services.submission_update(
@@ -76,4 +84,8 @@ def test_inbox_items_roles_countdown_and_returned_reason(world, user_a, reviewer
 def test_home_for_other_roles_has_no_agency_panel(world, reviewer, leader, client_as):
     assert selectors.home_context(user=reviewer) == {}
     assert selectors.home_context(user=leader) == {}
-    assert client_as(leader).get("/").status_code == 200
+    # their work starts on their own pages
+    resp = client_as(leader).get("/")
+    assert resp.status_code == 302 and resp["Location"] == reverse("scoring:dashboard")
+    resp = client_as(reviewer).get("/")
+    assert resp.status_code == 302 and resp["Location"] == reverse("evidence:review_queue")

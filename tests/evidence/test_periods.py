@@ -181,4 +181,4 @@ def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, 
     assert resp.status_code == 302
     assert world.period.extensions.get().deadline == datetime.date(2026, 1, 15)
     assert AuditEvent.objects.filter(actor=reviewer).count() == 4
-    assert "Kỳ báo cáo" in c.get("/").content.decode()  # navigation entry for reviewers
+    assert "Kỳ báo cáo" in c.get("/", follow=True).content.decode()  # reviewers' navigation
