@@ -67,7 +67,18 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     assert page.get_by_text("giá trị này cho 7,5/10 điểm").is_visible()
     shot("03-coordinator-evidence")
 
-    # 4. Submits to the lead.
+    # 4. Submits to the lead, after confirming (sending cannot be undone by the agency).
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool = True) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, accept=False))
+    page.get_by_role("button", name="Gửi cơ quan chủ trì").click()
+    assert "không sửa được nữa" in asked[-1]
+    assert Submission.objects.get(agency=agency_a).state == Submission.State.DRAFT  # cancelled
+    page.once("dialog", answer)
     page.get_by_role("button", name="Gửi cơ quan chủ trì").click()
     page.get_by_text("Đã gửi báo cáo cho cơ quan chủ trì.").wait_for()
     shot("04-coordinator-submitted")
@@ -97,8 +108,11 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     page.get_by_role("button", name="Lưu bản nháp").click()
     page.get_by_text("Đã lưu bản nháp.").wait_for()
     shot("07-lead-consolidated")
+    assert page.locator("#no-evidence-warning").is_visible()  # the lead attached nothing
+    page.once("dialog", answer)
     page.get_by_role("button", name="Gửi Sở KH&CN").click()
     page.get_by_text("Đã gửi báo cáo tổng hợp về Sở KH&CN.").wait_for()
+    assert "chưa có tài liệu kiểm chứng" in asked[-1]
     shot("08-lead-submitted-to-so")
     consolidated = Submission.objects.get(agency=world.lead)
     assert consolidated.is_consolidation
