@@ -8,6 +8,8 @@ import io
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from dti_portal.spreadsheet import append_row
+
 from .models import User
 from .services import ACCOUNT_COLUMNS
 from .spreadsheets import read_table
@@ -33,7 +35,8 @@ def read_account_rows(data: bytes, filename: str) -> list[dict[str, str]]:
 
 
 def export_accounts_xlsx(users: list[User] | None = None) -> bytes:
-    """Every account (or ``users``) with its agency and role, as .xlsx (no passwords)."""
+    """Every account (or ``users``) with its agency and role, as .xlsx (no passwords); text is
+    never written as a formula (:mod:`dti_portal.spreadsheet`)."""
     rows = (
         users
         if users is not None
@@ -47,7 +50,8 @@ def export_accounts_xlsx(users: list[User] | None = None) -> bytes:
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for u in rows:
-        ws.append(
+        append_row(  # names and e-mails are typed by people: never a formula
+            ws,
             [
                 u.username,
                 u.full_name,
@@ -59,7 +63,7 @@ def export_accounts_xlsx(users: list[User] | None = None) -> bytes:
                 "1" if u.must_change_password else "0",
                 u.last_login.strftime("%d/%m/%Y %H:%M") if u.last_login else "",
                 u.date_joined.strftime("%d/%m/%Y"),
-            ]
+            ],
         )
     ws.freeze_panes = "A2"
     buf = io.BytesIO()

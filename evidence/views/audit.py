@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from agencies.models import Agency, AuditEvent, User
+from dti_portal.spreadsheet import append_row, csv_row
 
 from ..history import AuditFilters, audit_actions, audit_log, audit_rows
 from ..services import current_request_id
@@ -139,7 +140,10 @@ class _Echo:
 
 @require_GET
 def audit_log_export(request: HttpRequest) -> HttpResponseBase:
-    """The filtered log as CSV (UTF-8 with BOM, for Excel) or XLSX; the export is itself audited."""
+    """The filtered log as CSV (UTF-8 with BOM, for Excel) or XLSX; the export is itself audited.
+
+    Text typed by users (names, reasons, object names) is written so that no spreadsheet reads
+    it as a formula (:mod:`dti_portal.spreadsheet`)."""
     form = _form(request)
     filters = form.filters() if form.is_bound and form.is_valid() else AuditFilters()
     fmt = request.GET.get("format", "csv")
@@ -167,7 +171,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
         ws = wb.create_sheet(str(_("Nhật ký")))
         ws.append([str(h) for h in HEADERS])
         for line in _export_rows(filters):
-            ws.append(line)
+            append_row(ws, line)  # actors' names, details and reasons are typed by users
         buf = io.BytesIO()
         wb.save(buf)
         resp = HttpResponse(
@@ -181,7 +185,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
     def stream() -> Iterator[str]:
         yield "\ufeff" + writer.writerow([str(h) for h in HEADERS])
         for line in _export_rows(filters):
-            yield writer.writerow(line)
+            yield writer.writerow(csv_row(line))  # user-typed text: never a formula
 
     resp2 = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     resp2["Content-Disposition"] = f'attachment; filename="nhat-ky-{stamp}.csv"'

@@ -9,6 +9,8 @@ from decimal import Decimal
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from dti_portal.spreadsheet import append_row
+
 from ..models import Framework, Indicator
 from .parse import META_FIELDS, META_SHEET, TEMPLATE_COLUMNS, TEMPLATE_SHEET
 
@@ -25,7 +27,10 @@ def _points(value: Decimal) -> float | int:
 
 
 def export_framework_xlsx(framework: Framework) -> bytes:
-    """The framework (meta sheet + one row per node, parents before children) as .xlsx bytes."""
+    """The framework (meta sheet + one row per node, parents before children) as .xlsx bytes.
+
+    Text that looks like a formula is stored as plain text, unchanged, so it reads back as it was
+    (:mod:`dti_portal.spreadsheet`)."""
     nodes = list(
         Indicator.objects.filter(framework=framework)
         .select_related("parent", "lead_agency")
@@ -58,7 +63,8 @@ def export_framework_xlsx(framework: Framework) -> bytes:
             }
             for m in node.measures.all()
         ]
-        ws.append(
+        append_row(  # names, methods and guidance are typed by people: never a formula
+            ws,
             [
                 node.code,
                 node.parent.code if node.parent else "",
@@ -72,7 +78,7 @@ def export_framework_xlsx(framework: Framework) -> bytes:
                 "có" if node.is_ministry_measured else "",
                 json.dumps(node.scoring_rule, ensure_ascii=False) if node.scoring_rule else "",
                 json.dumps(measures, ensure_ascii=False) if measures else "",
-            ]
+            ],
         )
     for letter, width in zip(
         "ABCDEFGHIJKL", (8, 10, 16, 60, 10, 30, 40, 50, 40, 10, 40, 60), strict=True
@@ -88,7 +94,7 @@ def export_framework_xlsx(framework: Framework) -> bytes:
         "total_points": _points(framework.total_points),
     }
     for key, label in META_FIELDS:
-        meta.append([label, values[key]])
+        append_row(meta, [label, values[key]])
     meta.column_dimensions["A"].width = 22
     meta.column_dimensions["B"].width = 80
     buf = io.BytesIO()

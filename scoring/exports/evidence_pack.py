@@ -1,8 +1,12 @@
 """Evidence pack for the national round: a ZIP with a folder per sub-indicator holding exactly the
-approved evidence files under their original names, and an index spreadsheet.
+approved evidence files under their original names, and an index spreadsheet: the evidence list
+("Danh mục") and the approved reported values with the appraised and final points, one measure
+per row ("Số liệu báo cáo", see :mod:`.excel` for why), so the pack alone is enough to type the
+national round.
 
 Scope: province users get every approved submission of the period; agency staff those of their
-own agency and of the sub-indicators it leads.
+own agency and of the sub-indicators it leads. Text an agency typed (summary, number, issuer,
+names) is never written as a formula (:mod:`dti_portal.spreadsheet`).
 """
 
 from __future__ import annotations
@@ -20,8 +24,13 @@ from django.db.models import Q, QuerySet
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
+from dti_portal.spreadsheet import append_row
 from evidence.models import EvidenceFile, ReportingPeriod, Submission
 from indicators.models import Framework
+
+from ..dashboards.selectors import snapshots_for
+from .excel import VALUES_SHEET, write_values_sheet
+from .reported import ReportedItem, approved_values
 
 INDEX_NAME = "Danh mục tài liệu kiểm chứng.xlsx"
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -94,6 +103,7 @@ def write_pack(
     out: IO[bytes],
     evidence: list[EvidenceFile],
     *,
+    reported: list[ReportedItem] | None = None,
     progress: Progress | None = None,
 ) -> list[dict[str, Any]]:
     """Writes the ZIP to ``out``; returns the index rows."""
@@ -136,11 +146,11 @@ def write_pack(
             )
             if progress:
                 progress(i, total)
-        zf.writestr(INDEX_NAME, index_workbook(rows))
+        zf.writestr(INDEX_NAME, index_workbook(rows, reported or []))
     return rows
 
 
-def index_workbook(rows: list[dict[str, Any]]) -> bytes:
+def index_workbook(rows: list[dict[str, Any]], reported: list[ReportedItem]) -> bytes:
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -151,7 +161,8 @@ def index_workbook(rows: list[dict[str, Any]]) -> bytes:
         cell.fill = PatternFill("solid", fgColor="1F4E79")
         cell.alignment = Alignment(wrap_text=True, vertical="center")
     for n, r in enumerate(rows, start=1):
-        ws.append(
+        append_row(
+            ws,
             [
                 n,
                 r["code"],
@@ -166,7 +177,7 @@ def index_workbook(rows: list[dict[str, Any]]) -> bytes:
                 r["url"],
                 r["sha256"],
                 r["size"],
-            ]
+            ],
         )
         if r["doc_date"]:
             ws.cell(row=n + 1, column=8).number_format = "dd/mm/yyyy"
@@ -174,6 +185,7 @@ def index_workbook(rows: list[dict[str, Any]]) -> bytes:
     for col, width in zip("ABCDEFGHIJKLM", widths, strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A2"
+    write_values_sheet(wb.create_sheet(VALUES_SHEET), reported, first_row=1)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -189,4 +201,7 @@ def build_evidence_pack(
 ) -> int:
     """Writes the scoped evidence pack to ``out``; returns the number of evidence rows."""
     evidence = list(approved_evidence(user=user, framework=framework, period=period))
-    return len(write_pack(out, evidence, progress=progress))
+    reported = approved_values(
+        user=user, framework=framework, period=period, snapshots=snapshots_for(framework, period)
+    )
+    return len(write_pack(out, evidence, reported=list(reported.values()), progress=progress))

