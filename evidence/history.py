@@ -213,6 +213,57 @@ def audit_log(*, filters: AuditFilters) -> QuerySet[Any]:
     return _transitions(filters).union(_events(filters), all=True).order_by("-at", "src")
 
 
+# What the AuditEvent action codes mean, for people (the codes stay in the data and exports).
+EVENT_LABELS: dict[str, Any] = {
+    "accounts.export": gettext_lazy("Xuất danh sách tài khoản"),
+    "agency.alias_add": gettext_lazy("Thêm tên gọi khác của cơ quan"),
+    "agency.create": gettext_lazy("Tạo cơ quan"),
+    "agency.directory_import": gettext_lazy("Nạp danh mục cơ quan"),
+    "crosswalk.create": gettext_lazy("Tạo bảng đối chiếu mã"),
+    "evidence.download": gettext_lazy("Tải tài liệu kiểm chứng"),
+    "evidence.link": gettext_lazy("Thêm đường dẫn minh chứng"),
+    "evidence.remove": gettext_lazy("Xóa tài liệu kiểm chứng"),
+    "evidence.reuse": gettext_lazy("Dùng lại tài liệu kiểm chứng"),
+    "evidence.upload": gettext_lazy("Tải lên tài liệu kiểm chứng"),
+    "export.downloaded": gettext_lazy("Tải tệp xuất"),
+    "export.requested": gettext_lazy("Yêu cầu xuất dữ liệu"),
+    "framework.archive": gettext_lazy("Lưu trữ bộ chỉ số"),
+    "framework.export": gettext_lazy("Xuất bộ chỉ số"),
+    "framework.import": gettext_lazy("Nhập bộ chỉ số"),
+    "framework.new_version": gettext_lazy("Tạo phiên bản mới của bộ chỉ số"),
+    "framework.publish": gettext_lazy("Ban hành bộ chỉ số"),
+    "indicator.update": gettext_lazy("Sửa chỉ số"),
+    "national_results.import": gettext_lazy("Nhập kết quả công bố toàn quốc"),
+    "period.close": gettext_lazy("Khóa kỳ báo cáo"),
+    "period.create": gettext_lazy("Tạo kỳ báo cáo"),
+    "period.extend": gettext_lazy("Đổi hạn kỳ báo cáo"),
+    "period.item_extension": gettext_lazy("Mở lại chỉ số cho cơ quan"),
+    "period.open": gettext_lazy("Mở kỳ báo cáo"),
+    "user.deactivate": gettext_lazy("Khóa tài khoản"),
+    "user.move_agency": gettext_lazy("Chuyển cơ quan của tài khoản"),
+    "user.sessions_ended": gettext_lazy("Kết thúc phiên đăng nhập"),
+    "user.import_create": gettext_lazy("Tạo tài khoản (nhập hàng loạt)"),
+    "user.import_update": gettext_lazy("Cập nhật tài khoản (nhập hàng loạt)"),
+}
+
+
+def action_label(code: str) -> str:
+    """A transition's or an event's action in words; an unknown code as is."""
+    label = dict(Action.choices).get(code) or EVENT_LABELS.get(code)
+    return str(label) if label else code
+
+
+def object_type_label(label_lower: str) -> str:
+    """ "indicators.framework" → the model's verbose name ("Bộ chỉ số"); unknown: as is."""
+    from django.apps import apps
+    from django.utils.text import capfirst
+
+    try:
+        return str(capfirst(apps.get_model(label_lower)._meta.verbose_name))
+    except (LookupError, ValueError):
+        return label_lower
+
+
 def audit_actions() -> list[str]:
     """The action names present in either log (for the filter)."""
     a = set(SubmissionTransition.objects.values_list("action", flat=True).distinct())
@@ -243,7 +294,7 @@ def audit_rows(page: list[dict[str, Any]]) -> list[AuditRow]:
     users = User.objects.in_bulk(user_ids)
     agencies = Agency.objects.in_bulk(agency_ids)
     subs = Submission.objects.select_related("indicator", "period").in_bulk(sub_ids)
-    actions = dict(Action.choices)
+    roles = dict(User.Role.choices)
     out = []
     for source, at, actor_id, role, agency_id, action, obj_id, obj_repr, detail, rid in rows:
         if source == "transition":
@@ -254,15 +305,16 @@ def audit_rows(page: list[dict[str, Any]]) -> list[AuditRow]:
             )
         else:
             obj = obj_repr or str(obj_id or "")
+            detail = object_type_label(detail) if detail else ""
         out.append(
             AuditRow(
                 source=source,
                 at=at,
                 actor=str(users.get(actor_id) or "—"),
-                actor_role=role or "",
+                actor_role=str(roles.get(role, role or "")),
                 agency=str(agencies.get(agency_id) or ""),
                 action=action,
-                action_label=str(actions.get(action, action)),
+                action_label=action_label(action),
                 object=obj,
                 detail=detail or "",
                 request_id=rid or "",

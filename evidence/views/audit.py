@@ -25,7 +25,7 @@ from django.views.decorators.http import require_GET
 from agencies.models import Agency, AuditEvent, User
 from dti_portal.spreadsheet import append_row, csv_row
 
-from ..history import AuditFilters, audit_actions, audit_log, audit_rows
+from ..history import AuditFilters, action_label, audit_actions, audit_log, audit_rows
 from ..services import current_request_id
 from ..services.audit import audit_context
 
@@ -37,9 +37,13 @@ class AuditFilterForm(forms.Form):
         queryset=User.objects.order_by("username"),
         required=False,
         label=gettext_lazy("Người thực hiện"),
+        empty_label=gettext_lazy("Tất cả"),
     )
     agency = forms.ModelChoiceField(
-        queryset=Agency.objects.order_by("name"), required=False, label=gettext_lazy("Cơ quan")
+        queryset=Agency.objects.order_by("name"),
+        required=False,
+        label=gettext_lazy("Cơ quan"),
+        empty_label=gettext_lazy("Tất cả"),
     )
     date_from = forms.DateField(
         required=False,
@@ -59,7 +63,10 @@ class AuditFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         action = self.fields["action"]
         assert isinstance(action, forms.ChoiceField)
-        action.choices = [("", _("Tất cả")), *((a, a) for a in audit_actions())]
+        action.choices = [
+            ("", _("Tất cả")),
+            *sorted(((a, action_label(a)) for a in audit_actions()), key=lambda c: c[1]),
+        ]
 
     def filters(self) -> AuditFilters:
         d = self.cleaned_data
