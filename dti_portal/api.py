@@ -1,12 +1,16 @@
-"""API plumbing shared by every app: the exception handler, auth routes, the health task route."""
+"""API plumbing shared by every app: the exception handler, auth routes, the client address and
+the lockout answer shared with django-axes."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
@@ -14,6 +18,7 @@ from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import DomainError
@@ -33,6 +38,36 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, PermissionDenied):
         return Response({"detail": "Bạn không có quyền thực hiện thao tác này."}, status=403)
     return drf_exception_handler(exc, context)
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The client's address as DRF's throttles see it (``NUM_PROXIES``), for django-axes too.
+
+    With ``NUM_PROXIES`` 0, ``REMOTE_ADDR``; with N proxies, the N-th address from the right of
+    ``X-Forwarded-For``: the one the first trusted proxy saw, whatever the client wrote there.
+    """
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """django-axes' answer to a locked account: JSON on the API (and to XMLHttpRequest, as axes
+    does), the lockout page elsewhere."""
+    from axes.helpers import get_cool_off
+
+    status_code = getattr(settings, "AXES_HTTP_RESPONSE_CODE", 429)  # axes.conf default
+    xhr = request.headers.get("X-Requested-With") == "XMLHttpRequest"  # axes' own JSON case
+    if not (request.path.startswith("/api/") or xhr):
+        return render(request, settings.AXES_LOCKOUT_TEMPLATE, status=status_code)
+    detail = _(
+        "Bạn đã nhập sai mật khẩu quá số lần cho phép. Vui lòng thử lại sau hoặc liên hệ Sở KH&CN."
+    )
+    response = JsonResponse({"detail": detail, "code": "locked"}, status=status_code)
+    cool_off = get_cool_off(request)
+    if cool_off:
+        response["Retry-After"] = str(int(cool_off.total_seconds()))
+    return response
 
 
 class TokenCredentialsSerializer(serializers.Serializer):

@@ -1,4 +1,5 @@
-"""Cross-cutting middleware: request ids, idle timeout, login required, first-login password change."""
+"""Cross-cutting middleware: request ids, session lifetime, login required, first-login password
+change, no caching of what a logged-in user sees."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
+
+from .signals import SESSION_STARTED_KEY
 
 # Paths reachable without a session. The API answers 401/403 itself (DRF), static files are public.
 PUBLIC_PREFIXES = (
@@ -42,9 +46,15 @@ class RequestIdMiddleware:
 
 
 class IdleTimeoutMiddleware:
-    """Ends a browser session idle for longer than SESSION_IDLE_TIMEOUT seconds."""
+    """Ends a browser session idle for longer than SESSION_IDLE_TIMEOUT seconds, or older than
+    SESSION_ABSOLUTE_SECONDS since the login however active it was.
+
+    Every request writes the activity time, which also renews the session cookie: without the
+    absolute limit a session in use would never end.
+    """
 
     key = "_last_activity"
+    started_key = SESSION_STARTED_KEY
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response
@@ -54,7 +64,10 @@ class IdleTimeoutMiddleware:
         if user is not None and user.is_authenticated and hasattr(request, "session"):
             now = int(time.time())
             last = request.session.get(self.key)
-            if last is not None and now - int(last) > settings.SESSION_IDLE_TIMEOUT:
+            # A session from before the login time was recorded starts its clock now.
+            started = request.session.setdefault(self.started_key, now)
+            idle = last is not None and now - int(last) > settings.SESSION_IDLE_TIMEOUT
+            if idle or now - int(started) > settings.SESSION_ABSOLUTE_SECONDS:
                 logout(request)
                 if not request.path.startswith("/api/"):
                     messages.info(request, _("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại."))
@@ -140,3 +153,27 @@ class DomainErrorMiddleware:
         if isinstance(exception, NotFound):
             return error_404(request, exception)
         return None
+
+
+class PrivateCacheMiddleware:
+    """Answers to a logged-in user (a page, the API, a download) get ``Cache-Control: private,
+    no-store`` unless the view chose its own caching: a shared computer's browser cache or a
+    proxy must not keep another agency's data. Static files are public and keep their headers
+    (whitenoise answers them before this middleware anyway).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        # After the view: DRF authenticates tokens inside the view and sets request.user there.
+        user = getattr(request, "user", None)
+        if (
+            user is not None
+            and user.is_authenticated
+            and "Cache-Control" not in response
+            and not request.path.startswith(f"/{settings.STATIC_URL.lstrip('/')}")
+        ):
+            patch_cache_control(response, private=True, no_store=True)
+        return response

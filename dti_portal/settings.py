@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "health_check",
+    "dti_portal.apps.PortalConfig",
     "agencies",
     "indicators",
     "evidence",
@@ -73,6 +74,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Outermost after authentication: sees the final response of every inner layer.
+    "dti_portal.middleware.PrivateCacheMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Before the middleware below: idle timeout, MFA and forced password change add messages.
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -201,6 +204,14 @@ AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_ENABLE_ADMIN = True
+# The API token route answers its lockout in JSON; pages keep AXES_LOCKOUT_TEMPLATE.
+AXES_LOCKOUT_CALLABLE = "dti_portal.api.lockout_response"
+
+# Reverse proxies in front of Django that append to X-Forwarded-For (docker-compose: nginx = 1).
+# 0 trusts only REMOTE_ADDR: a client-written X-Forwarded-For never changes who it is for the
+# login throttle (DRF) and the lockout log (django-axes), which resolve the address alike.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "dti_portal.api.client_ip"
 
 # TOTP after the password for reviewers and administrators (agencies/mfa.py). Off for `make run`'s
 # demo (DEBUG) and for tests unless a test turns it on.
@@ -210,6 +221,8 @@ OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DTI portal")
 DTI_BENCH_FLOOR_VIEW = env.bool("DTI_BENCH_FLOOR_VIEW", default=False)
 
 SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=15 * 60)  # seconds
+# A session ends this long after the login however active it is (IdleTimeoutMiddleware).
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_SECONDS", default=8 * 3600)
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -287,6 +300,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "dti_portal.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"auth": env.str("AUTH_THROTTLE_RATE", default="20/min")},
+    "NUM_PROXIES": NUM_PROXIES,
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 REST_KNOX = {

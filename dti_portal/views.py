@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import sys
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -11,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -69,4 +74,21 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
-    return render(request, "errors/500.html", status=500)
+    """The 500 answer names an incident id, logged with the exception, that a user can quote to
+    the help desk; the API answers it in JSON (``{"detail", "incident"}``) like its other errors.
+
+    Django calls this handler while handling the exception, so ``sys.exc_info()`` is still set.
+    """
+    incident = uuid.uuid4().hex[:12]
+    logger.error(
+        "Unhandled error, incident %s (request %s, %s %s)",
+        incident,
+        getattr(request, "request_id", "-"),
+        request.method,
+        request.path,
+        exc_info=sys.exc_info(),
+    )
+    message = _("Đã xảy ra lỗi hệ thống. Vui lòng thử lại sau.")
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": message, "incident": incident}, status=500)
+    return render(request, "errors/500.html", {"incident": incident}, status=500)

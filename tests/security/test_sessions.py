@@ -1,5 +1,6 @@
-"""Session and authentication hardening: CSRF (AU5), session fixation (AU3), idle timeout (AU4),
-brute-force lockout with django-axes (AU1), logout kills the session server-side."""
+"""Session and authentication hardening: CSRF (AU5), session fixation (AU3), idle timeout and
+absolute lifetime (AU4), brute-force lockout with django-axes (AU1), logout kills the session
+server-side."""
 
 from __future__ import annotations
 
@@ -59,14 +60,32 @@ def test_state_changing_posts_without_token_are_refused(user_a, path, data):
 
 
 @pytest.mark.django_db
-def test_session_authenticated_api_write_needs_csrf(user_a):
-    """DRF SessionAuthentication enforces CSRF: a cross-site form cannot drive the API."""
+def test_session_authenticated_api_write_needs_csrf(user_a, agency_a, agency_b):
+    """DRF SessionAuthentication enforces CSRF: a cross-site form cannot drive the API. The
+    same write with the page's token goes through, so the refusal is the CSRF check's."""
+    from evidence.models import Submission
+    from tests.evidence.reporting_factories import make_world
+
+    world = make_world(agency_a, agency_b)
+    payload = {
+        "indicator": world.ratio.pk,
+        "period": world.period.pk,
+        "values": {"numerator": "3", "denominator": "4"},
+    }
     c = Client(enforce_csrf_checks=True)
     c.force_login(user_a)
-    r = c.post("/api/v1/submissions/", {"note": "x"}, content_type="application/json")
-    assert r.status_code in (403, 404), r.status_code  # 404 until the route exists
-    if r.status_code == 403:
-        assert "CSRF" in r.content.decode()
+    r = c.post("/api/v1/submissions/", payload, content_type="application/json")
+    assert r.status_code == 403, r.status_code
+    assert "CSRF" in r.json()["detail"]
+    assert not Submission.objects.exists()
+
+    c.get("/accounts/profile/")  # a page sets the CSRF cookie, as in the browser
+    token = c.cookies[settings.CSRF_COOKIE_NAME].value
+    r = c.post(
+        "/api/v1/submissions/", payload, content_type="application/json", HTTP_X_CSRFTOKEN=token
+    )
+    assert r.status_code == 201, r.content
+    assert Submission.objects.count() == 1
 
 
 @pytest.mark.django_db
@@ -126,12 +145,73 @@ def test_idle_session_expires_server_side(user_a):
         traveller.shift(datetime.timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 1))
         r = c.get("/accounts/profile/")
         assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
-        assert (
-            not Session.objects.filter(session_key=key, expire_date__gt=start)
-            .exclude(session_data__contains="_auth_user_id")
-            .exists()
-            or "_auth_user_id" not in c.session
-        )
+        # Ended on the server: the old session row is gone, and its cookie replayed elsewhere
+        # (a copy taken before the timeout) is not logged in.
+        assert not Session.objects.filter(session_key=key).exists()
+        replay = Client()
+        replay.cookies[settings.SESSION_COOKIE_NAME] = key
+        assert replay.get("/accounts/profile/").status_code == 302
+        assert "_auth_user_id" not in c.session
+        assert c.get("/accounts/profile/").status_code == 302
+
+
+# --- Absolute lifetime ---------------------------------------------------------------------------
+
+
+def _click_every(traveller, c: Client, minutes: int, until_seconds: int) -> list[int]:
+    """Opens the profile page every ``minutes`` (never idle) until ``until_seconds`` passed."""
+    codes = []
+    for _ in range(until_seconds // (minutes * 60)):
+        traveller.shift(datetime.timedelta(minutes=minutes))
+        codes.append(c.get("/accounts/profile/").status_code)
+    return codes
+
+
+@pytest.mark.django_db
+def test_active_session_ends_after_the_absolute_lifetime(user_a):
+    """A click every 10 minutes keeps the session from going idle, yet it ends
+    SESSION_ABSOLUTE_SECONDS after the login, with the idle timeout's message and redirect."""
+    start = datetime.datetime.now(tz=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        c = _login(user_a)
+        key = c.cookies[settings.SESSION_COOKIE_NAME].value
+        codes = _click_every(traveller, c, 10, settings.SESSION_ABSOLUTE_SECONDS - 60)
+        assert set(codes) == {200}  # alive until the very end of the lifetime
+        traveller.shift(datetime.timedelta(minutes=11))
+        r = c.get("/accounts/profile/")
+        assert r.status_code == 302
+        assert r["Location"] == "/accounts/login/?next=/accounts/profile/"
+        page = c.get(r["Location"]).content.decode()
+        assert "Phiên làm việc đã hết hạn, vui lòng đăng nhập lại." in page
+        assert not Session.objects.filter(session_key=key).exists()
+        assert c.get("/accounts/profile/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_absolute_lifetime_counts_from_the_latest_login(user_a, settings):
+    """Logging in again (same user, same session: Django keeps the session's data, as the admin
+    login page does) starts a new lifetime; the setting is read at each request."""
+    settings.SESSION_ABSOLUTE_SECONDS = 3600
+    start = datetime.datetime.now(tz=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        c = _login(user_a)
+        assert set(_click_every(traveller, c, 10, 3000)) == {200}  # 50 min
+        c.force_login(user_a)
+        assert set(_click_every(traveller, c, 10, 3000)) == {200}  # 100 min since the first
+        traveller.shift(datetime.timedelta(minutes=15))
+        assert c.get("/accounts/profile/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_absolute_lifetime_also_ends_session_api_access(user_a, settings):
+    settings.SESSION_ABSOLUTE_SECONDS = 1800
+    start = datetime.datetime.now(tz=datetime.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        c = _login(user_a)
+        assert c.get("/api/v1/submissions/").status_code == 200
+        _click_every(traveller, c, 10, 1800)
+        traveller.shift(datetime.timedelta(minutes=1))
+        assert c.get("/api/v1/submissions/").status_code == 401
         assert c.get("/accounts/profile/").status_code == 302
 
 
