@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from agencies.models import AuditEvent
+from agencies.models import AuditEvent, User
 from evidence.models import Submission, SubmissionTransition
 from evidence.services import submission_approve, submission_return, submission_submit
 from tests.evidence.review_setup import make_item
@@ -198,3 +198,30 @@ def test_audit_export_never_writes_a_formula(client_as, admin_user, agency_a):
     row = lines[1]
     assert {"'" + h for h in hostile} <= set(row)
     assert not any(v.startswith(("=", "+", "-", "@", "\t", "\r")) for v in row)
+
+
+def test_audit_log_reads_in_words(client_as, admin_user, reviewer, agency_a):
+    """Actions, roles and object types are shown as words; the filters' empty choice is 'Tất
+    cả'; an unknown action code is shown as is rather than hidden."""
+    from indicators.models import Framework
+
+    AuditEvent.objects.create(
+        actor=reviewer,
+        actor_role="reviewer",
+        agency=agency_a,
+        action="framework.publish",
+        object_type="indicators.framework",
+        object_id="1",
+        object_repr="DTI 2025",
+    )
+    AuditEvent.objects.create(actor=reviewer, actor_role="reviewer", action="something.new")
+    res = client_as(admin_user).get("/reporting/audit/")
+    row = next(r for r in res.context["rows"] if r.action == "framework.publish")
+    assert row.action_label == "Ban hành bộ chỉ số"
+    assert row.actor_role == str(User.Role.REVIEWER.label)
+    assert row.detail.lower() == str(Framework._meta.verbose_name).lower()
+    assert next(r for r in res.context["rows"] if r.action == "something.new").action_label == (
+        "something.new"
+    )
+    html = res.content.decode()
+    assert "---------" not in html and "Ban hành bộ chỉ số" in html
