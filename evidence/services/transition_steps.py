@@ -5,7 +5,7 @@ of the points and reasons a reviewer types."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import rules
@@ -20,6 +20,7 @@ from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 from ..models import Submission, SubmissionTransition
 from ..signals import scores_invalidated
 from .audit import current_request_id
+from .values import NumberError, parse_number
 
 
 def _require(perm: str, actor: User, submission: Submission) -> None:
@@ -106,13 +107,19 @@ def _fmt(points: Decimal | None) -> str:
 
 
 def _parse_points(value: Any, *, field_name: str, max_points: Decimal) -> Decimal:
+    """Points typed by a reviewer or the council, read by ``values.parse_number`` (the portal's
+    one number reader: ``7,5``, ``7.5``, no exponent, at most 6 decimals), then 0 ≤ points ≤
+    ``max_points``; kept to 4 decimals."""
     try:
-        points = Decimal(str(value).strip().replace(",", "."))
-    except (InvalidOperation, ValueError):
-        raise ValidationFailed(
-            _("Điểm không hợp lệ."), errors={field_name: [_("Điểm phải là một số.")]}
-        ) from None
-    if not points.is_finite() or points < 0 or points > max_points:
+        points = parse_number(value)
+    except NumberError as exc:
+        message = (
+            _("Điểm phải là một số.")
+            if exc.reason == NumberError.INVALID
+            else exc.message(_("Điểm"))
+        )
+        raise ValidationFailed(_("Điểm không hợp lệ."), errors={field_name: [message]}) from None
+    if points < 0 or points > max_points:
         raise ValidationFailed(
             _("Điểm không hợp lệ."),
             errors={

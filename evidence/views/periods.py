@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from dti_portal.errors import DomainError, ValidationFailed
 
 from .. import selectors, services
+from ..services.values import NumberError, parse_number
 from ._common import _parse_date, _rid
 
 # --- periods (reviewers) ---------------------------------------------------------------------
@@ -23,6 +24,40 @@ def _new_deadline(request: HttpRequest) -> datetime.date:
     if deadline is None:
         raise ValidationFailed(_("Hãy chọn hạn mới."))
     return deadline
+
+
+def _create_fields(request: HttpRequest) -> dict[str, Any]:
+    """The "open a period" form's framework, year and quarter; field errors (Vietnamese) in a
+    ``ValidationFailed`` when one cannot be read. The year is read by the portal's number
+    reader, so a year shown with a thousands separator by an older page (2.026) still works."""
+    from indicators.models import Framework
+
+    errors: dict[str, list[str]] = {}
+    framework_pk = _int_or_none(request.POST.get("framework"))
+    framework = Framework.objects.filter(pk=framework_pk).first() if framework_pk else None
+    if framework is None:
+        errors["framework"] = [_("Hãy chọn bộ chỉ số.")]
+    year: int | None = None
+    try:
+        number = parse_number(request.POST.get("year", ""))
+        if number == number.to_integral_value():
+            year = int(number)
+    except NumberError:
+        pass
+    if year is None:
+        errors["year"] = [_("Năm phải là một số nguyên, ví dụ 2026.")]
+    quarter_text = (request.POST.get("quarter") or "").strip()
+    quarter = _int_or_none(quarter_text)
+    if quarter_text and quarter not in (1, 2, 3, 4):
+        errors["quarter"] = [_("Quý phải từ 1 đến 4 (để trống cho kỳ cả năm).")]
+    if errors:
+        raise ValidationFailed(_("Dữ liệu kỳ báo cáo không hợp lệ."), errors=errors)
+    return {"framework": framework, "year": year, "quarter": quarter}
+
+
+def _int_or_none(text: Any) -> int | None:
+    text = str(text or "").strip()
+    return int(text) if text.isdigit() and len(text) < 10 else None
 
 
 def period_manage(request: HttpRequest) -> HttpResponse:
@@ -39,17 +74,15 @@ def period_manage(request: HttpRequest) -> HttpResponse:
         raise PermissionDenied
     actor: Any = request.user
     status = 200
+    create_errors: dict[str, Any] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         try:
             with services.audit_context(request):
                 if action == "create":
-                    quarter = request.POST.get("quarter") or None
                     services.period_create(
                         actor=actor,
-                        framework=Framework.objects.get(pk=request.POST.get("framework", "")),
-                        year=int(request.POST.get("year") or 0),
-                        quarter=int(quarter) if quarter else None,
+                        **_create_fields(request),
                         deadline=_parse_date(request.POST.get("deadline", "")),
                         request_id=_rid(request),
                     )
@@ -93,8 +126,13 @@ def period_manage(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Dữ liệu không hợp lệ."))
             status = 400
         except DomainError as exc:
-            detail = "; ".join(str(m) for msgs in exc.errors.values() for m in msgs)
-            messages.error(request, f"{exc.message} {detail}".strip())
+            if action == "create" and exc.errors:
+                # Shown on the fields themselves (the form keeps what was typed).
+                create_errors = {k: " ".join(map(str, v)) for k, v in exc.errors.items()}
+                messages.error(request, exc.message)
+            else:
+                detail = "; ".join(str(m) for msgs in exc.errors.values() for m in msgs)
+                messages.error(request, f"{exc.message} {detail}".strip())
             status = exc.status_code
     periods = list(
         selectors.period_list(user=actor).prefetch_related(
@@ -112,6 +150,8 @@ def period_manage(request: HttpRequest) -> HttpResponse:
             .select_related("framework")
             .order_by("framework__code", "sort_key"),
             "this_year": datetime.date.today().year,
+            "create_errors": create_errors,
+            "posted": request.POST if create_errors else {},
         },
         status=status,
     )

@@ -22,6 +22,7 @@ from ..services.values import (
     clean_values,
     compute_points,
     display_value,
+    form_values,
     format_points,
     level_keys,
     level_label,
@@ -242,7 +243,8 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
         period=period,
         indicator=indicator,
         sub=sub,
-        values=current,
+        # Stored numbers in the reader's format: saving the form unchanged stores them again.
+        values=form_values(measures, current),
         note=sub.note if sub else "",
         reason=sub.consolidation_reason if sub else "",
     )
@@ -251,7 +253,8 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
 
 @require_POST
 def points_preview(request: HttpRequest, period_pk: int, indicator_pk: int) -> HttpResponse:
-    """htmx: the self-assessed points of the values being typed ("giá trị này cho 7,5/10 điểm")."""
+    """htmx: the self-assessed points of the values being typed ("giá trị này cho 7,5/10 điểm");
+    400 with the field errors when a value is refused."""
     period = selectors.period_get(user=request.user, pk=period_pk)
     indicator = selectors.assigned_indicator_get(user=request.user, period=period, pk=indicator_pk)
     measures = measures_of(indicator)
@@ -261,6 +264,7 @@ def points_preview(request: HttpRequest, period_pk: int, indicator_pk: int) -> H
         request,
         "evidence/reporting/_points.html",
         {"preview": preview, "value_errors": errors, "indicator": indicator},
+        status=400 if errors else 200,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException, InvalidOperation
 from typing import Any
 
 Value = Decimal | str | None
@@ -199,18 +199,26 @@ def to_decimal(value: Any) -> Decimal | None:
 
 
 def round_display(value: Decimal | str | None, places: int = 4) -> Decimal | None:
-    """Rounds a full-precision figure for display: ROUND_HALF_UP to ``places`` decimals."""
+    """Rounds a full-precision figure for display: ROUND_HALF_UP to ``places`` decimals; the
+    figure unrounded when it is too large to round in the context's precision (odd stored data
+    must not break a page)."""
     d = to_decimal(value)
     if d is None:
         return None
-    return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    try:
+        return d.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    except DecimalException:
+        return d
 
 
 def _fmt(d: Decimal) -> str:
-    """Short human form of a number for explanations (at most 4 decimals, no trailing zeros)."""
-    q = d.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
-    text = format(q.normalize(), "f")
-    return text
+    """Short human form of a number for explanations (at most 4 decimals, no trailing zeros);
+    its plain ``str`` when too large to round (``1E+30`` from odd stored data)."""
+    try:
+        q = d.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
+        return format(q.normalize(), "f")
+    except DecimalException:
+        return str(d)
 
 
 def _clamp(points: Decimal, max_points: Decimal) -> Decimal:

@@ -4,7 +4,7 @@ agencies' values."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, localcontext
+from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
 from .base import (
@@ -35,14 +35,22 @@ def evaluate_rule(
 ) -> RuleResult:
     """Applies ``rule`` to ``values`` (measure code → Decimal/str/None) for a sub-indicator worth
     ``max_points``. Never raises on bad data: missing or unreadable required values give 0 points
-    and ``complete=False``; oddities are reported in ``warnings``. Points are in [0, max_points].
+    and ``complete=False``; oddities are reported in ``warnings``; values too large to compute
+    with (stored before the input bounds, e.g. ``1E+9999999``) give 0 points, incomplete, with a
+    warning. Points are in [0, max_points].
     """
     max_d = to_decimal(max_points)
     if max_d is None or max_d < _ZERO:
         max_d = _ZERO
     with localcontext() as ctx:
         ctx.prec = _PRECISION
-        result = _evaluate(rule, values, max_d)
+        try:
+            result = _evaluate(rule, values, max_d)
+        except DecimalException:
+            result = _missing(
+                Msg(gettext_noop("Không tính được điểm.")),
+                [Msg(gettext_noop("Số liệu quá lớn hoặc không hợp lệ để tính điểm."))],
+            )
     return RuleResult(
         _clamp(result.points, max_d),
         result.warnings,

@@ -10,7 +10,7 @@ exactly as the recompute does, so the projection equals a recompute with those v
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Decimal, localcontext
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence.models import ReportingPeriod
-from evidence.services.values import NUMERIC_KINDS
+from evidence.services.values import NUMERIC_KINDS, NumberError, decimal_to_str, parse_number
 from indicators.models import Framework, Measure
 
 from ..models import ScoreKind, ScoreSnapshot
@@ -27,25 +27,38 @@ from . import selectors as sel
 Q12 = Decimal("1e-12")
 
 
-def _clean_value(measure: Measure, raw: Any) -> str | None:
-    """The stored form of a hypothetical value (as ``Submission.values`` keeps it)."""
+def _clean_value(measure: Measure, raw: Any, stored: Any = None) -> str | None:
+    """The stored form of a hypothetical value (as ``Submission.values`` keeps it).
+
+    Numbers are read by ``evidence.services.values.parse_number``, the portal's one number
+    reader (Vietnamese ``1.500`` = 1500, ``80,5``; no exponent; bounded digits), and must not be
+    negative. A value posted back exactly as the snapshot stores it is that stored value: the
+    page pre-fills its inputs with the stored text, such as ``1.234`` meaning one and 234
+    thousandths, which the Vietnamese rule alone would read as 1234.
+    """
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None
     text = str(raw).strip()
     if measure.kind in NUMERIC_KINDS:
+        if stored is not None and isinstance(raw, str) and text == str(stored):
+            return str(stored)
         try:
-            value = Decimal(text.replace(",", "."))
-        except InvalidOperation as exc:
+            value = parse_number(raw)
+        except NumberError as exc:
+            message = (
+                _("“%(v)s” không phải là số.") % {"v": text}
+                if exc.reason == NumberError.INVALID
+                else exc.message(measure.label)
+            )
             raise ValidationFailed(
-                _("Giá trị không hợp lệ."),
-                errors={measure.code: [_("“%(v)s” không phải là số.") % {"v": text}]},
+                _("Giá trị không hợp lệ."), errors={measure.code: [message]}
             ) from exc
-        if not value.is_finite() or value < 0:
+        if value < 0:
             raise ValidationFailed(
                 _("Giá trị không hợp lệ."),
                 errors={measure.code: [_("Giá trị phải là số không âm.")]},
             )
-        return str(value)
+        return decimal_to_str(value)
     if measure.kind == Measure.Kind.BOOLEAN:
         if text.lower() in ("1", "true", "có", "co", "yes"):
             return "1"
@@ -131,7 +144,7 @@ def _project(
                         % {"code": ind.code, "m": mcode},
                         errors={"overrides": [_("Số liệu không tồn tại: %s") % mcode]},
                     )
-                values[mcode] = _clean_value(known[mcode], raw)
+                values[mcode] = _clean_value(known[mcode], raw, values.get(mcode))
             rule = entry.get("rule") or ind.scoring_rule or {}
             result = evaluate_rule(rule, values, ind.max_points)
             points = result.points

@@ -528,3 +528,28 @@ def test_every_rule_message_has_an_english_translation(rule):
         with translation.override("en"):
             texts = [re.sub("“[^”]*”", "", t) for t in [r.explanation_text(), *r.warning_texts()]]
         assert texts and not [t for t in texts if vi_letter.search(t)], texts
+
+
+HUGE = ["1E+30", "1e9999999", "-1E+9999999", "1E-9999999"]
+
+
+@pytest.mark.parametrize("raw", HUGE)
+@pytest.mark.parametrize("rule", [RATIO, THRESHOLD, COUNT_BANDS, TARGET, MANUAL])
+def test_odd_stored_numbers_never_raise(rule, raw):
+    """Values stored before the input bounds (1E+30, 1e9999999) give a result, never an
+    exception, and its texts render (their numbers are too large to round)."""
+    for values in (
+        {"numerator": raw, "denominator": "10"},
+        {"numerator": "5", "denominator": raw},
+        {"numerator": raw, "denominator": raw},
+        {"count": raw, "value": raw, "points": raw, "pct": raw},
+    ):
+        r = evaluate_rule(rule, values, D(10))
+        assert D(0) <= r.points <= D(10)
+        assert str(r.explanation) is not None and all(isinstance(w, str) for w in r.warnings)
+        assert isinstance(r.explanation_text(), str) and r.warning_texts() is not None
+
+
+def test_round_display_of_a_number_too_large_to_round():
+    assert round_display("1E+30") == D("1E+30")
+    assert round_display(D("1E+9999999")) == D("1E+9999999")

@@ -155,3 +155,65 @@ def test_whatif_api_errors(world, api_as, leader, user_a):
     assert r.status_code == 400 and "numerator" in r.json()
     r = api_as(user_a).post(url, {**body, "overrides": {}}, format="json")
     assert r.status_code == 403
+
+
+def test_vietnamese_numbers_read_like_the_values_form(world, leader):
+    """1.000 is a thousand (as on the values form), 80,5 a decimal: the same projection as the
+    plain numbers."""
+    from django.utils import translation
+
+    plain = whatif.project(
+        user=leader, framework=world.framework, period=world.period, overrides=OVERRIDES
+    )
+    typed = {**OVERRIDES, "1.1": {"numerator": "950", "denominator": "1.000"}}
+    with translation.override("vi"):
+        projection = whatif.project(
+            user=leader, framework=world.framework, period=world.period, overrides=typed
+        )
+    assert projection["total_points"] == plain["total_points"]
+    assert projection["changed"][0]["values"]["denominator"] == "1000"
+
+
+@pytest.mark.parametrize(("raw", "needle"), [("1e30", "số mũ"), (1e30, "quá lớn"), ("1,2,3", "")])
+def test_huge_or_unreadable_numbers_refused_with_a_field_error(
+    world, leader, client_as, api_as, raw, needle
+):
+    with pytest.raises(ValidationFailed) as exc:
+        whatif.project(
+            user=leader,
+            framework=world.framework,
+            period=world.period,
+            overrides={"1.1": {"numerator": raw}},
+        )
+    assert needle in exc.value.errors["numerator"][0]
+    r = api_as(leader).post(
+        "/api/v1/scores/what-if/",
+        {
+            "framework": world.framework.code,
+            "period": world.period.pk,
+            "overrides": {"1.1": {"numerator": raw}},
+        },
+        format="json",
+    )
+    assert r.status_code == 400 and "numerator" in r.json()
+    if isinstance(raw, str):
+        url = reverse("scoring:whatif") + f"?framework={world.framework.code}"
+        url += f"&period={world.period.pk}"
+        resp = client_as(leader).post(
+            url, {"pick": ["1.1"], "kind": "self_assessed", "v:1.1:numerator": raw}
+        )
+        assert resp.status_code == 400 and needle in resp.content.decode()
+
+
+def test_a_stored_value_posted_back_unchanged_is_kept(world):
+    """The page pre-fills the snapshot's stored text ("1.125" = one and 125 thousandths): posted
+    back unchanged it is that value, not 1125."""
+    from django.utils import translation
+
+    from indicators.models import Measure
+
+    measure = Measure.objects.get(indicator__code="1.1", code="numerator")
+    with translation.override("vi"):
+        assert whatif._clean_value(measure, "1.125", "1.125") == "1.125"
+        assert whatif._clean_value(measure, "1.125", "7") == "1125"
+        assert whatif._clean_value(measure, "80,5", None) == "80.5"
