@@ -49,6 +49,8 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     page.get_by_role("heading", name="1.1. Tỷ lệ cán bộ chuyên trách 1.1").wait_for()
 
     # 2. Fills the ratio and sees the self-assessed points as they type.
+    page.get_by_label("Số CCVC chuyên trách").fill("1e30")  # a refused value is said at once
+    page.locator("#points-preview").get_by_text("số mũ").wait_for()
     page.get_by_label("Số CCVC chuyên trách").fill("3")
     page.get_by_label("Tổng số CCVC").fill("4")
     page.get_by_text("giá trị này cho 7,5/10 điểm").wait_for()
