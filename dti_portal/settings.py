@@ -256,6 +256,22 @@ STORAGES = {
     },
 }
 EVIDENCE_MAX_UPLOAD_BYTES = env.int("EVIDENCE_MAX_UPLOAD_BYTES", default=20 * 1024 * 1024)
+# Agency workbook uploads: openpyxl parses them inside the request, and the portal's own template
+# weighs a few hundred kB, so a far tighter budget than evidence, checked on the zip directory
+# before openpyxl opens anything (evidence/services/workbook_limits.py). Bytes are uncompressed
+# except WORKBOOK_MAX_UPLOAD_BYTES; the shared strings table is the slowest part to parse.
+WORKBOOK_MAX_UPLOAD_BYTES = env.int("WORKBOOK_MAX_UPLOAD_BYTES", default=5 * 1024 * 1024)
+WORKBOOK_MAX_UNCOMPRESSED_BYTES = env.int(
+    "WORKBOOK_MAX_UNCOMPRESSED_BYTES", default=10 * 1024 * 1024
+)
+WORKBOOK_MAX_ENTRY_BYTES = env.int("WORKBOOK_MAX_ENTRY_BYTES", default=5 * 1024 * 1024)
+WORKBOOK_MAX_SHARED_STRINGS_BYTES = env.int(
+    "WORKBOOK_MAX_SHARED_STRINGS_BYTES", default=2 * 1024 * 1024
+)
+WORKBOOK_MAX_ZIP_ENTRIES = env.int("WORKBOOK_MAX_ZIP_ENTRIES", default=800)
+WORKBOOK_MAX_COMPRESSION_RATIO = env.int("WORKBOOK_MAX_COMPRESSION_RATIO", default=100)
+WORKBOOK_MAX_SHEETS = env.int("WORKBOOK_MAX_SHEETS", default=300)
+WORKBOOK_MAX_COLUMNS = env.int("WORKBOOK_MAX_COLUMNS", default=60)
 # Small uploads in memory, anything larger streams to a temporary file on disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

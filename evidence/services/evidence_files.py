@@ -2,10 +2,12 @@
 
 An upload is checked in this order, before anything is stored: size; zip containers (DOCX,
 XLSX, ODT, ODS) by their central directory only (entry count, declared sizes and ratios, so a
-zip bomb is refused before any byte is inflated), then macros; OLE containers (DOC, XLS) for
-encryption and VBA; the type detected from the content with libmagic (never the name or the
-browser's Content-Type) against the allow-list; the name's extension against the detected type;
-images against a pixel limit. Nothing is written unless every check passes.
+zip bomb is refused before any byte is inflated), then macros (VBA, ODF Basic/scripts),
+programs or web pages packed inside, and relationships fetching from elsewhere on opening;
+OLE containers (DOC, XLS) for encryption and VBA; the type detected from the content with
+libmagic (never the name or the browser's Content-Type) against the allow-list; the name's
+extension against the detected type; images against a pixel limit, then decoded. The same
+content (SHA-256) is stored once per submission. Nothing is written unless every check passes.
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from ..models import EvidenceFile, Submission
 from ..uploadhandlers import DIGEST_ATTR
+from .content_checks import (
+    MAX_SMALL_PART,
+    ZipBudget,
+    budget_excess,
+    check_image,
+    read_small_part,
+    refused,
+    scan_zip_content,
+)
 from .periods import audit
 from .submissions import assert_item_open
 
@@ -38,7 +49,12 @@ MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_TOTAL = 200 * 1024 * 1024
 MAX_ZIP_ENTRY = 100 * 1024 * 1024
 MAX_ZIP_RATIO = 100
-MAX_IMAGE_PIXELS = 60_000_000
+EVIDENCE_ZIP_BUDGET = ZipBudget(
+    max_entries=MAX_ZIP_ENTRIES,
+    max_total=MAX_ZIP_TOTAL,
+    max_entry=MAX_ZIP_ENTRY,
+    max_ratio=MAX_ZIP_RATIO,
+)
 MAX_NAME = 200
 MAX_FILES_PER_SUBMISSION = 30
 
@@ -81,10 +97,6 @@ EXECUTABLE_MIMES = {
     "application/x-msi",
 }
 ACCEPTED_TEXT = "PDF, Word (DOC, DOCX), Excel (XLS, XLSX), OpenDocument (ODT, ODS), JPG, PNG"
-
-
-def refused(message: str, code: str) -> ValidationFailed:
-    return ValidationFailed(message, errors={"file": [message]}, code=code)
 
 
 def max_upload_bytes() -> int:
@@ -140,15 +152,9 @@ def _check_zip(fh: IO[bytes]) -> str:
         "Tệp bị từ chối: nội dung nén bất thường (có thể là “zip bomb”: %(n)s mục, "
         "giải nén ra %(size)s MB)."
     )
-    total = sum(i.file_size for i in infos)
-    if len(infos) > MAX_ZIP_ENTRIES or total > MAX_ZIP_TOTAL:
+    if budget_excess(infos, EVIDENCE_ZIP_BUDGET) is not None:
+        total = sum(i.file_size for i in infos)
         raise refused(bomb % {"n": len(infos), "size": _mb(total)}, "zip_bomb")
-    for info in infos:
-        ratio = info.file_size / max(info.compress_size, 1)
-        if info.file_size > MAX_ZIP_ENTRY or (
-            info.file_size > 1024 * 1024 and ratio > MAX_ZIP_RATIO
-        ):
-            raise refused(bomb % {"n": len(infos), "size": _mb(total)}, "zip_bomb")
     names = {i.filename.lower(): i for i in infos}
     macro = _(
         "Tệp chứa macro (VBA) bị từ chối. Hãy lưu lại thành tệp thường (.docx, .xlsx) "
@@ -156,10 +162,10 @@ def _check_zip(fh: IO[bytes]) -> str:
     )
     if any(n.endswith("vbaproject.bin") or n.endswith("vbadata.xml") for n in names):
         raise refused(macro, "macro")
+    scan_zip_content(zf, infos)
     ct = names.get("[content_types].xml")
     if ct is not None:
-        with zf.open(ct) as f:
-            content_types = f.read(ct.file_size + 1).decode("utf-8", "replace").lower()
+        content_types = read_small_part(zf, ct, MAX_SMALL_PART).decode("utf-8", "replace").lower()
         if "macroenabled" in content_types or "vbaproject" in content_types:
             raise refused(macro, "macro")
         if "word/document" in content_types or "word/document.xml" in names:
@@ -253,23 +259,8 @@ def inspect_upload(fh: IO[bytes], *, name: str, size: int) -> Inspected:
             "extension",
         )
     if kind in {"png", "jpg"}:
-        _check_image(fh)
+        check_image(fh, kind)
     return Inspected(kind=kind, mime=mime)
-
-
-def _check_image(fh: IO[bytes]) -> None:
-    from PIL import Image
-
-    fh.seek(0)
-    try:
-        with Image.open(fh) as img:
-            width, height = img.size
-    except Exception as exc:  # noqa: BLE001 - Pillow raises many kinds for broken images
-        raise refused(_("Ảnh bị hỏng hoặc không đọc được."), "bad_image") from exc
-    if width * height > MAX_IMAGE_PIXELS:
-        raise refused(
-            _("Ảnh quá lớn (%(w)s×%(h)s điểm ảnh).") % {"w": width, "h": height}, "too_many_pixels"
-        )
 
 
 def sha256_of(upload: UploadedFile) -> str:
@@ -333,7 +324,8 @@ def evidence_add_file(
 ) -> EvidenceFile:
     """Checks ``upload`` and attaches it to ``submission`` (draft/returned, period open).
 
-    The file is stored under a random key; the checked original name is kept in the row.
+    The file is stored under a random key; the checked original name is kept in the row. The
+    same content (SHA-256) twice in one submission is refused, naming the file already there.
     On any failure nothing stays behind: no row, no stored file.
     """
     name = clean_original_name(upload.name or "")
@@ -342,6 +334,13 @@ def evidence_add_file(
         sub = _lock_writable(submission=submission, actor=actor)
         inspected = inspect_upload(upload, name=name, size=size)
         digest = sha256_of(upload)
+        same = sub.evidence.filter(kind=EvidenceFile.Kind.FILE, sha256=digest).first()
+        if same is not None:
+            raise refused(
+                _("Tệp này đã có trong báo cáo (“%(name)s”), không cần tải lên lần nữa.")
+                % {"name": same.original_name},
+                "duplicate",
+            )
         ev = EvidenceFile(
             submission=sub,
             kind=EvidenceFile.Kind.FILE,

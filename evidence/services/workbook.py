@@ -2,9 +2,13 @@
 (one sheet per sub-indicator, its measures as columns with Vietnamese labels), fill it offline,
 upload it for a preview of every change and every invalid cell, then confirm to save drafts.
 
-Uploads pass the same content checks as evidence (libmagic, zip-bomb limits before openpyxl
-opens anything, no macros); openpyxl parses through defusedxml. A file with any error saves
-nothing, and the confirmation applies every change in one transaction or none.
+Uploads pass the same content checks as evidence (libmagic, zip-bomb limits, no macros), then
+a much tighter budget (:mod:`.workbook_limits`, the ``WORKBOOK_*`` settings): openpyxl parses
+the file inside the web request, and the portal's own template weighs a few hundred kB, so a
+workbook holding megabytes of shared strings or styles is refused from the zip directory
+before openpyxl opens anything. openpyxl then reads in read-only mode through defusedxml, a
+bounded number of sheets, rows and columns. A file with any error saves nothing, and the
+confirmation applies every change in one transaction or none.
 """
 
 from __future__ import annotations
@@ -26,18 +30,18 @@ from dti_portal.errors import NotAllowed, ValidationFailed
 from indicators.models import Indicator, Measure
 
 from ..models import ItemExtension, ReportingPeriod, Submission
+from .content_checks import refused
 from .evidence_files import inspect_upload
 from .periods import item_is_open
 from .submissions import measures_of, submission_create, submission_update
 from .values import clean_values, display_value, level_keys, level_label
+from .workbook_limits import check_workbook_budget, check_workbook_size, workbook_limit
 
 META_SHEET = "_meta"
 GUIDE_SHEET = "Hướng dẫn"
 CODE_ROW, HEADER_ROW, VALUE_ROW = 4, 3, 5
 NOTE_CODE = "__note__"
 REASON_CODE = "__reason__"
-MAX_SHEETS = 500
-MAX_COLS = 60
 ROLE_LABELS = {"lead": "Chủ trì", "coordinator": "Phối hợp"}
 
 
@@ -222,11 +226,13 @@ def workbook_preview(
             _("Chỉ nhận tệp Excel .xlsx (tải mẫu từ trang Việc cần làm)."),
             errors={"file": [_("Chỉ nhận tệp Excel .xlsx.")]},
         )
+    check_workbook_size(size)  # before the evidence checks, whose limit is higher
     inspected = inspect_upload(fh, name=name or "bao-cao.xlsx", size=size)
     if inspected.kind != "xlsx":
         raise ValidationFailed(
             _("Chỉ nhận tệp Excel .xlsx."), errors={"file": [_("Chỉ nhận tệp Excel .xlsx.")]}
         )
+    check_workbook_budget(fh)
     fh.seek(0)
     try:
         wb = load_workbook(fh, read_only=True, data_only=True)
@@ -236,13 +242,20 @@ def workbook_preview(
         ) from exc
     preview = WorkbookPreview(period=period, items=[])
     try:
-        if META_SHEET not in wb.sheetnames or len(wb.sheetnames) > MAX_SHEETS:
+        max_sheets = workbook_limit("WORKBOOK_MAX_SHEETS")
+        if len(wb.sheetnames) > max_sheets:
+            raise refused(
+                _("Tệp có %(n)s trang tính, nhiều hơn mức tối đa %(max)s của mẫu báo cáo.")
+                % {"n": len(wb.sheetnames), "max": max_sheets},
+                "workbook_budget",
+            )
+        if META_SHEET not in wb.sheetnames:
             raise ValidationFailed(
                 _("Tệp không phải mẫu báo cáo của cổng (thiếu trang thông tin)."),
                 errors={"file": [_("Tệp không đúng mẫu.")]},
             )
         meta_rows = list(
-            wb[META_SHEET].iter_rows(max_row=MAX_SHEETS + 10, max_col=4, values_only=True)
+            wb[META_SHEET].iter_rows(max_row=max_sheets + 10, max_col=4, values_only=True)
         )
         meta = {r[0]: r[1] for r in meta_rows if r and r[0] in {"period", "agency"}}
         if meta.get("period") != period.pk:
@@ -300,7 +313,12 @@ def _read_sheet(
     role: str,
 ) -> WorkbookItem:
     rows = list(
-        ws.iter_rows(min_row=CODE_ROW, max_row=VALUE_ROW, max_col=MAX_COLS, values_only=True)
+        ws.iter_rows(
+            min_row=CODE_ROW,
+            max_row=VALUE_ROW,
+            max_col=workbook_limit("WORKBOOK_MAX_COLUMNS"),
+            values_only=True,
+        )
     )
     codes = list(rows[0]) if rows else []
     cells = list(rows[1]) if len(rows) > 1 else []

