@@ -18,6 +18,7 @@ import json
 import os
 import random
 import threading
+import uuid
 from pathlib import Path
 
 from locust import FastHttpUser, between, events, task
@@ -145,7 +146,14 @@ class AgencyStaff(TokenUser):
         mb = random.randint(1, 5)  # noqa: S311
         with self.client.post(
             f"/api/v1/submissions/{sid}/evidence/",
-            files={"file": (f"minh-chung-{mb}MB.pdf", PDFS[mb], "application/pdf")},
+            # each upload a different document (the same file twice in one report is refused)
+            files={
+                "file": (
+                    f"minh-chung-{mb}MB.pdf",
+                    PDFS[mb] + f"\n% {uuid.uuid4().hex}\n".encode(),
+                    "application/pdf",
+                )
+            },
             data={"summary": "Văn bản minh chứng"},
             headers=self.auth,
             name=f"upload evidence {mb} MB",

@@ -92,7 +92,9 @@ def _final(w: Any) -> dict[str, Any]:
 def _upload(w: Any) -> dict[str, Any]:
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return {"file": SimpleUploadedFile("bao-cao.pdf", w.pdf, "application/pdf"), "summary": "x"}
+    # another content than the evidence already attached: the same file twice is refused
+    data = w.pdf + b"%bo-sung\n"
+    return {"file": SimpleUploadedFile("bao-cao.pdf", data, "application/pdf"), "summary": "x"}
 
 
 def _framework_file(w: Any) -> dict[str, Any]:
