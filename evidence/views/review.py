@@ -39,6 +39,7 @@ from ..services import (
     submission_start_review,
 )
 from ..services.periods import today_vn
+from ..services.values import format_number
 
 S = Submission.State
 PENDING = "pending"
@@ -247,7 +248,9 @@ class FinalForm(forms.Form):
 
 
 def _points_str(value: Decimal | None) -> str:
-    return "" if value is None else format(value.normalize(), "f").replace(".", ",")
+    """Points pre-filled in a form, in the reader's number format, every decimal kept: saving
+    the form unchanged stores the same points (``parse_number`` reads it back)."""
+    return "" if value is None else format_number(value)
 
 
 def _value_rows(sub: Submission, measures: list[Any]) -> list[tuple[str, str]]:

@@ -164,7 +164,10 @@ def test_dashboard_as_leader_and_reviewer(page, live_server, artifacts_dir):
     assert page.locator("#league-table tbody tr").count() > 1
     page.screenshot(path=str(artifacts_dir / "dashboard-league.png"), full_page=True)
     page.goto(f"{live_server.url}/scores/what-if/")
-    page.locator("input[name=pick]").first.check()
+    row = page.locator("[data-whatif-row]").filter(has=page.locator("input.form-control")).first
+    assert not row.locator("input[name=pick]").is_checked()
+    row.locator("input.form-control").first.fill("5")  # typing a value ticks its row
+    assert row.locator("input[name=pick]").is_checked()
     page.get_by_role("button", name="Tính thử").first.click()
     page.wait_for_selector("#whatif-result")
     page.screenshot(path=str(artifacts_dir / "dashboard-whatif.png"), full_page=True)

@@ -365,3 +365,17 @@ def test_lead_returns_contribution_from_the_submission_page(
     contrib.refresh_from_db()
     assert contrib.state == S.RETURNED
     assert Notification.objects.filter(recipient=user_b, kind="returned").exists()
+
+
+@pytest.mark.parametrize(("lang", "shown"), [("vi", "1.234,125"), ("en", "1,234.125")])
+def test_prefilled_points_read_back_unchanged(lang, shown):
+    """The reviewer's and council's fields are pre-filled in the reader's format with every
+    decimal: submitting them unchanged keeps the same points (English included)."""
+    from django.utils import translation
+
+    from evidence.services.values import parse_number
+    from evidence.views.review import _points_str
+
+    with translation.override(lang):
+        assert _points_str(Decimal("1234.1250")) == shown
+        assert parse_number(shown) == Decimal("1234.125")
