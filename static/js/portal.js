@@ -13,3 +13,16 @@
     }
   }, true);
 })();
+
+// The navigation link of the current section gets aria-current="page" (the longest matching
+// path prefix: "/reporting/review/" over "/reporting/").
+(function () {
+  "use strict";
+  var best = null, bestLength = 0, here = window.location.pathname;
+  document.querySelectorAll(".navbar-nav a.nav-link[href^='/']").forEach(function (link) {
+    var path = link.getAttribute("href");
+    var matches = path === "/" ? here === "/" : here.indexOf(path) === 0;
+    if (matches && path.length > bestLength) { best = link; bestLength = path.length; }
+  });
+  if (best) { best.setAttribute("aria-current", "page"); }
+})();

@@ -162,6 +162,8 @@ def test_dashboard_as_leader_and_reviewer(page, live_server, artifacts_dir):
     page.goto(f"{live_server.url}/scores/league/")
     page.wait_for_selector("#league-table")
     assert page.locator("#league-table tbody tr").count() > 1
+    # the navigation says where the reader is (for screen readers too)
+    assert page.locator('.navbar-nav a[aria-current="page"]').inner_text() == "Bảng điều hành"
     page.screenshot(path=str(artifacts_dir / "dashboard-league.png"), full_page=True)
     page.goto(f"{live_server.url}/scores/what-if/")
     row = page.locator("[data-whatif-row]").filter(has=page.locator("input.form-control")).first
