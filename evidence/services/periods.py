@@ -158,10 +158,26 @@ def period_extend(
     reason: str = "",
     request_id: str = "",
 ) -> ReportingPeriod:
-    """Moves the deadline of the whole period (and reopens it when it was closed)."""
+    """Moves the deadline of the whole period (and reopens it when it was closed).
+
+    A deadline already past is refused (every agency would be locked out at once: closing the
+    period is its own, explicit action); bringing the deadline forward needs a reason, since
+    agencies planned on the old date. Extending later needs none.
+    """
     _require_reviewer(actor)
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     old = period.deadline
+    if deadline < today_vn():
+        message = _(
+            "Hạn mới %(date)s đã qua: mọi cơ quan sẽ bị khóa ngay. Nếu muốn khóa kỳ báo cáo, "
+            "hãy dùng nút “Khóa”."
+        ) % {"date": deadline.strftime("%d/%m/%Y")}
+        raise ValidationFailed(message, errors={"deadline": [message]})
+    if deadline < old and not reason.strip():
+        message = _(
+            "Rút ngắn hạn báo cáo (trước %(old)s) cần ghi lý do để báo cho các cơ quan."
+        ) % {"old": old.strftime("%d/%m/%Y")}
+        raise ValidationFailed(message, errors={"reason": [message]})
     period.deadline = deadline
     period.status = ReportingPeriod.Status.OPEN
     period.save(update_fields=["deadline", "status", "updated_at"])

@@ -84,9 +84,10 @@ def test_lock_follows_vietnamese_date_and_close(reviewer):
         assert services.period_is_locked(p)
         p = services.period_open(actor=reviewer, period=p)
         assert not services.period_is_locked(p)
-    p = services.period_extend(
-        actor=reviewer, period=p, deadline=datetime.date(2025, 4, 5), reason="Lùi hạn"
-    )
+    with time_machine.travel(datetime.datetime(2025, 3, 20, tzinfo=VN), tick=False):
+        p = services.period_extend(
+            actor=reviewer, period=p, deadline=datetime.date(2025, 4, 5), reason="Lùi hạn"
+        )
     with time_machine.travel(datetime.datetime(2025, 4, 1, tzinfo=VN), tick=False):
         assert not services.period_is_locked(p)
     actions = list(AuditEvent.objects.values_list("action", flat=True))
@@ -182,3 +183,26 @@ def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, 
     assert world.period.extensions.get().deadline == datetime.date(2026, 1, 15)
     assert AuditEvent.objects.filter(actor=reviewer).count() == 4
     assert "Kỳ báo cáo" in c.get("/", follow=True).content.decode()  # reviewers' navigation
+
+
+@pytest.mark.django_db
+def test_deadline_never_moved_into_the_past_and_brought_forward_only_with_a_reason(world, reviewer):
+    p = world.period  # deadline 30 days ahead
+    before = (p.deadline, p.status, AuditEvent.objects.count())
+    with pytest.raises(ValidationFailed) as exc:
+        services.period_extend(
+            actor=reviewer, period=p, deadline=datetime.date(2020, 1, 1), reason="Nhầm"
+        )
+    assert "deadline" in exc.value.errors and "Khóa" in exc.value.errors["deadline"][0]
+    earlier = p.deadline - datetime.timedelta(days=5)
+    with pytest.raises(ValidationFailed) as exc:
+        services.period_extend(actor=reviewer, period=p, deadline=earlier)
+    assert "reason" in exc.value.errors
+    p.refresh_from_db()
+    assert (p.deadline, p.status, AuditEvent.objects.count()) == before
+    p = services.period_extend(
+        actor=reviewer, period=p, deadline=earlier, reason="Theo chỉ đạo của UBND tỉnh"
+    )
+    assert p.deadline == earlier
+    later = p.deadline + datetime.timedelta(days=10)
+    assert services.period_extend(actor=reviewer, period=p, deadline=later).deadline == later
