@@ -121,7 +121,9 @@ def _final_deadlines(periods: list[ReportingPeriod], reviewer: User) -> None:
         if period.quarter == 4:
             deadline = max(deadline, services.today_vn() + datetime.timedelta(days=30))
             reason = "Gia hạn quý 4 (dữ liệu mẫu: kỳ đang mở)"
-        services.period_extend(actor=reviewer, period=period, deadline=deadline, reason=reason)
+        services.period_extend(
+            actor=reviewer, period=period, deadline=deadline, reason=reason, allow_past=True
+        )
 
 
 def _attach_pdf(sub: Submission, user: User, n: int) -> None:

@@ -156,18 +156,20 @@ def period_extend(
     period: ReportingPeriod,
     deadline: datetime.date,
     reason: str = "",
+    allow_past: bool = False,
     request_id: str = "",
 ) -> ReportingPeriod:
     """Moves the deadline of the whole period (and reopens it when it was closed).
 
     A deadline already past is refused (every agency would be locked out at once: closing the
     period is its own, explicit action); bringing the deadline forward needs a reason, since
-    agencies planned on the old date. Extending later needs none.
+    agencies planned on the old date. Extending later needs none. ``allow_past``: recording a
+    past period's real deadline (the demo's history, an import), never from a page.
     """
     _require_reviewer(actor)
     period = ReportingPeriod.objects.select_for_update().get(pk=period.pk)
     old = period.deadline
-    if deadline < today_vn():
+    if deadline < today_vn() and not allow_past:
         message = _(
             "Hạn mới %(date)s đã qua: mọi cơ quan sẽ bị khóa ngay. Nếu muốn khóa kỳ báo cáo, "
             "hãy dùng nút “Khóa”."

@@ -30,3 +30,22 @@ def _parse_date(text: str) -> datetime.date | None:
         except ValueError:
             continue
     return None
+
+
+def remember_form(request: HttpRequest, key: str, fields: tuple[str, ...], exc: Exception) -> None:
+    """A refused POST answered by a redirect (messages and PRG): keeps what was typed (never a
+    file) and the field errors in the session for the page the redirect shows, once."""
+    errors = getattr(exc, "errors", None) or {}
+    request.session[f"typed:{key}"] = {
+        "data": {f: request.POST.get(f, "")[:5000] for f in fields},
+        "errors": {
+            str(k): [str(m) for m in (v if isinstance(v, list | tuple) else [v])]
+            for k, v in errors.items()
+            if isinstance(k, str)
+        },
+    }
+
+
+def recall_form(request: HttpRequest, key: str) -> dict[str, dict]:
+    """What :func:`remember_form` kept for ``key`` (then forgotten), else empty data/errors."""
+    return request.session.pop(f"typed:{key}", None) or {"data": {}, "errors": {}}

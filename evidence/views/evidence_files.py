@@ -21,7 +21,10 @@ from .. import selectors, services
 from ..models import EvidenceFile, Submission
 from ..services.evidence_files import INLINE_KINDS
 from ..uploadhandlers import HashingTemporaryFileUploadHandler
-from ._common import _parse_date, _rid
+from ._common import _parse_date, _rid, remember_form
+
+# What the upload form keeps after a refusal (the file itself must be chosen again).
+UPLOAD_FIELDS = ("url", "doc_number", "doc_date", "issuer", "summary")
 
 # --- downloads -------------------------------------------------------------------------------
 
@@ -109,6 +112,7 @@ def _evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
             raise ValidationFailed(_("Hãy chọn tệp hoặc nhập đường dẫn."))
     except DomainError as exc:
         messages.error(request, exc.message)
+        remember_form(request, f"upload:{sub.pk}", UPLOAD_FIELDS, exc)
     return _back(sub)
 
 

@@ -27,7 +27,7 @@ from ..services.values import (
     level_keys,
     level_label,
 )
-from ._common import _period_or_current
+from ._common import _period_or_current, recall_form
 
 # --- inbox -----------------------------------------------------------------------------------
 
@@ -156,6 +156,7 @@ def _form_context(
         "version": sub.version if sub else 0,
         "max_mb": max_upload_bytes() // (1024 * 1024),
         "returned_by": selectors.last_return(submission=sub),
+        "typed": recall_form(request, f"upload:{sub.pk}") if sub else {"data": {}, "errors": {}},
     }
 
 

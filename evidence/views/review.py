@@ -40,6 +40,7 @@ from ..services import (
 )
 from ..services.periods import today_vn
 from ..services.values import format_number
+from ._common import recall_form, remember_form
 
 S = Submission.State
 PENDING = "pending"
@@ -327,12 +328,15 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_start": sub.state == S.SUBMITTED,
         "is_approved": sub.state == S.APPROVED,
         "self_points": _points_str(sub.self_points),
+        "typed": {a: recall_form(request, f"review:{pk}:{a}") for a in ACTIONS[1:]},
         "S": S,
     }
     return render(request, "evidence/review/detail.html", ctx)
 
 
 ACTIONS = ("start", "approve", "return", "reopen", "final")
+# What a refused review form keeps for the page it goes back to.
+REVIEW_FIELDS = ("appraised_points", "reason_code", "reason", "final_points")
 
 
 @require_POST
@@ -392,6 +396,7 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise PermissionDenied from exc
     except DomainError as exc:
         messages.error(request, _error_text(exc))
+        remember_form(request, f"review:{pk}:{action}", REVIEW_FIELDS, exc)
         return HttpResponseRedirect(
             _safe_next(request, reverse("evidence:review_detail", args=[pk]))
         )

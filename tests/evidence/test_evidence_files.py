@@ -553,8 +553,14 @@ def test_page_upload_of_hostile_file_shows_message_and_stores_nothing(draft, use
         follow=True,
     )
     assert resp.status_code == 200
-    assert "Tệp chương trình (thực thi) bị từ chối" in resp.content.decode()
+    html = resp.content.decode()
+    assert "Tệp chương trình (thực thi) bị từ chối" in html
     assert not EvidenceFile.objects.exists() and stored_files() == []
+    # what was typed is kept for the next try (the file must be chosen again)
+    assert 'id="id_doc_number" value="1/BC"' in html
+    assert (
+        'id="id_doc_number" value="1/BC"' not in c.get(resp.request["PATH_INFO"]).content.decode()
+    )
 
 
 @pytest.mark.django_db

@@ -379,3 +379,25 @@ def test_prefilled_points_read_back_unchanged(lang, shown):
     with translation.override(lang):
         assert _points_str(Decimal("1234.1250")) == shown
         assert parse_number(shown) == Decimal("1234.125")
+
+
+def test_refused_review_form_keeps_what_was_typed(client_as, reviewer, agency_a, agency_b, user_a):
+    """A refused approve comes back with the typed points and reason, the error on the field
+    (aria-invalid), once; nothing changed."""
+    _p, (sub,) = _submitted_items(agency_a, agency_b, user_a, 1)
+    c = client_as(reviewer)
+    res = c.post(
+        f"/reporting/review/{sub.pk}/approve/",
+        {"version": sub.version, "appraised_points": "abc", "reason": "Chỉ đạt một phần"},
+        follow=True,
+    )
+    html = res.content.decode()
+    field = html.split('id="id_appraised_points"')[0].rsplit("<input", 1)[1]
+    assert "is-invalid" in field and 'aria-invalid="true"' in field
+    assert 'value="abc"' in html.split('id="id_appraised_points"')[1].split(">")[0]
+    assert "Chỉ đạt một phần</textarea>" in html
+    assert 'id="err-approve-appraised_points"' in html
+    sub.refresh_from_db()
+    assert sub.state == S.SUBMITTED
+    again = c.get(f"/reporting/review/{sub.pk}/").content.decode()  # shown once
+    assert "Chỉ đạt một phần</textarea>" not in again and "err-approve" not in again
