@@ -45,6 +45,13 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     login(page, live_server, "staff_a")
     assert page.get_by_role("heading", name="Việc cần làm").first.is_visible()
     shot("01-coordinator-home")
+    # at phone width the items are cards, each value under its column's name
+    size = page.viewport_size
+    page.set_viewport_size({"width": 390, "height": 844})
+    row = page.locator("table.table-stack tbody tr").first
+    assert row.evaluate("e => getComputedStyle(e).display") == "block"
+    shot("01b-coordinator-home-phone")
+    page.set_viewport_size(size)
     page.get_by_role("link", name="1.1. Tỷ lệ cán bộ chuyên trách").first.click()
     page.get_by_role("heading", name="1.1. Tỷ lệ cán bộ chuyên trách 1.1").wait_for()
 
