@@ -147,6 +147,22 @@ def test_drill_down_main_to_sub_to_evidence(world, client_as, reviewer):
     assert "Thiếu minh chứng" in html  # the return reason in the history
 
 
+def test_drill_down_never_shows_a_draft_to_the_province(world, client_as, reviewer, leader):
+    """The drill-down reads submissions through evidence's scoped selector: a draft (and its
+    evidence) is the agency's own, not on a reviewer's or a leader's page."""
+    from evidence.models import Submission
+
+    ev = world.evidence[0]
+    sub = ev.submission
+    url = reverse("scoring:sub_indicator", args=[sub.indicator.code]) + q(world)
+    link = reverse("evidence:evidence_download", args=[ev.pk])
+    assert link in client_as(reviewer).get(url).content.decode()
+    Submission.objects.filter(pk=sub.pk).update(state=Submission.State.DRAFT)
+    for user in (reviewer, leader):
+        html = client_as(user).get(url).content.decode()
+        assert link not in html and ev.original_name not in html
+
+
 def test_dashboard_api(world, api_as, leader, user_a):
     r = api_as(leader).get(
         "/api/v1/scores/dashboard/", {"framework": world.framework.code, "period": world.period.pk}

@@ -19,6 +19,7 @@ from evidence.models import (
     Submission,
     SubmissionTransition,
 )
+from evidence.selectors import submission_list
 from indicators.models import Framework
 
 from ...models import ScoreKind, ScoreSnapshot
@@ -278,9 +279,11 @@ def sub_indicator_detail(*, user: Any, framework: Framework, period, code: str) 
         raise NotFound(_("Không tìm thấy chỉ số thành phần."))
     indicator = next(i.indicator for i in table.sub_infos if i.code == code)
     measures = list(indicator.measures.all())
+    # Scoped by evidence's one submission selector: the province roles see what was sent (never
+    # a draft), agency staff their own and, as lead, the contributions sent to them.
     subs_qs = (
-        Submission.objects.filter(indicator_id=row.indicator_id, period=period)
-        .select_related("agency")
+        submission_list(user=user)
+        .filter(indicator_id=row.indicator_id, period=period)
         .prefetch_related(
             Prefetch("evidence", queryset=EvidenceFile.objects.order_by("created_at", "id")),
             Prefetch(
@@ -292,9 +295,6 @@ def sub_indicator_detail(*, user: Any, framework: Framework, period, code: str) 
         )
         .order_by("-is_consolidation", "agency__name")
     )
-    agency_id = getattr(user, "agency_id", None)
-    if not table.province_scope and row.lead_agency_id != agency_id:
-        subs_qs = subs_qs.filter(agency_id=agency_id or 0)
     labels = dict(Submission.State.choices)
     contributions = []
     for s in subs_qs if period is not None else []:
