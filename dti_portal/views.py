@@ -15,12 +15,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils.translation import gettext as _
 
+from .forms import PortalAuthenticationForm
+
 logger = logging.getLogger(__name__)
 
 
 class PortalLoginView(auth_views.LoginView):
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+    authentication_form = PortalAuthenticationForm
 
 
 class PortalLogoutView(auth_views.LogoutView):

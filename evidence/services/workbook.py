@@ -166,7 +166,7 @@ class WorkbookItem:
     note: str = ""
     reason: str = ""
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # label, old, new
-    errors: list[str] = field(default_factory=list)  # "1.1!B5: message"
+    errors: list[str] = field(default_factory=list)  # "Trang 1.1, ô B5: message"
     seen_version: int = 0
 
     @property
@@ -332,7 +332,11 @@ def _read_sheet(
             continue
         code = str(code)
         value = cells[idx] if idx < len(cells) else None
-        col_of[code] = f"{ws.title}!{get_column_letter(idx + 1)}{VALUE_ROW}"
+        # Said as a civil servant finds it in Excel ("Trang 1.1, ô B5"), not "1.1!B5".
+        col_of[code] = _("Trang %(sheet)s, ô %(cell)s") % {
+            "sheet": ws.title,
+            "cell": f"{get_column_letter(idx + 1)}{VALUE_ROW}",
+        }
         if code == NOTE_CODE:
             item.note = _fmt(value).strip()
         elif code == REASON_CODE:

@@ -103,8 +103,8 @@ def test_bad_workbook_shows_every_invalid_cell_and_saves_nothing(world, user_a, 
     resp = preview(c, world, to_upload(wb))
     assert resp.status_code == 400
     html = resp.content.decode()
-    assert "1.1!A5" in html and "không được lớn hơn" in html
-    assert "1.2!A5" in html and "Có hoặc Không" in html
+    assert "Trang 1.1, ô A5" in html and "không được lớn hơn" in html
+    assert "Trang 1.2, ô A5" in html and "Có hoặc Không" in html
     assert "Xác nhận lưu bản nháp" not in html
     assert confirm(c, world).status_code == 302  # nothing to confirm
     assert not Submission.objects.exists()

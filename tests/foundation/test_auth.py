@@ -48,6 +48,14 @@ def test_login_and_home_page(client, user_a):
     assert "Sở Thử nghiệm A" in home.content.decode()
 
 
+def test_wrong_password_says_so_plainly(client, user_a):
+    response = client.post(reverse("login"), {"username": "staff_a", "password": "wrong"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Tên đăng nhập hoặc mật khẩu không đúng." in html
+    assert "phân biệt chữ hoa" not in html  # Django's stock wording
+
+
 def test_five_wrong_passwords_lock_the_account(client, user_a, caplog):
     for _ in range(5):
         client.post(reverse("login"), {"username": "staff_a", "password": "wrong"})
