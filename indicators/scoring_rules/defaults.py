@@ -114,7 +114,7 @@ def _ratio_labels(phrase: str) -> tuple[str, str]:
 
 
 def default_rule_and_measures(
-    code: str, name: str, max_points: Decimal
+    code: str, name: str, max_points: Decimal, *, ministry_measured: bool = False
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """A sensible default rule and measures for a sub-indicator whose official rule is unknown.
 
@@ -124,12 +124,20 @@ def default_rule_and_measures(
     (``_TARGETS``); "Tỷ lệ…" (and "Sở, ban, ngành, địa phương có…", "Số điểm … có …") → ratio with
     numerator/denominator measures labelled in Vietnamese; "Tỷ trọng X trong Y" → ratio X/Y;
     "Mức độ…" → levels; anything else ("Ban hành…", "… có …", "Triển khai…") → yes/no.
+    A sub-indicator the Ministry measures itself (``ministry_measured``, DOMAIN.md §3) → external:
+    the province can only enter the points it expects, whatever the wording.
     ``code`` is accepted for callers' convenience and future overrides; the choice uses the name.
     """
     del code  # the default depends on the wording only
     text = _clean_name(name)
     low = text.lower()
     mx = to_decimal(max_points) or _ZERO
+
+    if mx > _ZERO and ministry_measured:
+        return {"type": "external", "measure": "expected_points"}, [
+            _measure("expected_points", "Điểm dự kiến (Bộ KH&CN tự đo)", "number", "điểm"),
+            _measure("note", "Căn cứ ước tính", "text", required=False),
+        ]
 
     if mx == _ZERO:
         return {"type": "informational"}, [

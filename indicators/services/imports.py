@@ -368,7 +368,10 @@ def _rules(
         rule, measures = node.scoring_rule, node.measures
         if not rule:
             default_rule, default_measures = scoring_rules.default_rule_and_measures(
-                node.code, node.name, node.max_points or Decimal(0)
+                node.code,
+                node.name,
+                node.max_points or Decimal(0),
+                ministry_measured=node.is_ministry_measured,
             )
             rule = default_rule
             measures = measures or default_measures

@@ -459,6 +459,24 @@ def test_default_rules_give_max_for_a_perfect_answer():
         assert evaluate_rule(rule, perfect, points).points == points, code
 
 
+def test_ministry_measured_defaults_to_expected_points():
+    """DOMAIN.md §3: the Ministry measures it; the province can only enter the points it
+    expects: an external rule with one number, whatever the wording of the name."""
+    rule, measures = default_rule_and_measures(
+        "3.3",
+        "Tỷ lệ dân số trưởng thành có tài khoản định danh điện tử",
+        Decimal("20"),
+        ministry_measured=True,
+    )
+    assert rule == {"type": "external", "measure": "expected_points"}
+    assert [m["code"] for m in measures] == ["expected_points", "note"]
+    assert validate_rule(rule, {m["code"]: m["kind"] for m in measures}, Decimal("20")) == []
+    r = evaluate_rule(rule, {"expected_points": Decimal("15")}, Decimal("20"))
+    assert r.points == Decimal("15") and r.complete
+    # the same name, not Ministry-measured: the wording decides (a ratio)
+    assert default_rule_and_measures("3.3", "Tỷ lệ dân số …", Decimal("20"))[0]["type"] == "ratio"
+
+
 # --- messages ------------------------------------------------------------------------------------
 
 
