@@ -4,8 +4,11 @@ An agency's **score** is normalised by what it was assigned: the points achieved
 sub-indicators it leads over the max points of those sub-indicators (× 100). An agency that leads
 nothing but coordinates is scored on its contributions, on the same scale: each sub-indicator it
 coordinates weighs the same, and counts the fraction of that sub-indicator's points achieved when
-the agency sent its contribution (0 when it did not). An agency with no assignment at all is
-listed but **not ranked**.
+the agency sent its contribution (0 when it did not).
+An agency is **unranked** ("Chưa xếp hạng": listed last, no rank, no band, no movement) when it
+has nothing assigned in the period, or has not sent anything yet in it: a rank of 0 % shared by
+every agency that has not started says nothing and would move them up and down between periods.
+Movement compares two periods in which the agency was ranked in both.
 Ranks follow the Ministry's convention: ties share a rank and the next rank is skipped (1, 2, 2, 4).
 """
 
@@ -58,9 +61,28 @@ class LeagueRow:
     def ranked(self) -> bool:
         return self.rank is not None
 
+    @property
+    def unranked_reason(self) -> str:
+        """Why the row has no rank: ``unassigned``, ``not_reported`` or "" (ranked)."""
+        return unranked_reason(self.figures) if self.rank is None else ""
+
+
+def unranked_reason(f: AgencyFigures) -> str:
+    """``unassigned`` (nothing assigned in the period), ``not_reported`` (nothing sent yet) or ""
+    when the agency is ranked."""
+    if f.lead_max_points <= 0 and max(f.due_items, f.lead_items, f.coord_items) <= 0:
+        return "unassigned"
+    # Points or a counted contribution can only come from something sent.
+    if f.submitted <= 0 and f.lead_points <= 0 and f.coord_contributed <= 0:
+        return "not_reported"
+    return ""
+
 
 def agency_score(f: AgencyFigures) -> Decimal | None:
-    """The normalised score (0–100, 2 decimals) or None when the agency has no assignment."""
+    """The normalised score (0–100, 2 decimals); None when the agency is unranked (nothing
+    assigned, or nothing sent yet in the period)."""
+    if unranked_reason(f):
+        return None
     if f.lead_max_points > 0:
         raw = f.lead_points / f.lead_max_points * HUNDRED
     elif f.coord_items > 0:
@@ -113,7 +135,8 @@ def build_league(
 ) -> list[LeagueRow]:
     """Ranks agencies: ranked ones by rank then name, unranked ones last by name.
 
-    ``previous`` maps agency id → its rank in the previous period (for the movement column).
+    ``previous`` maps agency id → its rank in the previous period (for the movement column);
+    movement is None unless the agency is ranked in both periods.
     """
     figs = list(figures)
     scores = [agency_score(f) for f in figs]

@@ -49,10 +49,11 @@
   var trend = document.getElementById("chart-trend");
   if (trend && data.trend.labels.length) {
     var sets = [];
+    // A period without data is null: drawn as a gap (spanGaps off), never as a drop to 0.
     ["self_assessed", "appraised", "final"].forEach(function (k) {
       if (data.trend[k].some(function (v) { return v !== null; })) {
         sets.push({ label: data.series_labels[k], data: data.trend[k], borderColor: colors[k],
-                    backgroundColor: colors[k], tension: 0.2, spanGaps: true });
+                    backgroundColor: colors[k], tension: 0.2, spanGaps: false });
       }
     });
     if (data.trend.target !== null) {

@@ -74,8 +74,12 @@ def test_league_from_data(leader):
     assert by[a.pk].figures.lead_points == D("150") and by[a.pk].figures.lead_max_points == 600
     assert by[a.pk].score == by[b.pk].score == D("25.00")
     assert by[a.pk].rank == by[b.pk].rank == 1
-    assert by[c.pk].rank == 3  # leads only a 0-point item it did not report: 0 %
-    assert by[d.pk].rank is None  # no assignment: not ranked
+    # Changed deliberately (UI review): C leads only a 0-point item it has not reported yet; it
+    # was ranked 3rd at 0 %, now it is unranked like D, which has no assignment.
+    assert by[c.pk].rank is None and by[c.pk].score is None
+    assert by[c.pk].unranked_reason == "not_reported"
+    assert by[d.pk].rank is None and by[d.pk].unranked_reason == "unassigned"
+    assert [r.figures.agency_id for r in data["rows"]][-2:] == [d.pk, c.pk]  # unranked last
     # Timeliness from the transition log against the deadline; returns counted.
     assert (by[a.pk].figures.on_time, by[a.pk].figures.due_items) == (2, 2)
     assert (by[b.pk].figures.on_time, by[b.pk].figures.due_items) == (1, 3)
@@ -106,7 +110,8 @@ def test_league_scope_page_and_api(client_as, api_as, leader):
     assert [r.figures.agency_id for r in data["rows"]] == [w.agencies["b"].pk]
     q = f"?framework={w.framework.code}&period={w.period.pk}"
     html = client_as(leader).get(reverse("scoring:league") + q).content.decode()
-    assert "Sở TT&amp;TT" in html and "Không xếp hạng" in html
+    # Changed deliberately: the unranked label is now "Chưa xếp hạng" (was "Không xếp hạng").
+    assert "Sở TT&amp;TT" in html and "Chưa xếp hạng" in html
     r = api_as(leader).get("/api/v1/scores/league/", {"framework": w.framework.code})
     assert r.status_code == 200
     ranks = {x["name"]: x["rank"] for x in r.json()["results"]}
@@ -146,10 +151,82 @@ def test_coordinators_scored_on_the_points_of_what_they_contributed_to(leader):
         # Contributed to 1.1, which achieved 150 of 200 appraised points → 75 %.
         assert (row.figures.coord_items, row.figures.coord_contributed) == (1, 1)
         assert row.score == D("75.00") and row.band == "Khá"
-    # A commune of the group that sent nothing scores 0 on the same scale.
+    # Changed deliberately (UI review): a commune of the group that has sent nothing yet used to
+    # score 0 and share the last rank with every idle agency; it is now unranked.
     from tests.factories import AgencyFactory
 
     idle = AgencyFactory(code="xa-idle", name="UBND xã Không gửi", kind="commune")
     data = sel.league_table(user=leader, framework=w.framework, period=w.period)
     row = next(r for r in data["rows"] if r.figures.agency_id == idle.pk)
-    assert row.score == D("0.00") and row.rank is not None
+    assert row.figures.coord_items == 1  # it is assigned: a coordinator of 1.1
+    assert row.score is None and row.rank is None and row.movement is None
+    assert row.unranked_reason == "not_reported"
+
+
+def test_idle_agencies_are_unranked_not_tied_and_have_no_movement():
+    """UI review: agencies that were assigned items but sent nothing used to tie at the last rank
+    (0 %) and show "↑ 2" against the previous period."""
+    figures = [
+        fig(1, "Sở A", "100", "90", lead_items=1, due_items=1, submitted=1),
+        fig(2, "Sở B", "100", "0", lead_items=1, due_items=1),  # assigned, nothing sent
+        fig(3, "Xã C", coord_items=2, due_items=2),  # coordinator, nothing sent
+        fig(4, "Sở D", "100", "0", lead_items=1, due_items=1, submitted=1),  # sent, 0 points
+        fig(5, "Sở E"),  # nothing assigned
+    ]
+    rows = league.build_league(
+        figures, thresholds=[90, 80, 65, 50], previous={1: 1, 2: 4, 3: 4, 4: 2, 5: 5}
+    )
+    by = {r.figures.name: r for r in rows}
+    assert [r.figures.name for r in rows] == ["Sở A", "Sở D", "Sở B", "Sở E", "Xã C"]
+    assert (by["Sở A"].rank, by["Sở D"].rank) == (1, 2)  # sent and got 0: still ranked
+    for name, reason in (
+        ("Sở B", "not_reported"),
+        ("Xã C", "not_reported"),
+        ("Sở E", "unassigned"),
+    ):
+        row = by[name]
+        assert row.rank is None and row.score is None and row.band == ""
+        assert row.movement is None and row.unranked_reason == reason
+    assert by["Sở A"].unranked_reason == ""
+    # Ranked now but unranked before: no movement either.
+    again = league.build_league(figures, thresholds=[90, 80, 65, 50], previous={1: None, 4: 3})
+    assert {r.figures.name: r.movement for r in again}["Sở A"] is None
+    assert {r.figures.name: r.movement for r in again}["Sở D"] == 1
+
+
+@pytest.mark.django_db
+def test_league_page_lists_unranked_agencies_apart_without_arrow(client_as, leader):
+    w = build_world()
+    add_previous_period(w)
+    recompute(w)
+    q = f"?framework={w.framework.code}&period={w.period.pk}"
+    html = client_as(leader).get(reverse("scoring:league") + q).content.decode()
+    ranked, _sep, unranked = html.partition('class="league-unranked"')
+    assert "Sở Du lịch" in unranked and "Sở Xây dựng" in unranked  # D unassigned, C idle
+    assert "Sở Du lịch" not in ranked and "Sở Xây dựng" not in ranked
+    assert "bi-arrow" not in unranked
+    assert "không được giao chỉ số trong kỳ" in unranked and "chưa gửi báo cáo" in unranked
+    assert 'tabindex="0"' in html and 'aria-label="Bảng xếp hạng các cơ quan' in html
+
+
+@pytest.mark.django_db
+def test_pdf_league_part_shows_unranked_agencies_the_same_way(leader):
+    from django.template.loader import render_to_string
+
+    from scoring.exports.pdf import summary_context
+
+    w = build_world(extra_agencies=1)
+    recompute(w)
+    from tests.factories import AgencyFactory
+
+    AgencyFactory(code="xa-idle", name="UBND xã Không gửi", kind="commune")
+    dash = sel.dashboard(user=leader, framework=w.framework, period=w.period)
+    data = sel.league_table(user=leader, framework=w.framework, period=w.period)
+    html = render_to_string("scoring/exports/summary_pdf.html", summary_context(dash, data))
+    league_part = html[html.index("thi đua - khen thưởng") :]
+    ranked, _sep, unranked = league_part.partition('class="unranked-head"')
+    assert "UBND xã Không gửi" in unranked and "Sở Du lịch" in unranked
+    assert "UBND xã Không gửi" not in ranked
+    assert "0,00 / 0,00" not in league_part  # coordinators have no lead points to show
+    assert "Chưa xếp hạng: chưa gửi báo cáo" in unranked
+    assert "Chưa xếp hạng: không được giao chỉ số trong kỳ" in unranked

@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,75 +29,182 @@ from .common import (
     ZERO,
     dec,
     extension_deadlines,
+    is_lead_or_coordinator,
     period_sort_key,
     periods_of,
 )
 from .national import last_official, national_comparison
 from .table import ScoreTable, score_table
 
-# --- overdue and returned items ---------------------------------------------------------------
+# --- the items of the scope: state, overdue, returned ------------------------------------------
+
+#: Buckets of an item's state as the dashboard counts them (``overdue`` is counted on top: a draft
+#: or a returned item can also be overdue).
+ITEM_BUCKETS: tuple[str, ...] = ("draft", "sent", "approved", "returned")
+_SENT_STATES = (
+    Submission.State.SUBMITTED_TO_LEAD,
+    Submission.State.SUBMITTED,
+    Submission.State.UNDER_REVIEW,
+)
 
 
-def items_overdue_or_returned(
+def item_flags(state: str, deadline: Any, today: Any) -> tuple[str, bool, bool]:
+    """(bucket, returned, overdue) of one item: the one definition of "returned" and "overdue".
+
+    An item (one agency's submission for a sub-indicator, or ``missing`` when it has none) is
+    **returned** when its submission is in the returned state, and **overdue** when it still waits
+    for the agency (missing, draft or returned) after its deadline (the item's extension if any).
+    """
+    if state in _SENT_STATES:
+        bucket = "sent"
+    elif state == Submission.State.APPROVED:
+        bucket = "approved"
+    elif state == Submission.State.RETURNED:
+        bucket = "returned"
+    else:  # draft, or nothing started ("missing")
+        bucket = "draft"
+    waiting = state in WAITING_FOR_AGENCY or state == "missing"
+    return bucket, state == Submission.State.RETURNED, waiting and deadline < today
+
+
+def _item(*, code, name, agency, state, state_label, deadline, today, max_points, sid) -> dict:
+    bucket, returned, overdue = item_flags(state, deadline, today)
+    return {
+        "submission_id": sid,
+        "code": code,
+        "name": name,
+        "agency": agency,
+        "state": state,
+        "state_label": state_label,
+        "bucket": bucket,
+        "deadline": deadline,
+        "overdue": overdue,
+        "returned": returned,
+        "max_points": max_points,
+    }
+
+
+def scope_items(
     *, user: Any, period: ReportingPeriod | None, table: ScoreTable
 ) -> list[dict[str, Any]]:
-    """Submissions returned or still with the agency after their deadline, and sub-indicators
-    that nothing was reported for after the deadline (2 queries)."""
+    """The items of the user's scope with their state bucket and overdue/returned flags (2
+    queries), in the order of the appendix.
+
+    Agency staff: their own items, one per sub-indicator they lead, coordinate or reported on
+    (the consolidation or their own submission; ``missing`` when they lead or coordinate it and
+    have started nothing). Province users: every submission still waiting for an agency (draft,
+    returned) and every sub-indicator whose lead agency has started nothing (only these can be
+    overdue or returned).
+    """
     if period is None:
         return []
-    visible = table.visible
     today = timezone.localdate()
     extensions = extension_deadlines(period)
+    labels = dict(Submission.State.choices)
+    missing_label = _("Chưa báo cáo")
     qs = (
-        Submission.objects.filter(period=period, state__in=WAITING_FOR_AGENCY)
+        Submission.objects.filter(period=period, indicator__framework=table.framework)
         .select_related("indicator", "agency")
         .order_by("indicator__sort_key", "agency__name")
     )
-    if visible is not None:
-        agency_id = getattr(user, "agency_id", None)
-        qs = qs.filter(Q(agency_id=agency_id) | Q(indicator__lead_agency_id=agency_id))
-    out = []
-    labels = dict(Submission.State.choices)
-    for s in qs:
-        deadline = extensions.get((s.indicator_id, s.agency_id), period.deadline)
-        overdue = deadline < today
-        if s.state != Submission.State.RETURNED and not overdue:
-            continue
-        out.append(
-            {
-                "submission_id": s.pk,
-                "code": s.indicator.code,
-                "name": s.indicator.name,
-                "agency": s.agency.display_name,
-                "state": s.state,
-                "state_label": str(labels.get(s.state, s.state)),
-                "deadline": deadline,
-                "overdue": overdue,
-                "returned": s.state == Submission.State.RETURNED,
-                "max_points": s.indicator.max_points,
-            }
-        )
-    listed = {it["code"] for it in out}
-    for row in table.subs:
-        if row.risk_reason == "overdue" and row.code not in listed and not row.state:
+    out: list[dict[str, Any]] = []
+    if table.province_scope:
+        for s in qs.filter(state__in=WAITING_FOR_AGENCY):
             out.append(
-                {
-                    "submission_id": None,
-                    "code": row.code,
-                    "name": row.name,
-                    "agency": row.lead_agency,
-                    "state": "missing",
-                    "state_label": _("Chưa báo cáo"),
-                    "deadline": period.deadline,
-                    "overdue": True,
-                    "returned": False,
-                    "max_points": row.max_points,
-                }
+                _item(
+                    code=s.indicator.code,
+                    name=s.indicator.name,
+                    agency=s.agency.display_name,
+                    state=s.state,
+                    state_label=str(labels.get(s.state, s.state)),
+                    deadline=extensions.get((s.indicator_id, s.agency_id), period.deadline),
+                    today=today,
+                    max_points=s.indicator.max_points,
+                    sid=s.pk,
+                )
             )
+        for row in table.subs:
+            if not row.state:  # the lead agency (or a consolidation) has started nothing
+                deadline = extensions.get(
+                    (row.indicator_id, row.lead_agency_id or 0), period.deadline
+                )
+                out.append(
+                    _item(
+                        code=row.code,
+                        name=row.name,
+                        agency=row.lead_agency,
+                        state="missing",
+                        state_label=missing_label,
+                        deadline=deadline,
+                        today=today,
+                        max_points=row.max_points,
+                        sid=None,
+                    )
+                )
+        order = {row.code: i for i, row in enumerate(table.subs)}
+        out.sort(key=lambda it: order.get(it["code"], len(order)))
+        return out
+    agency = getattr(user, "agency", None)
+    if agency is None:
+        return []
+    own: dict[int, Submission] = {}
+    for s in qs.filter(agency_id=agency.pk):
+        if s.indicator_id not in own or s.is_consolidation:
+            own[s.indicator_id] = s
+    infos = {i.indicator.pk: i for i in table.sub_infos}
+    for row in table.subs:
+        sub = own.get(row.indicator_id)
+        lead, coord = is_lead_or_coordinator(infos[row.indicator_id], agency)
+        if sub is None and not (lead or coord):
+            continue
+        state = sub.state if sub is not None else "missing"
+        out.append(
+            _item(
+                code=row.code,
+                name=row.name,
+                agency=agency.display_name,
+                state=state,
+                state_label=str(labels.get(state, missing_label)),
+                deadline=extensions.get((row.indicator_id, agency.pk), period.deadline),
+                today=today,
+                max_points=row.max_points,
+                sid=sub.pk if sub is not None else None,
+            )
+        )
     return out
 
 
+def item_counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    """Items per state bucket, plus ``overdue`` and ``returned`` (from :func:`item_flags`) and
+    ``total``: every counter the dashboard shows comes from here."""
+    counts = dict.fromkeys(ITEM_BUCKETS, 0)
+    for it in items:
+        counts[it["bucket"]] += 1
+    counts["overdue"] = sum(1 for it in items if it["overdue"])
+    counts["returned"] = sum(1 for it in items if it["returned"])
+    counts["total"] = len(items)
+    return counts
+
+
+def items_overdue_or_returned(
+    *,
+    user: Any,
+    period: ReportingPeriod | None,
+    table: ScoreTable,
+    items: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The items of :func:`scope_items` that are returned or overdue (2 queries, none when
+    ``items`` is given)."""
+    if items is None:
+        items = scope_items(user=user, period=period, table=table)
+    return [it for it in items if it["returned"] or it["overdue"]]
+
+
 # --- the dashboard ----------------------------------------------------------------------------
+
+
+def _percent(share: Decimal | None) -> Decimal | None:
+    return None if share is None else share * 100
 
 
 def headline_kind(table: ScoreTable) -> str:
@@ -111,22 +218,30 @@ def headline_kind(table: ScoreTable) -> str:
 def trend(
     *, framework: Framework, visible: set[str] | None, periods: list[ReportingPeriod]
 ) -> list[dict[str, Any]]:
-    """Points of every kind for every period with snapshots, oldest first (1 query)."""
-    qs = ScoreSnapshot.objects.filter(framework=framework)
-    if visible is None:
-        qs = qs.defer("lineage", "agencies", "main_indices")
+    """Points of every kind for every period with snapshots, oldest first (1 query).
+
+    A kind's points are None (a gap in the chart, "—" in the table), not 0, when no sub-indicator
+    of the scope had any data for it in that period: e.g. the annual round before anything was
+    reported for it, whose snapshot totals 0 only because it is empty.
+    """
+    qs = ScoreSnapshot.objects.filter(framework=framework).defer("agencies", "main_indices")
     by_period: dict[int, dict[str, Decimal | None]] = defaultdict(dict)
     for snap in qs:
+        lin = snap.lineage or {}
+        entries = lin.values() if visible is None else [lin[c] for c in visible if c in lin]
+        if not any(e.get("contributors") for e in entries):
+            by_period[snap.period_id][snap.kind] = None
+            continue
         if visible is None:
             pts = snap.total_points
         else:
-            lin = snap.lineage or {}
-            pts = sum((dec(lin[c].get("points")) or ZERO for c in visible if c in lin), ZERO)
+            pts = sum((dec(e.get("points")) or ZERO for e in entries), ZERO)
         by_period[snap.period_id][snap.kind] = pts
     return [
         {
             "period_id": p.pk,
             "label": str(p),
+            "annual": p.quarter is None,
             **{k: by_period[p.pk].get(k) for k in KINDS},
         }
         for p in periods
@@ -175,6 +290,17 @@ def dashboard(
     for s in table.subs:
         if s.at_risk:
             at_risk_by_reason[s.risk_reason or "other"] += 1
+    items = scope_items(user=user, period=period, table=table)
+    overdue_returned = items_overdue_or_returned(user=user, period=period, table=table, items=items)
+    province = table.province_scope
+    shares: dict[str, Decimal | None] | None = (
+        None
+        if province
+        else {
+            k: (t / table.max_total if (t is not None and table.max_total > 0) else None)
+            for k, t in table.totals.items()
+        }
+    )
     return {
         "table": table,
         "framework": framework,
@@ -185,9 +311,13 @@ def dashboard(
         "province_scope": table.province_scope,
         "agency": None if table.province_scope else getattr(user, "agency", None),
         "total_points": total,
-        "dti": table.dti(kind),
+        # The DTI is the province's (total ÷ 1000): an agency's share of it means nothing, so
+        # agency staff get their achieved share of what was assigned to them instead.
+        "dti": table.dti(kind) if province else None,
         "totals": table.totals,
-        "dtis": {k: table.dti(k) for k in KINDS},
+        "dtis": {k: table.dti(k) for k in KINDS} if province else dict.fromkeys(KINDS),
+        "assigned_shares": shares,
+        "assigned_percent": _percent(shares.get(kind) if shares else None),
         "max_total": table.max_total,
         "target_points": target if table.province_scope else None,
         "target_gap": (target - total) if (table.province_scope and total is not None) else None,
@@ -202,7 +332,11 @@ def dashboard(
         "at_risk_by_reason": dict(at_risk_by_reason),
         "trend": trend(framework=framework, visible=table.visible, periods=periods),
         "losing": losing_rows,
-        "overdue_returned": items_overdue_or_returned(user=user, period=period, table=table),
+        "overdue_returned": overdue_returned,
+        # One set of counters for the whole page (see item_flags): the overdue/returned card
+        # counts the same items as the agency's "items by state" card.
+        "overdue_returned_counts": item_counts(overdue_returned),
+        "item_counts": None if province else item_counts(items),
         "national": national_comparison(framework) if table.province_scope else None,
         "stale": table.stale,
         "computed_at": max((s.computed_at for s in table.snapshots.values()), default=None),

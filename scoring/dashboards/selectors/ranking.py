@@ -133,9 +133,18 @@ def league_table(
     """The agency league table of ``period`` with movement since the previous period.
 
     Province users see every agency; agency staff see their own row only (with its rank).
+    ``ranked_rows`` / ``unranked_rows`` split ``rows``: unranked agencies (nothing assigned or
+    nothing sent yet) are shown apart, last, without rank or movement.
     """
     if period is None:
-        return {"rows": [], "period": None, "previous": None, "kind": kind}
+        return {
+            "rows": [],
+            "ranked_rows": [],
+            "unranked_rows": [],
+            "period": None,
+            "previous": None,
+            "kind": kind,
+        }
     _mains, sub_infos = load_tree(framework)
     agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
     thresholds = settings.DTI_LEAGUE_BANDS
@@ -166,6 +175,8 @@ def league_table(
         rows = [r for r in rows if r.figures.agency_id == own_agency]
     return {
         "rows": rows,
+        "ranked_rows": [r for r in rows if r.ranked],
+        "unranked_rows": [r for r in rows if not r.ranked],
         "period": period,
         "previous": prev,
         "kind": kind,
