@@ -51,6 +51,29 @@ def account_list(*, user: User) -> QuerySet[User]:
     return User.objects.select_related("agency").order_by("agency__name", "username")
 
 
+def account_search(*, user: User, agency: Agency | None = None, role: str = "") -> QuerySet[User]:
+    """The accounts page: ``account_list`` narrowed to one agency and/or one role (an unknown
+    role matches nothing). The agency comes joined, so a page of rows is one query."""
+    qs = account_list(user=user)
+    if agency is not None:
+        qs = qs.filter(agency=agency)
+    if role:
+        qs = qs.filter(role=role)
+    return qs
+
+
+def admin_usernames(*, usernames: list[str]) -> set[str]:
+    """Which of ``usernames`` (lower-cased) are existing administrator accounts."""
+    lowered = {u.strip().lower() for u in usernames if u and u.strip()}
+    if not lowered:
+        return set()
+    return {
+        name.lower()
+        for name in User.objects.filter(role=User.Role.ADMIN).values_list("username", flat=True)
+        if name.lower() in lowered
+    }
+
+
 def agency_user_counts() -> dict[int, int]:
     rows = Agency.objects.annotate(n=Count("users", filter=Q(users__is_active=True))).values_list(
         "id", "n"

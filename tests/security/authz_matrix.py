@@ -326,6 +326,20 @@ MATRIX: dict[str, Rule] = {
     "agencies:agency_list": Rule({"GET": ANY_USER}),
     "agencies:agency_detail": Rule({"GET": ANY_USER}, kw={"pk": "agency_a"}),
     "agencies:accounts_export": Rule({"GET": REVIEWERS}),
+    "agencies:account_list": Rule({"GET": REVIEWERS}),
+    "agencies:accounts_import": Rule(
+        {"GET": REVIEWERS, "POST": REVIEWERS}, note="POST without a file: the form again, 400"
+    ),
+    "agencies:accounts_import_confirm": Rule(
+        {"POST": roles(D, D, D, N, D, N)}, note="needs a previewed file in the caller's session"
+    ),
+    "agencies:directory_export": Rule({"GET": REVIEWERS}),
+    "agencies:directory_import": Rule(
+        {"GET": REVIEWERS, "POST": REVIEWERS}, note="POST without a file: the form again, 400"
+    ),
+    "agencies:directory_import_confirm": Rule(
+        {"POST": roles(D, D, D, N, D, N)}, note="needs a previewed file in the caller's session"
+    ),
     "api:agency-list": Rule({"GET": ANY_USER}),
     "api:agency-detail": Rule({"GET": ANY_USER}, kw={"pk": "agency_a"}),
     # --- frameworks (indicators) ---------------------------------------------------------------
