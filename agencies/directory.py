@@ -31,6 +31,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from dti_portal.spreadsheet import append_row
+
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, User
 from .services import _require_reviewer, audit
 from .spreadsheets import read_table
@@ -232,14 +234,15 @@ def export_directory_xlsx() -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "Danh mục cơ quan"
-    ws.append(list(DIRECTORY_COLUMNS))
+    append_row(ws, list(DIRECTORY_COLUMNS))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for a in Agency.objects.filter(is_active=True).prefetch_related("aliases").order_by("code"):
         aliases = "; ".join(al.alias for al in a.aliases.all())
-        ws.append([AGENCY, a.code, a.name, a.short_name, a.kind, aliases, ""])
+        append_row(ws, [AGENCY, a.code, a.name, a.short_name, a.kind, aliases, ""])
     for g in AgencyGroup.objects.prefetch_related("aliases", "members").order_by("code"):
-        ws.append(
+        append_row(
+            ws,
             [
                 GROUP,
                 g.code,
@@ -248,7 +251,7 @@ def export_directory_xlsx() -> bytes:
                 "; ".join(g.kinds or []),
                 "; ".join(al.alias for al in g.aliases.all()),
                 "; ".join(sorted(m.code for m in g.members.all())),
-            ]
+            ],
         )
     ws.freeze_panes = "A2"
     buf = io.BytesIO()

@@ -62,18 +62,6 @@ def account_search(*, user: User, agency: Agency | None = None, role: str = "") 
     return qs
 
 
-def admin_usernames(*, usernames: list[str]) -> set[str]:
-    """Which of ``usernames`` (lower-cased) are existing administrator accounts."""
-    lowered = {u.strip().lower() for u in usernames if u and u.strip()}
-    if not lowered:
-        return set()
-    return {
-        name.lower()
-        for name in User.objects.filter(role=User.Role.ADMIN).values_list("username", flat=True)
-        if name.lower() in lowered
-    }
-
-
 def agency_user_counts() -> dict[int, int]:
     rows = Agency.objects.annotate(n=Count("users", filter=Q(users__is_active=True))).values_list(
         "id", "n"

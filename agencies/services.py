@@ -298,9 +298,28 @@ def accounts_import(
     result = AccountImportResult(dry_run=dry_run)
     seen: set[str] = set()
     checked = []
+    # A reviewer may not create an administrator nor change one's account (role, password):
+    # that would be a way up to admin. Administrators and the console may.
+    guard_admins = actor is not None and actor.role != User.Role.ADMIN
+    admins = (
+        {
+            u.lower()
+            for u in User.objects.filter(role=User.Role.ADMIN).values_list("username", flat=True)
+        }
+        if guard_admins
+        else set()
+    )
     for i, row in enumerate(rows):
         n = int(row.get("_row") or first_row + i)
         errors, agency = _check_account_row(n, row, seen)
+        username = (row.get("username") or "").strip()
+        if guard_admins and (
+            (row.get("role") or "").strip() == User.Role.ADMIN or username.lower() in admins
+        ):
+            errors.append(
+                _("Dòng %(n)s: chỉ quản trị viên mới được tạo hoặc sửa tài khoản quản trị (%(u)s).")
+                % {"n": n, "u": username}
+            )
         result.errors.extend(errors)
         checked.append((n, row, agency))
     if not rows:

@@ -251,35 +251,11 @@ def _pending_pop(request: HttpRequest, kind: str, token: str) -> tuple[bytes, st
     return base64.b64decode(item["data"]), str(item["name"])
 
 
-def _admin_rows_refused(actor: User, rows: list[dict[str, str]]) -> list[str]:
-    """Rows a reviewer may not import: creating an administrator, or changing an existing
-    administrator's account (its role or password): that would be a way up to admin."""
-    if actor.role == User.Role.ADMIN:
-        return []
-    admins = selectors.admin_usernames(usernames=[r.get("username", "") for r in rows])
-    errors = []
-    for row in rows:
-        username = (row.get("username") or "").strip()
-        if (row.get("role") or "").strip() == User.Role.ADMIN or username.lower() in admins:
-            errors.append(
-                _("Dòng %(n)s: chỉ quản trị viên mới được tạo hoặc sửa tài khoản quản trị (%(u)s).")
-                % {"n": row.get("_row", "?"), "u": username}
-            )
-    return errors
-
-
 def _run_accounts_import(
     request: HttpRequest, rows: list[dict[str, str]], *, dry_run: bool
 ) -> AccountImportResult:
     actor: User = request.user  # type: ignore[assignment]
-    refused = _admin_rows_refused(actor, rows)
-    result = accounts_import(
-        actor=actor, rows=rows, dry_run=dry_run or bool(refused), request_id=_rid(request)
-    )
-    if refused:
-        result.errors.extend(refused)
-        result.rows = []
-    return result
+    return accounts_import(actor=actor, rows=rows, dry_run=dry_run, request_id=_rid(request))
 
 
 def _accounts_result_page(

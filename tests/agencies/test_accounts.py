@@ -228,3 +228,22 @@ def test_reviewer_deactivates_from_the_directory_page(khanh_hoa, reviewer, user_
     assert not [
         s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id") == str(u.pk)
     ]
+
+
+@pytest.mark.django_db
+def test_a_reviewer_cannot_import_their_way_to_admin(reviewer, admin_user):
+    """The service refuses, for a reviewer, a row creating an administrator or touching an
+    existing administrator's account; an administrator (or the console) may."""
+    from agencies.services import accounts_import
+
+    rows = [
+        {"username": "moi_qt", "role": "admin", "password": "", "_row": "2"},
+        {"username": admin_user.username, "role": "reviewer", "password": "", "_row": "3"},
+    ]
+    result = accounts_import(actor=reviewer, rows=rows)
+    assert not result.ok and len(result.errors) == 2
+    assert all("chỉ quản trị viên" in e for e in result.errors)
+    assert not User.objects.filter(username="moi_qt").exists()
+    admin_user.refresh_from_db()
+    assert admin_user.role == User.Role.ADMIN
+    assert accounts_import(actor=admin_user, rows=rows[:1]).ok
