@@ -13,7 +13,7 @@ names, indicator codes and people's comments are plain text (data); points are `
 from __future__ import annotations
 
 from collections.abc import Iterable
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
@@ -62,7 +62,7 @@ def period_msg(period: ReportingPeriod) -> Msg:
 
 
 def item_msg(submission: Submission) -> Msg:
-    """ "3.4 (Quý 4/2025)": the sub-indicator's code and the period (no words to translate)."""
+    """The item as "3.4 (Quý 4/2025)": the sub-indicator's code and its period's label."""
     return Msg(
         "%(code)s (%(period)s)",
         code=submission.indicator.code,
@@ -72,7 +72,7 @@ def item_msg(submission: Submission) -> Msg:
 
 def points_arg(points: Decimal) -> Decimal:
     """Points as a message argument: two decimals at most, shown in the reader's number format."""
-    return Decimal(points).quantize(Decimal("0.01"))
+    return Decimal(points).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def message_fields(message: Msg | str) -> dict[str, Any]:
@@ -81,7 +81,8 @@ def message_fields(message: Msg | str) -> dict[str, Any]:
     if isinstance(message, str):
         return {"message": message, "message_msg": None}
     with translation.override("vi"):
-        text = message.render()  # the msgid filled in, numbers in the Vietnamese format
+        # not str(message): that writes numbers as "12.5"; rendering gives the Vietnamese "12,5"
+        text = message.render()
     return {"message": text, "message_msg": message.as_json()}
 
 
