@@ -13,6 +13,7 @@ from simple_history.models import HistoricalRecords
 
 from agencies.models import Agency, TimeStamped
 from indicators.models import Framework, Indicator
+from indicators.scoring_rules.base import render_message
 
 
 class ReportingPeriod(TimeStamped):
@@ -343,13 +344,20 @@ class SubmissionTransition(models.Model):
 
 
 class Notification(models.Model):
-    """An in-app message (and optionally an email) for one user."""
+    """An in-app message (and optionally an email) for one user.
+
+    ``message_msg`` is the message kept structured (``Msg.as_json``: a msgid and its arguments),
+    so that :attr:`text` shows it in the reader's language and number format, whoever acted.
+    ``message`` is the same sentence in Vietnamese (search, the admin, and what rows written
+    before messages were structured show).
+    """
 
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
     kind = models.CharField(max_length=40)
     message = models.TextField()
+    message_msg = models.JSONField(null=True, blank=True, default=None)
     link = models.CharField(max_length=255, blank=True)
     submission = models.ForeignKey(
         Submission, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
@@ -366,6 +374,11 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.recipient}: {self.message[:50]}"
+
+    @property
+    def text(self) -> str:
+        """The message in the active language (the stored Vietnamese text for older rows)."""
+        return render_message(self.message_msg, self.message)
 
 
 class ReminderDigest(models.Model):

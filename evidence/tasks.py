@@ -17,13 +17,16 @@ from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop as N_
 
 from agencies.models import Agency, User
 from indicators.models import Indicator
+from indicators.scoring_rules.base import Msg
 
 from .models import ItemExtension, Notification, ReminderDigest, ReportingPeriod, Submission
+from .services.notifications import message_fields, period_msg
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +51,21 @@ def _absolute(path: str) -> str:
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
 def send_notification_emails(notification_ids: list[int]) -> int:
-    """Emails the given notifications to recipients who want email; each at most once."""
+    """Emails the given notifications to recipients who want email; each at most once.
+
+    Emails are in Vietnamese, the portal's default language (users have no stored language, and
+    the task may run in the actor's request, in whatever language the actor uses).
+    """
     sent = 0
     rows = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
     for n in rows.select_related("recipient"):
         user = n.recipient
         if not (user.email_notifications and user.email and user.is_active):
             continue
-        body = n.message + (f"\n\n{_absolute(n.link)}" if n.link else "")
-        subject = _("[Cổng DTI] %(text)s") % {"text": n.message[:90]}
+        with translation.override("vi"):
+            text = n.text
+            subject = _("[Cổng DTI] %(text)s") % {"text": text[:90]}
+        body = text + (f"\n\n{_absolute(n.link)}" if n.link else "")
         send_mail(subject, body, None, [user.email])
         Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(
             emailed_at=timezone.now()
@@ -216,11 +225,12 @@ def _send_one(
             "ngày). Các chỉ số sau chưa được gửi:"
         ) % {"agency": agency.name, "period": period, "deadline": deadline, "days": days}
         recipients = [u.email for u in staff if u.email and u.email_notifications]
-        message = _("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi.") % {
-            "days": days,
-            "period": period,
-            "n": len(items),
-        }
+        message = Msg(
+            N_("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."),
+            days=str(days),
+            period=period_msg(period),
+            n=str(len(items)),
+        )
         note_kind = "reminder"
     else:
         oldest = min(it.deadline for it in items)
@@ -240,13 +250,15 @@ def _send_one(
             "late": late,
         }
         recipients = [agency.head_email] if agency.head_email else []
-        message = _("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi.") % {
-            "period": period,
-            "late": late,
-            "n": len(items),
-        }
+        message = Msg(
+            N_("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi."),
+            period=period_msg(period),
+            late=str(late),
+            n=str(len(items)),
+        )
         note_kind = "overdue"
     body = f"{intro}\n\n{lines}\n\n{_absolute(_inbox_path())}\n"
+    fields = message_fields(message)  # the in-app notice: shown in each reader's language
     try:
         with transaction.atomic():
             ReminderDigest.objects.create(
@@ -257,9 +269,9 @@ def _send_one(
                 Notification(
                     recipient=u,
                     kind=note_kind,
-                    message=message,
                     link=_inbox_path(),
                     emailed_at=now if u.email in recipients else None,
+                    **fields,
                 )
                 for u in staff
             )

@@ -3,20 +3,28 @@
 ``notify`` writes one Notification per recipient in the caller's transaction; the emails go out
 after commit through ``evidence.tasks.send_notification_emails`` (only to users who keep
 ``email_notifications`` on and have an address). Marking read is the only change a user makes.
+
+Messages are :class:`~indicators.scoring_rules.base.Msg` (a msgid marked with ``gettext_noop``
+and its arguments), stored structured so each reader sees them in their own language: whatever
+is itself UI text (a period's label, a return reason, "Sở KH&CN") is a nested ``Msg``; agency
+names, indicator codes and people's comments are plain text (data); points are ``Decimal``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_noop as N_
 
 from agencies.models import User
+from indicators.scoring_rules.base import Msg
 
-from ..models import Notification, Submission
+from ..models import Notification, ReportingPeriod, Submission
 
 
 class Kind:
@@ -45,6 +53,39 @@ def reviewer_recipients() -> list[User]:
     return list(User.objects.filter(role=User.Role.REVIEWER, is_active=True))
 
 
+def period_msg(period: ReportingPeriod) -> Msg:
+    """A period's label ("Quý 4/2025", "Cả năm 2025") as a message. Quarter and year are text,
+    not numbers: a year must not print as "2.025"."""
+    if period.quarter is None:
+        return Msg(N_("Cả năm %(year)s"), year=str(period.year))
+    return Msg(N_("Quý %(quarter)s/%(year)s"), quarter=str(period.quarter), year=str(period.year))
+
+
+def item_msg(submission: Submission) -> Msg:
+    """The item as "3.4 (Quý 4/2025)": the sub-indicator's code and its period's label."""
+    return Msg(
+        "%(code)s (%(period)s)",
+        code=submission.indicator.code,
+        period=period_msg(submission.period),
+    )
+
+
+def points_arg(points: Decimal) -> Decimal:
+    """Points as a message argument: two decimals at most, shown in the reader's number format."""
+    return Decimal(points).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+def message_fields(message: Msg | str) -> dict[str, Any]:
+    """A notification's ``message`` (Vietnamese, whatever language the actor uses) and
+    ``message_msg`` (structured, or None for a plain text)."""
+    if isinstance(message, str):
+        return {"message": message, "message_msg": None}
+    with translation.override("vi"):
+        # not str(message): that writes numbers as "12.5"; rendering gives the Vietnamese "12,5"
+        text = message.render()
+    return {"message": text, "message_msg": message.as_json()}
+
+
 def submission_link(submission: Submission, *, for_reviewer: bool) -> str:
     """Where a notification about ``submission`` leads its recipient ("" if no page exists)."""
     names = (
@@ -64,11 +105,16 @@ def notify(
     *,
     recipients: Iterable[User],
     kind: str,
-    message: str,
+    message: Msg | str,
     link: str = "",
     submission: Submission | None = None,
 ) -> list[Notification]:
-    """One in-app notification per distinct recipient; emails are sent after commit."""
+    """One in-app notification per distinct recipient; emails are sent after commit.
+
+    ``message``: a :class:`Msg` (shown in each reader's language); a plain string is stored as
+    it is (shown the same to everyone).
+    """
+    fields = message_fields(message)
     seen: set[int] = set()
     rows = []
     for user in recipients:
@@ -76,9 +122,7 @@ def notify(
             continue
         seen.add(user.pk)
         rows.append(
-            Notification(
-                recipient=user, kind=kind, message=message, link=link, submission=submission
-            )
+            Notification(recipient=user, kind=kind, link=link, submission=submission, **fields)
         )
     if not rows:
         return []

@@ -22,20 +22,20 @@ from typing import Any
 
 import rules
 from django.db import models, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_noop as N_
 from django_fsm import can_proceed
 
 from agencies.models import User
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
+from indicators.scoring_rules.base import Msg
 
 from ..models import Submission
 from . import notifications
 from .periods import item_is_open
 from .transition_steps import (
-    _fmt,
-    _label,
     _lock,
     _missing_required,
     _parse_points,
@@ -82,6 +82,17 @@ def reason_label(code: str) -> str:
         return str(ReturnReason(code).label)
     except ValueError:
         return code
+
+
+def reason_msg(code: str) -> Msg | str:
+    """A return reason's label as a message (its msgid is the Vietnamese label); an unknown
+    code as it is."""
+    try:
+        label = ReturnReason(code).label
+    except ValueError:
+        return code
+    with translation.override("vi"):  # the source language: the lazy label gives its msgid
+        return Msg(str(label))
 
 
 # --- services ---------------------------------------------------------------------------------
@@ -133,21 +144,24 @@ def submission_submit(*, submission: Submission, actor: User, version: int | Non
         notifications.notify(
             recipients=notifications.agency_recipients(locked.indicator.lead_agency_id),  # type: ignore[arg-type]
             kind=notifications.Kind.SUBMITTED_TO_LEAD,
-            message=_("%(agency)s đã gửi phần phối hợp chỉ số %(item)s cho cơ quan chủ trì.")
-            % {"agency": agency, "item": _label(locked)},
+            message=Msg(
+                N_("%(agency)s đã gửi phần phối hợp chỉ số %(item)s cho cơ quan chủ trì."),
+                agency=agency,
+                item=notifications.item_msg(locked),
+            ),
             link=notifications.submission_link(locked, for_reviewer=False),
             submission=locked,
         )
     else:
         text = (
-            _("%(agency)s đã gửi lại chỉ số %(item)s sau khi giải trình, bổ sung.")
+            N_("%(agency)s đã gửi lại chỉ số %(item)s sau khi giải trình, bổ sung.")
             if resubmission
-            else _("%(agency)s đã gửi chỉ số %(item)s đến Sở KH&CN để thẩm định.")
+            else N_("%(agency)s đã gửi chỉ số %(item)s đến Sở KH&CN để thẩm định.")
         )
         notifications.notify(
             recipients=notifications.reviewer_recipients(),
             kind=notifications.Kind.RESUBMITTED if resubmission else notifications.Kind.SUBMITTED,
-            message=text % {"agency": agency, "item": _label(locked)},
+            message=Msg(text, agency=agency, item=notifications.item_msg(locked)),
             link=notifications.submission_link(locked, for_reviewer=True),
             submission=locked,
         )
@@ -217,8 +231,12 @@ def submission_approve(
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.APPROVED,
-        message=_("Chỉ số %(item)s đã được Sở KH&CN duyệt, điểm thẩm định %(points)s/%(max)s.")
-        % {"item": _label(locked), "points": _fmt(points), "max": _fmt(max_points)},
+        message=Msg(
+            N_("Chỉ số %(item)s đã được Sở KH&CN duyệt, điểm thẩm định %(points)s/%(max)s."),
+            item=notifications.item_msg(locked),
+            points=notifications.points_arg(points),
+            max=notifications.points_arg(max_points),
+        ),
         link=notifications.submission_link(locked, for_reviewer=False),
         submission=locked,
     )
@@ -273,17 +291,17 @@ def submission_return(
         update_fields=fields,
     )
     who = locked.indicator.lead_agency if by_lead else None
-    sender = who.display_name if who is not None else _("Sở KH&CN")
+    sender = who.display_name if who is not None else Msg(N_("Sở KH&CN"))
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.RETURNED,
-        message=_("%(sender)s trả lại chỉ số %(item)s: %(reason)s — %(comment)s")
-        % {
-            "sender": sender,
-            "item": _label(locked),
-            "reason": reason_label(code),
-            "comment": comment,
-        },
+        message=Msg(
+            N_("%(sender)s trả lại chỉ số %(item)s: %(reason)s — %(comment)s"),
+            sender=sender,
+            item=notifications.item_msg(locked),
+            reason=reason_msg(code),
+            comment=comment,
+        ),
         link=notifications.submission_link(locked, for_reviewer=False),
         submission=locked,
     )
@@ -324,8 +342,11 @@ def submission_reopen(
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.REOPENED,
-        message=_("Sở KH&CN đã mở lại chỉ số %(item)s để điều chỉnh: %(reason)s")
-        % {"item": _label(locked), "reason": comment},
+        message=Msg(
+            N_("Sở KH&CN đã mở lại chỉ số %(item)s để điều chỉnh: %(reason)s"),
+            item=notifications.item_msg(locked),
+            reason=comment,
+        ),
         link=notifications.submission_link(locked, for_reviewer=False),
         submission=locked,
     )
@@ -374,8 +395,11 @@ def submission_set_final(
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.FINAL,
-        message=_("Hội đồng thẩm định chốt điểm cuối cùng chỉ số %(item)s: %(points)s.")
-        % {"item": _label(locked), "points": _fmt(points)},
+        message=Msg(
+            N_("Hội đồng thẩm định chốt điểm cuối cùng chỉ số %(item)s: %(points)s."),
+            item=notifications.item_msg(locked),
+            points=notifications.points_arg(points),
+        ),
         link=notifications.submission_link(locked, for_reviewer=False),
         submission=locked,
     )

@@ -127,6 +127,16 @@ def test_inbox_fixed_queries(client_as, user_a, django_assert_max_num_queries):
     Notification.objects.bulk_create(
         Notification(recipient=user_a, kind="x", message=f"m{i}") for i in range(25)
     )
+    # structured messages (shown in the reader's language) render without queries either
+    Notification.objects.bulk_create(
+        Notification(
+            recipient=user_a,
+            kind="x",
+            message=f"Quý {i}/2025",
+            message_msg=["Quý %(quarter)s/%(year)s", {"quarter": str(i), "year": "2025"}],
+        )
+        for i in range(25)
+    )
     with CaptureQueriesContext(connection) as large:
         c.get("/reporting/notifications/")
     assert len(large) == len(small)
