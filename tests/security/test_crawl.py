@@ -409,6 +409,9 @@ def ui_leftovers(texts: list[str], data: str) -> list[str]:
         for piece in re.split(r"[;·:(),\n]", text):  # "A, B": two data values
             # English words or a code before a name ("Main index 7. Hạ tầng số"): not the name.
             piece = re.sub(r"^[\x00-\x7f]*\s(?=\S*[^\x00-\x7f])", "", piece.strip(" .…,–—"))
+            # ... and English words after it ("Sở KH&CN has sent indicator 3.4", a notification
+            # in English naming an agency): the Vietnamese left must still be a data value.
+            piece = re.sub(r"(?<=[^\x00-\x7f])(\S*)\s[\x00-\x7f]*$", r"\1", piece)
             if VI_CHARS.search(piece) and piece not in data:
                 out.append(text)
                 break
