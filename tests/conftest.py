@@ -131,7 +131,13 @@ def artifacts_dir():
     return ARTIFACTS
 
 
+@pytest.hookimpl(trylast=True)  # after pytest-django's own ordering by database use
 def pytest_collection_modifyitems(config, items):
+    # Browser tests last: the session-wide Playwright (sync API) leaves its event loop marked
+    # as running in this thread, and Django's async views (e.g. /health/) called from a later
+    # test through the sync test client would then refuse to run ("AsyncToSync in the same
+    # thread as an async event loop").
+    items.sort(key=lambda item: "e2e" in item.keywords)
     if not os.path.exists(CHROMIUM):
         skip = pytest.mark.skip(reason="Debian's chromium is not installed")
         for item in items:
