@@ -18,6 +18,7 @@ from django.db.models import F
 
 from dti_portal.errors import NotFound
 from evidence.models import ReportingPeriod
+from evidence.selectors import assigned_indicators
 from indicators.models import Framework
 
 from .models import NationalResult, ScoreKind, ScoreSnapshot, ScoreState
@@ -82,12 +83,18 @@ def _dec(v: Decimal | None) -> str | None:
     return None if v is None else format(v, "f")
 
 
-def _agency_part(snapshot: ScoreSnapshot, agency_id: int | None) -> dict[str, Any]:
-    """Totals over the sub-indicators ``agency_id`` leads or contributed to, from the lineage."""
+def _agency_part(
+    snapshot: ScoreSnapshot, agency_id: int | None, assigned: set[str]
+) -> dict[str, Any]:
+    """Totals over the sub-indicators ``agency_id`` leads, coordinates (``assigned``: codes,
+    directly or through a group, whether or not its contribution was used) or contributed to,
+    from the lineage."""
     per_main: dict[str, list[Decimal]] = {}
-    for entry in snapshot.lineage.values():
+    for code, entry in snapshot.lineage.items():
         mine = agency_id is not None and (
-            entry.get("lead_agency_id") == agency_id or agency_id in entry.get("contributors", [])
+            code in assigned
+            or entry.get("lead_agency_id") == agency_id
+            or agency_id in entry.get("contributors", [])
         )
         if not mine:
             continue
@@ -122,6 +129,12 @@ def score_summary(*, user: Any, framework: Framework, period: ReportingPeriod) -
         s.kind: s for s in ScoreSnapshot.objects.filter(framework=framework, period=period)
     }
     province = bool(user.sees_province)
+    agency = getattr(user, "agency", None)
+    assigned = (
+        set(assigned_indicators(agency=agency, framework=framework).values_list("code", flat=True))
+        if not province and agency is not None
+        else set()
+    )
     out: dict[str, Any] = {
         "framework": framework.code,
         "period": period.pk,
@@ -153,7 +166,7 @@ def score_summary(*, user: Any, framework: Framework, period: ReportingPeriod) -
             }
         else:
             body = {
-                **_agency_part(snap, user.agency_id),
+                **_agency_part(snap, user.agency_id, assigned),
                 "points_at_risk": None,
                 "max_reachable": None,
             }

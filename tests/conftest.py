@@ -26,6 +26,19 @@ def _clear_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the portal's default language: a request with the English cookie
+    activates English for the thread (as every request does in production), which must not
+    leak into the next test's code run outside a request."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
+
+
 @pytest.fixture
 def agency_a(db):
     return AgencyFactory(code="so-a", name="Sở Thử nghiệm A", short_name="Sở A")

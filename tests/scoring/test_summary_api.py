@@ -114,6 +114,13 @@ def test_agency_staff_see_only_their_part(api_as, scored):
     lead_staff = UserFactory(role="agency_staff", agency=lead)
     data = api_as(lead_staff).get(URL, {"framework": fw.code, "period": period.pk}).json()
     assert [m["code"] for m in data["appraised"]["main_indices"]] == ["1", "2", "3"]
+    # a coordinating agency whose part went into the lead's consolidation (not itself a
+    # contributor in the lineage) still sees the sub-indicator it is assigned
+    coordinator = AgencyFactory()
+    subs["1.2"].coordinating_agencies.add(coordinator)
+    staff_c = UserFactory(role="agency_staff", agency=coordinator)
+    data = api_as(staff_c).get(URL, {"framework": fw.code, "period": period.pk}).json()
+    assert [m["code"] for m in data["appraised"]["main_indices"]] == ["1"]
     outsider = UserFactory(role="agency_staff", agency=AgencyFactory())
     data = api_as(outsider).get(URL, {"framework": fw.code, "period": period.pk}).json()
     assert data["appraised"]["main_indices"] == [] and data["appraised"]["total_points"] == "0"
