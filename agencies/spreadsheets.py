@@ -153,25 +153,36 @@ def read_table(data: bytes, filename: str, columns: Iterable[str]) -> list[dict[
         except UnicodeDecodeError as exc:
             raise SpreadsheetError(_("Tệp CSV phải được lưu với bảng mã UTF-8.")) from exc
         rows = []
-        for r in csv.reader(io.StringIO(text)):
-            rows.append(list(r))
-            if len(rows) > MAX_ROWS:
-                raise SpreadsheetError(
-                    _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
-                )
+        try:
+            for r in csv.reader(io.StringIO(text)):
+                rows.append(list(r))
+                if len(rows) > MAX_ROWS:
+                    raise SpreadsheetError(
+                        _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
+                    )
+        except csv.Error as exc:  # e.g. a field longer than the csv module allows
+            raise SpreadsheetError(_("Tệp CSV không đọc được: %(e)s") % {"e": exc}) from exc
     else:
         wb = load_xlsx(data, read_only=True)
         ws = wb.worksheets[0]
         rows = []
-        # Read-only mode trusts the declared dimension, so count rows while streaming.
-        for r in ws.iter_rows(values_only=True):
-            rows.append([cell_text(v) for v in r[:MAX_COLUMNS]])
-            if len(rows) > MAX_ROWS:
-                wb.close()
-                raise SpreadsheetError(
-                    _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
-                )
-        wb.close()
+        # Read-only mode trusts the declared dimension, so count rows while streaming; it also
+        # parses the sheet only now, so a damaged sheet fails here, not at opening.
+        try:
+            for r in ws.iter_rows(values_only=True):
+                rows.append([cell_text(v) for v in r[:MAX_COLUMNS]])
+                if len(rows) > MAX_ROWS:
+                    raise SpreadsheetError(
+                        _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
+                    )
+        except SpreadsheetError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any parse failure of untrusted XML
+            raise SpreadsheetError(
+                _("Tệp Excel bị hỏng hoặc không đúng định dạng, không đọc được.")
+            ) from exc
+        finally:
+            wb.close()
     if not rows:
         raise SpreadsheetError(_("Tệp trống."))
     header = [h.strip().lower() for h in rows[0]]

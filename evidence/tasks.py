@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from agencies.models import Agency, User
 from indicators.models import Indicator
@@ -226,7 +226,7 @@ def _send_one(
         ) % {"agency": agency.name, "period": period, "deadline": deadline, "days": days}
         recipients = [u.email for u in staff if u.email and u.email_notifications]
         message = Msg(
-            N_("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."),
+            gettext_noop("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."),
             days=str(days),
             period=period_msg(period),
             n=str(len(items)),
@@ -251,7 +251,7 @@ def _send_one(
         }
         recipients = [agency.head_email] if agency.head_email else []
         message = Msg(
-            N_("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi."),
+            gettext_noop("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi."),
             period=period_msg(period),
             late=str(late),
             n=str(len(items)),

@@ -19,7 +19,7 @@ from typing import Any
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_noop
 
 from agencies.models import User
 from indicators.scoring_rules.base import Msg
@@ -57,8 +57,10 @@ def period_msg(period: ReportingPeriod) -> Msg:
     """A period's label ("Quý 4/2025", "Cả năm 2025") as a message. Quarter and year are text,
     not numbers: a year must not print as "2.025"."""
     if period.quarter is None:
-        return Msg(N_("Cả năm %(year)s"), year=str(period.year))
-    return Msg(N_("Quý %(quarter)s/%(year)s"), quarter=str(period.quarter), year=str(period.year))
+        return Msg(gettext_noop("Cả năm %(year)s"), year=str(period.year))
+    return Msg(
+        gettext_noop("Quý %(quarter)s/%(year)s"), quarter=str(period.quarter), year=str(period.year)
+    )
 
 
 def item_msg(submission: Submission) -> Msg:

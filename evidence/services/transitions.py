@@ -24,8 +24,7 @@ import rules
 from django.db import models, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import gettext_noop as N_
+from django.utils.translation import gettext_lazy, gettext_noop
 from django_fsm import can_proceed
 
 from agencies.models import User
@@ -145,7 +144,9 @@ def submission_submit(*, submission: Submission, actor: User, version: int | Non
             recipients=notifications.agency_recipients(locked.indicator.lead_agency_id),  # type: ignore[arg-type]
             kind=notifications.Kind.SUBMITTED_TO_LEAD,
             message=Msg(
-                N_("%(agency)s đã gửi phần phối hợp chỉ số %(item)s cho cơ quan chủ trì."),
+                gettext_noop(
+                    "%(agency)s đã gửi phần phối hợp chỉ số %(item)s cho cơ quan chủ trì."
+                ),
                 agency=agency,
                 item=notifications.item_msg(locked),
             ),
@@ -154,9 +155,9 @@ def submission_submit(*, submission: Submission, actor: User, version: int | Non
         )
     else:
         text = (
-            N_("%(agency)s đã gửi lại chỉ số %(item)s sau khi giải trình, bổ sung.")
+            gettext_noop("%(agency)s đã gửi lại chỉ số %(item)s sau khi giải trình, bổ sung.")
             if resubmission
-            else N_("%(agency)s đã gửi chỉ số %(item)s đến Sở KH&CN để thẩm định.")
+            else gettext_noop("%(agency)s đã gửi chỉ số %(item)s đến Sở KH&CN để thẩm định.")
         )
         notifications.notify(
             recipients=notifications.reviewer_recipients(),
@@ -232,7 +233,9 @@ def submission_approve(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.APPROVED,
         message=Msg(
-            N_("Chỉ số %(item)s đã được Sở KH&CN duyệt, điểm thẩm định %(points)s/%(max)s."),
+            gettext_noop(
+                "Chỉ số %(item)s đã được Sở KH&CN duyệt, điểm thẩm định %(points)s/%(max)s."
+            ),
             item=notifications.item_msg(locked),
             points=notifications.points_arg(points),
             max=notifications.points_arg(max_points),
@@ -291,12 +294,12 @@ def submission_return(
         update_fields=fields,
     )
     who = locked.indicator.lead_agency if by_lead else None
-    sender = who.display_name if who is not None else Msg(N_("Sở KH&CN"))
+    sender = who.display_name if who is not None else Msg(gettext_noop("Sở KH&CN"))
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.RETURNED,
         message=Msg(
-            N_("%(sender)s trả lại chỉ số %(item)s: %(reason)s — %(comment)s"),
+            gettext_noop("%(sender)s trả lại chỉ số %(item)s: %(reason)s — %(comment)s"),
             sender=sender,
             item=notifications.item_msg(locked),
             reason=reason_msg(code),
@@ -343,7 +346,7 @@ def submission_reopen(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.REOPENED,
         message=Msg(
-            N_("Sở KH&CN đã mở lại chỉ số %(item)s để điều chỉnh: %(reason)s"),
+            gettext_noop("Sở KH&CN đã mở lại chỉ số %(item)s để điều chỉnh: %(reason)s"),
             item=notifications.item_msg(locked),
             reason=comment,
         ),
@@ -396,7 +399,7 @@ def submission_set_final(
         recipients=notifications.agency_recipients(locked.agency_id),
         kind=notifications.Kind.FINAL,
         message=Msg(
-            N_("Hội đồng thẩm định chốt điểm cuối cùng chỉ số %(item)s: %(points)s."),
+            gettext_noop("Hội đồng thẩm định chốt điểm cuối cùng chỉ số %(item)s: %(points)s."),
             item=notifications.item_msg(locked),
             points=notifications.points_arg(points),
         ),

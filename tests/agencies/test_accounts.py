@@ -247,3 +247,35 @@ def test_a_reviewer_cannot_import_their_way_to_admin(reviewer, admin_user):
     admin_user.refresh_from_db()
     assert admin_user.role == User.Role.ADMIN
     assert accounts_import(actor=admin_user, rows=rows[:1]).ok
+
+
+@pytest.mark.parametrize("kind", ["huge_csv_field", "truncated_sheet"])
+def test_unreadable_table_is_a_clear_refusal(kind):
+    """A CSV field beyond the csv module's limit, or a sheet whose XML breaks off (read-only
+    openpyxl parses it only while reading rows): a SpreadsheetError, never a 500."""
+    import io
+    import zipfile
+
+    from agencies.spreadsheets import SpreadsheetError, read_table
+
+    if kind == "huge_csv_field":
+        data = ("username,full_name\nx," + "a" * 200_000 + "\n").encode()
+        name = "a.csv"
+    else:
+        wb = Workbook()
+        wb.active.append(["username", "full_name"])
+        for i in range(50):
+            wb.active.append([f"u{i}", "Nguyễn Văn A"])
+        buf = io.BytesIO()
+        wb.save(buf)
+        src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as dst:
+            for item in src.infolist():
+                content = src.read(item.filename)
+                if item.filename == "xl/worksheets/sheet1.xml":
+                    content = content[: len(content) // 2]  # the XML breaks off
+                dst.writestr(item, content)
+        data, name = out.getvalue(), "a.xlsx"
+    with pytest.raises(SpreadsheetError):
+        read_table(data, name, ["username", "full_name"])

@@ -164,3 +164,16 @@ def test_dashboard_footer_and_exports_headers_have_text(world, client_as, leader
     assert '<th scope="row" colspan="2">Tổng cộng</th>' in html
     html = c.get(reverse("scoring:exports") + q(world)).content.decode()
     assert '<span class="visually-hidden">Thao tác</span></th>' in html
+
+
+def test_province_list_never_names_a_draft(world, leader):
+    """A lead agency's draft is its own (AC11): the province sees the item as not sent yet
+    ("missing", no submission to open), never the draft itself."""
+    draft = Submission.objects.filter(period=world.period).exclude(state="returned").first()
+    Submission.objects.filter(pk=draft.pk).update(state=Submission.State.DRAFT)
+    recompute(world)
+    items = sel.dashboard(user=leader, framework=world.framework, period=world.period)[
+        "overdue_returned"
+    ]
+    assert draft.pk not in {x["submission_id"] for x in items}
+    assert all(x["state"] != Submission.State.DRAFT for x in items)

@@ -92,9 +92,9 @@ def scope_items(
 
     Agency staff: their own items, one per sub-indicator they lead, coordinate or reported on
     (the consolidation or their own submission; ``missing`` when they lead or coordinate it and
-    have started nothing). Province users: every submission still waiting for an agency (draft,
-    returned) and every sub-indicator whose lead agency has started nothing (only these can be
-    overdue or returned).
+    have started nothing). Province users: every returned submission and every sub-indicator
+    whose lead agency has sent nothing (started nothing, or only a draft, which they do not
+    see: ``missing``); only these can be overdue or returned.
     """
     if period is None:
         return []
@@ -109,7 +109,12 @@ def scope_items(
     )
     out: list[dict[str, Any]] = []
     if table.province_scope:
-        for s in qs.filter(state__in=WAITING_FOR_AGENCY):
+        # Through evidence's scoped selector: a draft is the agency's own (AC11), so only the
+        # returned items show here, and a lead whose only start is a draft counts as missing.
+        sent = submission_list(user=user).filter(
+            period=period, indicator__framework=table.framework, state__in=WAITING_FOR_AGENCY
+        )
+        for s in sent.order_by("indicator__sort_key", "agency__name"):
             out.append(
                 _item(
                     code=s.indicator.code,
@@ -124,7 +129,8 @@ def scope_items(
                 )
             )
         for row in table.subs:
-            if not row.state:  # the lead agency (or a consolidation) has started nothing
+            # the lead agency (or a consolidation) has sent nothing yet
+            if not row.state or row.state == Submission.State.DRAFT:
                 deadline = extensions.get(
                     (row.indicator_id, row.lead_agency_id or 0), period.deadline
                 )
