@@ -16,3 +16,14 @@ def request_recompute(django_capture_on_commit_callbacks):
             services.score_recompute_request(framework_id=fw.pk, period_id=period.pk)
 
     return run
+
+
+@pytest.fixture
+def world():
+    """The standard dashboard world (tests/scoring/dash_helpers.py), scores computed; a test
+    module needing another world defines its own."""
+    from .dash_helpers import build_world, recompute
+
+    w = build_world()
+    recompute(w)
+    return w

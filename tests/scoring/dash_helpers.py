@@ -273,3 +273,8 @@ def add_previous_period(w: World) -> ReportingPeriod:
 
     score_recompute(framework_id=w.framework.pk, period_id=prev.pk, force=True)
     return prev
+
+
+def q(w) -> str:
+    """The framework and period query string of a dashboard URL for world ``w``."""
+    return f"?framework={w.framework.code}&period={w.period.pk}"

@@ -14,21 +14,10 @@ from scoring.dashboards import selectors as sel
 from scoring.models import NationalResult
 from tests.factories import UserFactory
 
-from .dash_helpers import add_previous_period, build_world, recompute
+from .dash_helpers import add_previous_period, build_world, q, recompute
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    recompute(w)
-    return w
-
-
-def q(w):
-    return f"?framework={w.framework.code}&period={w.period.pk}"
 
 
 def test_dashboard_figures_equal_scoring_summary(world, leader, api_as):

@@ -17,21 +17,10 @@ from scoring.dashboards import selectors as sel
 from scoring.services import score_recompute
 from tests.factories import AgencyFactory, UserFactory
 
-from .dash_helpers import add_transition, build_world, put_state, recompute
+from .dash_helpers import add_transition, put_state, q, recompute
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    recompute(w)
-    return w
-
-
-def q(w):
-    return f"?framework={w.framework.code}&period={w.period.pk}"
 
 
 def test_agency_dashboard_shows_own_share_and_items_by_state_not_the_dti(world, client_as):

@@ -17,21 +17,10 @@ from agencies.models import AuditEvent
 from scoring.exports import evidence_pack, services
 from scoring.exports.models import ExportJob
 
-from .dash_helpers import build_world, recompute
+from .dash_helpers import q
 
 pytestmark = pytest.mark.django_db
 D = Decimal
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    recompute(w)
-    return w
-
-
-def q(w):
-    return f"?framework={w.framework.code}&period={w.period.pk}"
 
 
 def run_export(client, w, kind):

@@ -13,7 +13,7 @@ from evidence.models import Submission
 from scoring.dashboards import whatif
 from scoring.models import NationalResult, ScoreSnapshot
 
-from .dash_helpers import build_world, put_state, recompute
+from .dash_helpers import put_state, recompute
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -29,13 +29,6 @@ def db_fingerprint():
     )
     subs = list(Submission.objects.order_by("pk").values_list("pk", "values", "state", "version"))
     return counts, snaps, subs
-
-
-@pytest.fixture
-def world():
-    w = build_world()
-    recompute(w)
-    return w
 
 
 OVERRIDES = {
