@@ -193,9 +193,15 @@ def agency_directory_import(
         return result
     agencies = [r for r in rows if r["type"].strip().lower() == AGENCY]
     groups = [r for r in rows if r["type"].strip().lower() == GROUP]
+    known_agencies = Agency.objects.in_bulk(
+        [r["code"].strip() for r in agencies], field_name="code"
+    )
+    known_groups = AgencyGroup.objects.in_bulk(
+        [r["code"].strip() for r in groups], field_name="code"
+    )
     for row in agencies:
         code = row["code"].strip()
-        agency = Agency.objects.filter(code=code).first()
+        agency = known_agencies.get(code)
         (result.updated if agency else result.created).append(code)
         if dry_run:
             continue
@@ -208,7 +214,7 @@ def agency_directory_import(
         _add_aliases(AgencyAlias, "agency", agency, row)
     for row in groups:
         code = row["code"].strip()
-        group = AgencyGroup.objects.filter(code=code).first()
+        group = known_groups.get(code)
         (result.updated if group else result.created).append(code)
         if dry_run:
             continue
