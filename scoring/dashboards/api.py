@@ -164,6 +164,10 @@ class DashboardView(APIView):
                     {
                         "period": t["period_id"],
                         "label": t["label"],
+                        # The framework version the period belongs to (an earlier one mapped
+                        # through the crosswalk when it is not the one asked for).
+                        "framework": t["framework_code"],
+                        "earlier_version": t["earlier"] is not None,
                         **_points({k: t.get(k) for k in sel.KINDS}),
                     }
                     for t in d["trend"]

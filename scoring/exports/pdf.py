@@ -47,7 +47,7 @@ def summary_context(dash: Mapping[str, Any], league: Mapping[str, Any]) -> dict[
     )
     trend = dash["trend"]
     trend_svg = svg.line_chart(
-        [t["label"] for t in trend],
+        [t["label"] + ("*" if t.get("earlier") else "") for t in trend],
         [
             (k, str(ScoreKind(k).label), [t.get(k) for t in trend])
             for k in (ScoreKind.SELF_ASSESSED, ScoreKind.APPRAISED, ScoreKind.FINAL)

@@ -7,8 +7,9 @@ totals summed over those. Every function issues a fixed number of queries whatev
 agencies, submissions or evidence files.
 
 A package: :mod:`.common` (constants, framework and period, scope), :mod:`.table` (the score
-table), :mod:`.national` (national results), :mod:`.dashboard` (dashboard, lists, trend,
-drill-down), :mod:`.ranking` (the league table).
+table), :mod:`.national` (national results), :mod:`.dashboard` (dashboard, lists, drill-down),
+:mod:`.trends` (trends, reaching back into earlier framework versions through the crosswalk),
+:mod:`.ranking` (the league table).
 """
 
 from .common import (
@@ -40,7 +41,6 @@ from .dashboard import (
     items_overdue_or_returned,
     main_index_detail,
     sub_indicator_detail,
-    trend,
 )
 from .national import (
     last_official,
@@ -62,8 +62,15 @@ from .table import (
     score_table,
     snapshots_for,
 )
+from .trends import (
+    EarlierVersion,
+    earlier_versions,
+    sub_indicator_history,
+    trend,
+)
 
 __all__ = [
+    "EarlierVersion",
     "KINDS",
     "LATEST_PERIOD_FIRST",
     "MAX_ID",
@@ -80,6 +87,7 @@ __all__ = [
     "dec",
     "display_value",
     "dti_scale",
+    "earlier_versions",
     "extension_deadlines",
     "frameworks_for_dashboard",
     "group_contains",
@@ -103,6 +111,7 @@ __all__ = [
     "score_table",
     "snapshots_for",
     "sub_indicator_detail",
+    "sub_indicator_history",
     "trend",
     "visible_codes",
 ]

@@ -22,7 +22,7 @@ from evidence.models import (
 from evidence.selectors import submission_list
 from indicators.models import Framework
 
-from ...models import ScoreKind, ScoreSnapshot
+from ...models import ScoreKind
 from .common import (
     KINDS,
     WAITING_FOR_AGENCY,
@@ -30,11 +30,11 @@ from .common import (
     dec,
     extension_deadlines,
     is_lead_or_coordinator,
-    period_sort_key,
     periods_of,
 )
 from .national import last_official, national_comparison
 from .table import ScoreTable, score_table
+from .trends import earlier_versions, sub_indicator_history, trend
 
 # --- the items of the scope: state, overdue, returned ------------------------------------------
 
@@ -221,40 +221,6 @@ def headline_kind(table: ScoreTable) -> str:
     return ScoreKind.APPRAISED
 
 
-def trend(
-    *, framework: Framework, visible: set[str] | None, periods: list[ReportingPeriod]
-) -> list[dict[str, Any]]:
-    """Points of every kind for every period with snapshots, oldest first (1 query).
-
-    A kind's points are None (a gap in the chart, "—" in the table), not 0, when no sub-indicator
-    of the scope had any data for it in that period: e.g. the annual round before anything was
-    reported for it, whose snapshot totals 0 only because it is empty.
-    """
-    qs = ScoreSnapshot.objects.filter(framework=framework).defer("agencies", "main_indices")
-    by_period: dict[int, dict[str, Decimal | None]] = defaultdict(dict)
-    for snap in qs:
-        lin = snap.lineage or {}
-        entries = lin.values() if visible is None else [lin[c] for c in visible if c in lin]
-        if not any(e.get("contributors") for e in entries):
-            by_period[snap.period_id][snap.kind] = None
-            continue
-        if visible is None:
-            pts = snap.total_points
-        else:
-            pts = sum((dec(e.get("points")) or ZERO for e in entries), ZERO)
-        by_period[snap.period_id][snap.kind] = pts
-    return [
-        {
-            "period_id": p.pk,
-            "label": str(p),
-            "annual": p.quarter is None,
-            **{k: by_period[p.pk].get(k) for k in KINDS},
-        }
-        for p in periods
-        if p.pk in by_period
-    ]
-
-
 def dashboard(
     *,
     user: Any,
@@ -299,6 +265,12 @@ def dashboard(
     items = scope_items(user=user, period=period, table=table)
     overdue_returned = items_overdue_or_returned(user=user, period=period, table=table, items=items)
     province = table.province_scope
+    trend_rows = trend(
+        framework=framework,
+        visible=table.visible,
+        periods=periods,
+        earlier=earlier_versions(framework=framework),
+    )
     shares: dict[str, Decimal | None] | None = (
         None
         if province
@@ -336,7 +308,11 @@ def dashboard(
         "points_at_risk": table.figure(kind, "points_at_risk"),
         "max_reachable": table.figure(kind, "max_reachable"),
         "at_risk_by_reason": dict(at_risk_by_reason),
-        "trend": trend(framework=framework, visible=table.visible, periods=periods),
+        "trend": trend_rows,
+        # The earlier versions the trend reaches back into (named under the table).
+        "trend_versions": sorted(
+            {f"{t['earlier'].name} ({t['earlier'].code})" for t in trend_rows if t["earlier"]}
+        ),
         "losing": losing_rows,
         "overdue_returned": overdue_returned,
         # One set of counters for the whole page (see item_flags): the overdue/returned card
@@ -466,14 +442,7 @@ def sub_indicator_detail(*, user: Any, framework: Framework, period, code: str) 
                 ],
             }
         )
-    history = []
-    qs = ScoreSnapshot.objects.filter(framework=framework).select_related("period")
-    per_period: dict[int, dict[str, Any]] = {}
-    for snap in qs:
-        entry = per_period.setdefault(snap.period_id, {"period": snap.period})
-        entry[snap.kind] = dec(((snap.lineage or {}).get(code) or {}).get("points"))
-    for _pid, entry in sorted(per_period.items(), key=lambda kv: period_sort_key(kv[1]["period"])):
-        history.append(entry)
+    history = sub_indicator_history(framework=framework, code=code)
     return {
         "table": table,
         "row": row,
