@@ -30,6 +30,7 @@ ACCOUNTS: list[tuple[str, str, str, str | None]] = [
     ("thamdinh", "Nguyễn Văn Thẩm", User.Role.REVIEWER, "so-khcn"),
     ("thamdinh2", "Trương Thị Định", User.Role.REVIEWER, "so-khcn"),
     ("lanhdao", "Lãnh đạo UBND tỉnh", User.Role.LEADER, None),
+    ("hoidong", "Thành viên Hội đồng thẩm định", User.Role.COUNCIL, None),
     ("quantri", "Quản trị hệ thống", User.Role.ADMIN, None),
 ]
 

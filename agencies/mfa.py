@@ -1,6 +1,6 @@
 """Multi-factor authentication (TOTP, django-otp) and session binding.
 
-- ``mfa_required(user)``: reviewers and administrators must verify a TOTP code after the password
+- ``mfa_required(user)``: reviewers, administrators and the council must verify a TOTP code after the password
   when ``settings.DTI_MFA_REQUIRED`` is on (default: on when DEBUG is off and not testing).
 - ``AccountSecurityMiddleware``:
   * an MFA-required user whose session is not OTP-verified only reaches the enrolment and
@@ -47,11 +47,12 @@ def mfa_enabled() -> bool:
 
 
 def mfa_required(user: Any) -> bool:
-    """True when ``user`` must pass a TOTP check (reviewers and administrators)."""
+    """True when ``user`` must pass a TOTP check: reviewers, administrators and the appraisal
+    council (the roles whose actions change scores or data)."""
     return (
         mfa_enabled()
         and getattr(user, "is_authenticated", False)
-        and getattr(user, "role", None) in ("reviewer", "admin")
+        and getattr(user, "role", None) in ("reviewer", "admin", "council")
     )
 
 

@@ -191,6 +191,7 @@ class User(AbstractUser):
         AGENCY_STAFF = "agency_staff", _("Cán bộ đầu mối")
         REVIEWER = "reviewer", _("Sở KH&CN (thẩm định)")
         LEADER = "leader", _("Lãnh đạo")
+        COUNCIL = "council", _("Hội đồng thẩm định")
         ADMIN = "admin", _("Quản trị")
 
     full_name = models.CharField(_("họ và tên"), max_length=150, blank=True)
@@ -239,9 +240,21 @@ class User(AbstractUser):
         return self.role == self.Role.LEADER
 
     @property
+    def is_council(self) -> bool:
+        """Appraisal council members (*Hội đồng thẩm định*): read the province like leaders, and
+        confirm or adjust approved items' final points (``evidence.set_final``)."""
+        return self.role == self.Role.COUNCIL
+
+    @property
     def sees_province(self) -> bool:
-        """Reviewers, admins and leaders see the whole province; agency staff their agency."""
-        return self.role in (self.Role.REVIEWER, self.Role.ADMIN, self.Role.LEADER)
+        """Reviewers, admins, leaders and the appraisal council see the whole province (what was
+        sent to the Sở); agency staff their agency."""
+        return self.role in (
+            self.Role.REVIEWER,
+            self.Role.ADMIN,
+            self.Role.LEADER,
+            self.Role.COUNCIL,
+        )
 
 
 class AuditEvent(models.Model):

@@ -251,7 +251,9 @@ def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[lis
     seen.add(username.lower())
     if role not in User.Role.values:
         errors.append(
-            _("%(p)s: vai trò “%(r)s” không hợp lệ (agency_staff, reviewer, leader, admin).")
+            _(
+                "%(p)s: vai trò “%(r)s” không hợp lệ (agency_staff, reviewer, leader, council, admin)."
+            )
             % {"p": prefix, "r": role}
         )
     if email:

@@ -76,7 +76,7 @@ class TokenCredentialsSerializer(serializers.Serializer):
     otp = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="TOTP code; required for reviewers and administrators when MFA is on.",
+        help_text="TOTP code; required for reviewers, administrators and council members when MFA is on.",
     )
 
 

@@ -213,7 +213,7 @@ AXES_LOCKOUT_CALLABLE = "dti_portal.api.lockout_response"
 NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 AXES_CLIENT_IP_CALLABLE = "dti_portal.api.client_ip"
 
-# TOTP after the password for reviewers and administrators (agencies/mfa.py). Off for `make run`'s
+# TOTP after the password for reviewers, administrators and the council (agencies/mfa.py). Off for `make run`'s
 # demo (DEBUG) and for tests unless a test turns it on.
 DTI_MFA_REQUIRED = env.bool("DTI_MFA_REQUIRED", default=not DEBUG and not TESTING)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DTI portal")

@@ -48,12 +48,14 @@ class PortalPasswordChangeView(auth_views.PasswordChangeView):
 def home(request: HttpRequest) -> HttpResponse:
     """The home page: what the user's role works on. Agency staff get their inbox panel; the
     Sở's reviewers (and administrators) go straight to the review queue, leaders to the
-    province dashboard: their work starts there."""
+    province dashboard, the appraisal council to its final points: their work starts there."""
     from evidence.selectors import home_context
 
     user = request.user
     if getattr(user, "is_leader", False):
         return redirect("scoring:dashboard")
+    if getattr(user, "is_council", False):
+        return redirect("evidence:review_council")
     if getattr(user, "is_reviewer", False):
         return redirect("evidence:review_queue")
     return render(request, "home.html", home_context(user=user))

@@ -26,6 +26,12 @@ def is_reviewer(user: Any) -> bool:
 
 
 @rules.predicate
+def is_council(user: Any) -> bool:
+    """Members of the appraisal council (*Hội đồng thẩm định*)."""
+    return _role(user) == "council"
+
+
+@rules.predicate
 def is_admin(user: Any) -> bool:
     return _role(user) == "admin"
 
@@ -56,8 +62,11 @@ def is_lead_of_contribution(user: Any, submission: Any) -> bool:
 rules.add_perm("evidence.submit_submission", is_agency_staff & is_submission_agency)
 # The lead agency returns a coordinating agency's contribution with a reason.
 rules.add_perm("evidence.return_contribution", is_agency_staff & is_lead_of_contribution)
-# Reviewers start the review, approve, return, reopen and set the council's final points.
+# Reviewers start the review, approve, return and reopen.
 rules.add_perm("evidence.review_submission", is_reviewer)
 rules.add_perm("evidence.view_review_queue", is_reviewer)
+# The council's final points: entered by its members, or recorded from its minutes by a reviewer.
+rules.add_perm("evidence.set_final", is_reviewer | is_council)
+rules.add_perm("evidence.view_council", is_reviewer | is_council)
 # The audit log (transitions + AuditEvent) is for administrators.
 rules.add_perm("evidence.view_audit_log", is_admin)

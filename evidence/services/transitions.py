@@ -365,9 +365,10 @@ def submission_set_final(
     reason: str,
     version: int | None = None,
 ) -> Submission:
-    """The appraisal council (recorded by a reviewer) confirms or adjusts an approved item's final
-    points; a reason is required when they differ from the appraised points."""
-    _require("evidence.review_submission", actor, submission)
+    """The appraisal council (a member, or a reviewer recording its minutes) confirms or adjusts
+    an approved item's final points; a reason is required when they differ from the appraised
+    points."""
+    _require("evidence.set_final", actor, submission)
     locked = _lock(submission, version)
     if not can_proceed(locked.set_final):
         _run(locked, locked.set_final)

@@ -345,7 +345,9 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     if action not in ACTIONS:
         raise PermissionDenied
     sub = submission_get(user=request.user, pk=pk)
-    _require(request, "evidence.review_submission", sub)
+    _require(
+        request, "evidence.set_final" if action == "final" else "evidence.review_submission", sub
+    )
     post = request.POST
     version_raw = post.get("version", "")
     version = int(version_raw) if version_raw.isdigit() else None
@@ -435,8 +437,9 @@ def return_contribution(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def review_council(request: HttpRequest) -> HttpResponse:
     """Approved items of a period with self-assessed, appraised and final points; the council
-    (recorded by a reviewer) confirms or adjusts each final point with a reason."""
-    _require(request, "evidence.view_review_queue")
+    (its members, or a reviewer recording its minutes) confirms or adjusts each final point with
+    a reason."""
+    _require(request, "evidence.view_council")
     periods = list(ReportingPeriod.objects.select_related("framework").order_by("-deadline"))
     period = None
     raw = request.GET.get("period", "")

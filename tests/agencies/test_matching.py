@@ -63,7 +63,7 @@ def test_demo_seed_is_idempotent(db):
     usernames = {u for u, *_ in first}
     assert {"canbo_khcn", "canbo_vpubnd", "thamdinh", "lanhdao", "quantri"} <= usernames
     roles = {r for _, r, *_ in first}
-    assert roles == {"agency_staff", "reviewer", "leader", "admin"}
+    assert roles == {"agency_staff", "reviewer", "leader", "council", "admin"}
 
 
 def test_reviewer_declares_an_alias_on_the_directory_page(khanh_hoa, reviewer, user_a, client_as):

@@ -6,7 +6,8 @@ each persona against the expectation.
 
 Personas: ``anon``; ``own`` = staff of agency A, which owns the objects of the world (its
 submission, evidence, notification, export job...); ``other`` = staff of agency B, unrelated to
-A; ``reviewer`` (Sở KH&CN); ``leader`` (read-only province); ``admin``.
+A; ``reviewer`` (Sở KH&CN); ``leader`` (read-only province); ``council`` (the appraisal council:
+reads the province like a leader, and sets approved items' final points); ``admin``.
 
 Expectations: ``A`` allowed (2xx, a redirect that is not to the login/MFA page, or a 400/409:
 the request passed authorization and was refused on its content or state); ``D`` denied (401,
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 A, D, H, N = "A", "D", "H", "N"
-ROLES = ("anon", "own", "other", "reviewer", "leader", "admin")
+ROLES = ("anon", "own", "other", "reviewer", "leader", "council", "admin")
 SUB_STATES = ("draft", "submitted", "approved")
 
 Exp = str | dict[str, str]
@@ -36,20 +37,25 @@ def roles(
     reviewer: Exp = D,
     leader: Exp = D,
     admin: Exp = D,
+    *,
+    council: Exp | None = None,
 ) -> dict[str, Exp]:
+    """Positional in ``ROLES`` order without the council, which reads the province like a leader
+    unless told otherwise (its only writes are the final points)."""
     return {
         "anon": anon,
         "own": own,
         "other": other,
         "reviewer": reviewer,
         "leader": leader,
+        "council": leader if council is None else council,
         "admin": admin,
     }
 
 
 PUBLIC = roles(A, A, A, A, A, A)
 ANY_USER = roles(D, A, A, A, A, A)
-PROVINCE = roles(D, D, D, A, A, A)  # reviewers, leaders, admins
+PROVINCE = roles(D, D, D, A, A, A)  # reviewers, leaders, the council, admins
 REVIEWERS = roles(D, D, D, A, D, A)
 ADMINS = roles(D, D, D, D, D, A)
 STAFF_ONLY = roles(D, A, A, D, D, D)
@@ -135,7 +141,19 @@ ASSIGNED = roles(D, A, H, A, A, A)
 # A notification: only its recipient (staff of A) opens it.
 RECIPIENT = roles(D, A, H, H, H, H)
 # An export job: the user who asked for it (the leader in the world), and administrators.
-JOB_OWNER = roles(D, H, H, H, A, A)
+JOB_OWNER = roles(D, H, H, H, A, A, council=H)
+# The council's final points: its members, or a reviewer recording its minutes.
+COUNCIL_PAGE = roles(D, D, D, A, D, A, council=A)
+FINAL_PAGE = roles(
+    D,
+    D,
+    D,
+    {"approved": A, "*": D},
+    D,
+    {"approved": A, "*": D},
+    council={"approved": A, "*": D},
+)
+FINAL_API = roles(D, D, H, SENT, D, SENT, council=SENT)
 
 MATRIX: dict[str, Rule] = {
     # --- project pages --------------------------------------------------------------------------
@@ -204,7 +222,7 @@ MATRIX: dict[str, Rule] = {
         states=("submitted",),
         note="approves the selected submitted items",
     ),
-    "evidence:review_council": Rule({"GET": REVIEWERS}),
+    "evidence:review_council": Rule({"GET": COUNCIL_PAGE}),
     "evidence:review_detail": Rule({"GET": REVIEW_PAGE}, kw=SUB, states=SUB_STATES),
     "evidence:review_start": Rule(
         {"POST": REVIEW_PAGE_WHEN_SUBMITTED}, kw=SUB, data={"POST": _version}, states=SUB_STATES
@@ -219,7 +237,7 @@ MATRIX: dict[str, Rule] = {
         {"POST": REVIEW_PAGE_WHEN_APPROVED}, kw=SUB, data={"POST": _reason}, states=SUB_STATES
     ),
     "evidence:review_final": Rule(
-        {"POST": REVIEW_PAGE_WHEN_APPROVED}, kw=SUB, data={"POST": _final}, states=SUB_STATES
+        {"POST": FINAL_PAGE}, kw=SUB, data={"POST": _final}, states=SUB_STATES
     ),
     "evidence:submission_history": Rule({"GET": OWN_READ}, kw=SUB, states=SUB_STATES),
     "evidence:notifications": Rule({"GET": ANY_USER}),
@@ -284,7 +302,7 @@ MATRIX: dict[str, Rule] = {
         {"POST": OWN_REVIEW}, kw=SUB, data={"POST": _reason}, states=SUB_STATES
     ),
     "api:submission-final": Rule(
-        {"POST": OWN_REVIEW}, kw=SUB, data={"POST": _final}, states=SUB_STATES
+        {"POST": FINAL_API}, kw=SUB, data={"POST": _final}, states=SUB_STATES
     ),
     "api:submission-history": Rule({"GET": OWN_READ}, kw=SUB, states=SUB_STATES),
     "api:submission-evidence": Rule(

@@ -104,6 +104,7 @@ def world(db) -> World:
         "other": UserFactory(username="staff_b", agency=b, role=User.Role.AGENCY_STAFF),
         "reviewer": UserFactory(username="reviewer", agency=khcn, role=User.Role.REVIEWER),
         "leader": UserFactory(username="leader", agency=None, role=User.Role.LEADER),
+        "council": UserFactory(username="council", agency=None, role=User.Role.COUNCIL),
         "admin": UserFactory(
             username="admin", agency=None, role=User.Role.ADMIN, is_staff=True, is_superuser=True
         ),

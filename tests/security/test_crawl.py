@@ -42,7 +42,7 @@ from evidence.models import Notification
 PASSWORD = "demo12345"  # noqa: S105 - demo accounts
 STAFF = ["canbo_khcn", "canbo_vpubnd", "canbo_vnpt", "canbo_nhatrang"]
 ANONYMOUS = "anonymous"  # no login: the login page and what it links to
-PERSONAS = [*STAFF, "thamdinh", "lanhdao", "quantri", ANONYMOUS]
+PERSONAS = [*STAFF, "thamdinh", "lanhdao", "hoidong", "quantri", ANONYMOUS]
 ADMIN_PERSONA = "quantri"
 MAX_URLS = 400
 MAX_PER_SHAPE = 15  # URLs per route shape (ids and query values aside), so no list eats the budget

@@ -1,0 +1,126 @@
+"""The appraisal council role (Hội đồng thẩm định): reads the province, sets final points, nothing
+else."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from agencies.mfa import mfa_required
+from agencies.models import User
+from dti_portal.errors import NotAllowed
+from evidence.models import Submission, SubmissionTransition
+from evidence.services import (
+    submission_approve,
+    submission_reopen,
+    submission_return,
+    submission_submit,
+)
+from tests.evidence.review_setup import make_item
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+S = Submission.State
+
+
+@pytest.fixture
+def council(db):
+    return UserFactory(username="hoidong", agency=None, role=User.Role.COUNCIL)
+
+
+@pytest.fixture
+def approved(agency_a, agency_b, user_a, reviewer):
+    it = make_item(agency_a, agency_b, code="1.5", max_points="10")
+    sub = submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    return submission_approve(
+        submission=sub, actor=reviewer, version=None, appraised_points="8", reason="thiếu"
+    )
+
+
+def test_council_member_sets_final_points_on_the_council_page(client_as, council, approved):
+    c = client_as(council)
+    page = c.get("/reporting/review/council/", {"period": approved.period_id})
+    assert page.status_code == 200
+    html = page.content.decode()
+    # The code links to the read-only item page, not the reviewer's review page.
+    assert f'href="/reporting/submissions/{approved.pk}/"' in html
+    assert f'/reporting/review/{approved.pk}/"' not in html
+    res = c.post(
+        f"/reporting/review/{approved.pk}/final/",
+        {
+            "version": approved.version,
+            "final_points": "9",
+            "reason": "Hội đồng công nhận bổ sung",
+            "next": f"/reporting/review/council/?period={approved.period_id}",
+        },
+    )
+    assert res.status_code == 302 and res["Location"].startswith("/reporting/review/council/")
+    approved.refresh_from_db()
+    assert approved.final_points == Decimal("9")
+    row = SubmissionTransition.objects.filter(submission=approved, action="set_final").get()
+    assert row.actor == council and row.reason == "Hội đồng công nhận bổ sung"
+
+
+def test_council_cannot_review(council, approved, agency_a, agency_b, user_a, client_as):
+    with pytest.raises(NotAllowed):
+        submission_reopen(submission=approved, actor=council, version=None, reason="x")
+    it = make_item(agency_a, agency_b, code="1.6")
+    sent = submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    with pytest.raises(NotAllowed):
+        submission_approve(submission=sent, actor=council, version=None)
+    with pytest.raises(NotAllowed):
+        submission_return(
+            submission=sent, actor=council, version=None, reason_code="other", reason="x"
+        )
+    c = client_as(council)
+    assert c.get("/reporting/review/").status_code == 403
+    assert c.get(f"/reporting/review/{sent.pk}/").status_code == 403
+    assert c.post(f"/reporting/review/{sent.pk}/approve/", {"version": 1}).status_code == 403
+    sent.refresh_from_db()
+    assert sent.state == S.SUBMITTED
+
+
+def test_council_final_points_through_the_api(api_as, council, approved):
+    res = api_as(council).post(
+        f"/api/v1/submissions/{approved.pk}/final/",
+        {"version": approved.version, "final_points": "8"},
+        format="json",
+    )
+    assert res.status_code == 200, res.content
+    approved.refresh_from_db()
+    assert approved.final_points == Decimal("8")
+    # A reason is required when the final points differ from the appraised ones.
+    res = api_as(council).post(
+        f"/api/v1/submissions/{approved.pk}/final/",
+        {"version": approved.version, "final_points": "7"},
+        format="json",
+    )
+    assert res.status_code == 400
+
+
+def test_council_reads_the_province_and_lands_on_its_page(client_as, council, approved):
+    assert council.sees_province
+    c = client_as(council)
+    home = c.get("/")
+    assert home.status_code == 302 and home["Location"] == "/reporting/review/council/"
+    page = c.get("/reporting/review/council/").content.decode()
+    assert 'href="/reporting/review/council/"' in page  # in the navigation
+    assert 'href="/reporting/review/"' not in page  # not the reviewers' queue
+    assert c.get(f"/reporting/submissions/{approved.pk}/").status_code == 200
+    assert c.get("/scores/").status_code == 200
+
+
+def test_council_needs_mfa_when_it_is_on(settings, council):
+    settings.DTI_MFA_REQUIRED = True
+    assert mfa_required(council)
+
+
+def test_accounts_import_accepts_the_council_role(reviewer):
+    from agencies.services import accounts_import
+
+    rows = [
+        {"username": "hd_1", "full_name": "Thành viên Hội đồng", "role": "council", "password": ""}
+    ]
+    accounts_import(rows=rows, actor=reviewer)
+    assert User.objects.get(username="hd_1").role == User.Role.COUNCIL
