@@ -197,6 +197,9 @@ class Measure(TimeStamped):
         DENOMINATOR = "denominator", _("Mẫu số")
         COUNT = "count", _("Số lượng")
         PERCENT = "percent", _("Tỷ lệ %")
+        #: A figure per 100 or 1000 inhabitants: not added up when several agencies report it
+        #: (a sum of rates means nothing); the lead enters the province's figure.
+        RATE = "rate", _("Giá trị tính trên dân số")
         LEVEL = "level", _("Mức độ")
         TEXT = "text", _("Văn bản")
 

@@ -22,6 +22,7 @@ NUMERIC_KINDS = {
     Measure.Kind.DENOMINATOR,
     Measure.Kind.COUNT,
     Measure.Kind.PERCENT,
+    Measure.Kind.RATE,
 }
 TRUE_WORDS = {"1", "true", "yes", "có", "co", "x", "đạt", "dat"}
 FALSE_WORDS = {"0", "false", "no", "không", "khong"}

@@ -136,6 +136,9 @@ def level_of(code: str) -> str | None:
     return None
 
 
+_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+
+
 def parse_points(value: object) -> Decimal | None:
     """Points from a number or text: 10, "10", "7,5", "7.5", "1.000,5" (vi), " 20 đ"."""
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -150,6 +153,9 @@ def parse_points(value: object) -> Decimal | None:
             text = text.replace(".", "").replace(",", ".")
         elif "," in text:
             text = text.replace(",", ".")
+        elif _THOUSANDS.fullmatch(text):
+            # "1.000" is a thousand in Vietnamese (points never have 3 decimals).
+            text = text.replace(".", "")
         try:
             number = Decimal(text)
         except InvalidOperation as exc:

@@ -24,7 +24,7 @@ RULE_TYPES: tuple[str, ...] = (
 #: Measure kinds whose contributions from several agencies are added up.
 COMBINABLE_SUM_KINDS = frozenset({"numerator", "denominator", "count", "number"})
 #: Measure kinds that carry a number (usable where a rule needs a quantity).
-NUMERIC_KINDS = frozenset({"numerator", "denominator", "count", "number", "percent"})
+NUMERIC_KINDS = frozenset({"numerator", "denominator", "count", "number", "percent", "rate"})
 
 _PRECISION = 40
 _ZERO = Decimal(0)

@@ -169,7 +169,8 @@ def default_rule_and_measures(
                 target, unit = ("100" if per == "100" else "1"), f"/{per} dân"
             else:
                 target, unit = "100", ""
-        kind = "count" if low.startswith("số lượng") and not per_population else "number"
+        # A figure per 100/1000 inhabitants is a rate: never added up across agencies.
+        kind = "rate" if per_population else ("count" if low.startswith("số lượng") else "number")
         return (
             {"type": "target", "measure": "value", "target": target},
             [_measure("value", label, kind, unit)],

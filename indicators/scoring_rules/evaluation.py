@@ -312,7 +312,9 @@ def combine_values(
     numerator/denominator/count/number: summed (so a ratio is Σ numerators / Σ denominators,
     never the mean of ratios); boolean: 1 if any contribution says yes, 0 if all present say no;
     level: the level with the highest fraction in ``rule["levels"]`` (ties: smallest key);
-    percent and text: None (cannot be combined; the lead enters the consolidated value).
+    percent, rate (per 100/1000 inhabitants) and text: None (cannot be combined; the lead enters
+    the consolidated value), and so the points entered for a manual or external rule (points
+    expected by several agencies are not added up).
     A measure no contribution reports stays None. The result does not depend on the order of
     ``contributions``.
     """
@@ -323,9 +325,17 @@ def combine_values(
             frac = _fraction(level.get("fraction"))
             fractions[str(level["key"])] = frac if frac is not None else _ZERO
     out: dict[str, Value] = {}
+    points_measure = (
+        str(rule.get("measure", ""))
+        if isinstance(rule, Mapping) and rule.get("type") in ("manual", "external")
+        else None
+    )
     with localcontext() as ctx:
         ctx.prec = 200  # exact sums whatever the order
         for code, kind in measure_kinds.items():
+            if code == points_measure:
+                out[code] = None
+                continue
             present = [c.get(code) for c in contributions if c.get(code) not in (None, "")]
             if kind in COMBINABLE_SUM_KINDS:
                 nums = [d for d in (to_decimal(v) for v in present) if d is not None]

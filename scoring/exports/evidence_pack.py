@@ -83,11 +83,21 @@ def unique_name(name: str, used: set[str]) -> str:
 def approved_evidence(
     *, user: Any, framework: Framework, period: ReportingPeriod
 ) -> QuerySet[EvidenceFile]:
-    """The approved evidence of the period within the user's scope, in appendix order."""
+    """The approved evidence of the period within the user's scope, in appendix order: the
+    evidence of every approved submission, and of the coordinating agencies' contributions sent
+    to the lead of an approved sub-indicator (they back the consolidated figures; a contribution
+    the lead returned, or never received, is left out)."""
+    approved_items = Submission.objects.filter(
+        period=period, state=Submission.State.APPROVED
+    ).values("indicator_id")
     qs = EvidenceFile.objects.filter(
+        Q(submission__state=Submission.State.APPROVED)
+        | Q(
+            submission__state=Submission.State.SUBMITTED_TO_LEAD,
+            submission__indicator_id__in=approved_items,
+        ),
         submission__period=period,
         submission__indicator__framework=framework,
-        submission__state=Submission.State.APPROVED,
     ).select_related("submission__indicator", "submission__agency")
     if not getattr(user, "sees_province", False):
         agency_id = getattr(user, "agency_id", None)

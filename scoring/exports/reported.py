@@ -28,7 +28,7 @@ from ..dashboards.selectors import dec, display_value
 from ..models import ScoreKind, ScoreSnapshot
 
 #: Measures whose values are numbers (written as number cells); the others are text.
-NUMERIC_KINDS = {"number", "numerator", "denominator", "count", "percent"}
+NUMERIC_KINDS = {"number", "numerator", "denominator", "count", "percent", "rate"}
 
 
 @dataclass(frozen=True)

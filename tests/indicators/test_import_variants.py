@@ -69,6 +69,22 @@ def test_total_row_tong_cong_checked(khanh_hoa):
     assert any("Dòng 10" in e and "khác tổng cộng 90" in e for e in exc.value.report.errors)
 
 
+def test_points_written_the_vietnamese_way(khanh_hoa):
+    """Text cells as a Vietnamese appendix writes them: "1.000" is a thousand, "899,5" a half."""
+    rows = [
+        ["I", "NHÓM CHỈ SỐ NỀN TẢNG", "100,5", None, None],
+        ["1", "Nhận thức số", "100,5", None, None],
+        ["1.1", "Tỷ lệ cán bộ được tập huấn", "100,5", "Sở Nội vụ", None],
+        ["II", "NHÓM CHỈ SỐ HOẠT ĐỘNG", "899,5", None, None],
+        ["3", "Chính quyền số", "899,5", None, None],
+        ["3.1", "Tỷ lệ hồ sơ trực tuyến", "899,5", "Văn phòng UBND tỉnh", None],
+        [None, "Tổng cộng", "1.000", None, None],
+    ]
+    _report, fw = _import(xlsx(rows))
+    assert fw.total_points == Decimal("1000")
+    assert _points(fw)["3.1"] == ("sub", Decimal("899.50"), "3")
+
+
 def test_no_agency_columns(khanh_hoa):
     rows = [r[:3] for r in simple_rows()]
     report, fw = _import(xlsx(rows, header=HEADER[:3]))

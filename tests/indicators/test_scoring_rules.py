@@ -292,6 +292,35 @@ def test_measures_used():
 # --- combine_values -------------------------------------------------------------------------------
 
 
+def test_rates_per_inhabitants_and_entered_points_are_never_added_up():
+    """Two communes below a per-100-inhabitants target do not make one above it; points that
+    several agencies expect for a Ministry-measured item are not added up either: the lead
+    enters the province's figure."""
+    rule, measures = default_rule_and_measures(
+        "4.5", "Số thành viên Tổ công nghệ số cộng đồng/100 dân", "10"
+    )
+    kinds = {m["code"]: m["kind"] for m in measures}
+    assert rule["type"] == "target" and set(kinds.values()) == {"rate"}
+    assert combine_values(rule, kinds, [{"value": "0.6"}, {"value": "0.7"}]) == {"value": None}
+    rule, measures = default_rule_and_measures(
+        "7.2", "Số doanh nghiệp công nghệ số trên 1000 dân", "30"
+    )
+    assert {m["kind"] for m in measures} == {"rate"}
+    external = {"type": "external", "measure": "expected_points"}
+    combined = combine_values(
+        external,
+        {"expected_points": "number", "note": "text"},
+        [{"expected_points": "8"}, {"expected_points": "9"}],
+    )
+    assert combined["expected_points"] is None
+    # Other numbers are still added up (counts, a ratio's parts).
+    assert combine_values(
+        {"type": "target", "measure": "value", "target": "10"},
+        {"value": "count"},
+        [{"value": "3"}, {"value": "4"}],
+    ) == {"value": D(7)}
+
+
 def test_combine_sums_numerators_and_denominators_not_mean_of_ratios():
     contributions = [
         {"numerator": "1", "denominator": "2"},  # 50 %

@@ -49,7 +49,7 @@ def test_losing_and_overdue_lists(world, reviewer):
     assert ("1.1", "Sở TT&TT", D("50")) in losing
     assert "1.2" not in [x[0] for x in losing]  # full points, nothing lost
     items = {(x["code"], x["returned"], x["overdue"]) for x in dash["overdue_returned"]}
-    assert ("2.2", True, True) in items
+    assert ("2.2", True, False) in items  # returned (after the deadline), not overdue
 
 
 def test_trend_has_every_period(world, leader):
@@ -317,3 +317,26 @@ def test_score_explanations_follow_the_reader_language(world, client_as, leader)
         "(from the data: Ratio 80/100 = 80% × 200 = 160 points.)"
     ) in en
     assert "theo số liệu" not in en
+
+
+def test_agency_points_at_risk_count_like_the_province(world):
+    """An at-risk item puts all its max points at risk for agency staff too (the engine's
+    definition), whatever it scores now: A's 2.1 (max 400, self-assessed 200, not approved)."""
+    dash = sel.dashboard(
+        user=world.staff["a"], framework=world.framework, period=world.period, kind="self_assessed"
+    )
+    assert dash["points_at_risk"] == D("400")
+    # kept: 1.1 at 160 (self-assessed); reachable: 160 + 400
+    assert dash["max_reachable"] == D("560")
+
+
+def test_reported_values_are_shown_as_entered(db):
+    """A reported figure is never cut nor rounded on the drill-down and in the exports."""
+    from indicators.models import Measure
+
+    pct = Measure(code="p", label="Tỷ lệ", kind="percent")
+    num = Measure(code="n", label="Số", kind="number")
+    assert sel.display_value(pct, "99.99995") == "99,99995%"
+    assert sel.display_value(num, "0.12345") == "0,12345"
+    assert sel.display_value(num, "1234.5") == "1.234,5"
+    assert sel.display_value(num, "") == ""

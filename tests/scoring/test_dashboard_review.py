@@ -30,24 +30,24 @@ def test_agency_dashboard_shows_own_share_and_items_by_state_not_the_dti(world, 
     # B: 1.2 (100) + 2.2 (300) led, 2.1 (400) coordinated → 100 of 800 appraised.
     assert dash["max_total"] == D("800") and dash["totals"]["appraised"] == D("100")
     assert dash["assigned_percent"] == D("12.5")
-    # Its items: 1.2 approved, 2.2 returned (and past the deadline), 2.1 its contribution not
-    # started (past the deadline).
+    # Its items: 1.2 approved, 2.2 returned (returned, not overdue: the Sở returned it after the
+    # deadline), 2.1 its contribution not started (past the deadline: overdue).
     assert dash["item_counts"] == {
         "draft": 1,
         "sent": 0,
         "approved": 1,
         "returned": 1,
-        "overdue": 2,
+        "overdue": 1,
         "total": 3,
     }
     listed = {(x["code"], x["returned"], x["overdue"]) for x in dash["overdue_returned"]}
-    assert listed == {("2.2", True, True), ("2.1", False, True)}
+    assert listed == {("2.2", True, False), ("2.1", False, True)}
     html = client_as(staff_b).get(reverse("scoring:dashboard") + q(world)).content.decode()
     assert 'id="fig-dti"' not in html and "tổng điểm ÷ 1000" not in html
     assert 'id="fig-assigned-share">12,50%<' in html
     assert 'id="count-overdue-returned">2<' in html
     assert 'data-count="returned">bị trả lại: 1<' in html
-    assert 'data-count="overdue">quá hạn: 2<' in html
+    assert 'data-count="overdue">quá hạn: 1<' in html
     assert 'id="at-risk-reasons"' not in html  # the province's per-indicator reasons
 
 

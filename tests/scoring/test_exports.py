@@ -142,6 +142,24 @@ def test_evidence_zip_contains_exactly_the_approved_evidence(world, client_as, r
     assert rows[0][6] == "12/QĐ-UBND"
 
 
+def test_evidence_zip_carries_the_contributions_behind_an_approved_item(db, client_as, reviewer):
+    """The coordinating communes' evidence behind the approved 1.1 goes into the pack (what the
+    lead consolidated); a contribution the lead returned does not."""
+    from .dash_helpers import build_world, put_state, recompute
+
+    w = build_world(extra_agencies=3, tag="-pack")
+    recompute(w)
+    returned = w.submissions[("1.1", w.extra_agencies[2].code)]
+    put_state(returned, "returned")
+    _job, content = run_export(client_as(reviewer), w, "evidence")
+    names = zipfile.ZipFile(io.BytesIO(content)).namelist()
+    folder = "1.1 Tỷ lệ thôn có tổ công nghệ số/"
+    assert f"{folder}Báo cáo xã 0.pdf" in names and f"{folder}Báo cáo xã 1.pdf" in names
+    assert f"{folder}Báo cáo xã 2.pdf" not in names
+    # 2.1 is not approved: its lead's evidence stays out, and so would its contributions'.
+    assert not any(n.startswith("2.1 ") for n in names)
+
+
 def test_evidence_zip_respects_agency_scope(world, client_as):
     _job, content = run_export(client_as(world.staff["b"]), world, "evidence")
     names = zipfile.ZipFile(io.BytesIO(content)).namelist()

@@ -138,3 +138,12 @@ def test_import_is_audited(tmp_path, fw2022):
 
     run(write_csv(tmp_path, [["A", *DA_NANG, "", ""]]), "--framework", "dti-2022", "--year", 2022)
     assert AuditEvent.objects.filter(action="national_results.import").count() == 1
+
+
+def test_projected_rank_ties_at_the_published_precision():
+    from scoring.dashboards.selectors import rank_among
+
+    # 0.80016 and 0.8002 are both published as 0,8002: the same rank.
+    assert rank_among(Decimal("0.80016"), [Decimal("0.8002")]) == 1
+    assert rank_among(Decimal("0.80014"), [Decimal("0.8002")]) == 2
+    assert rank_among(Decimal("0.5"), [Decimal("0.9"), Decimal("0.9"), Decimal("0.4")]) == 3

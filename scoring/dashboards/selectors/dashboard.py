@@ -20,6 +20,7 @@ from evidence.models import (
     SubmissionTransition,
 )
 from evidence.selectors import submission_list
+from evidence.services.values import display_value as reported_value
 from indicators.models import Framework
 
 from ...models import ScoreKind
@@ -27,7 +28,6 @@ from .common import (
     KINDS,
     WAITING_FOR_AGENCY,
     ZERO,
-    dec,
     extension_deadlines,
     is_lead_or_coordinator,
     periods_of,
@@ -52,8 +52,10 @@ def item_flags(state: str, deadline: Any, today: Any) -> tuple[str, bool, bool]:
     """(bucket, returned, overdue) of one item: the one definition of "returned" and "overdue".
 
     An item (one agency's submission for a sub-indicator, or ``missing`` when it has none) is
-    **returned** when its submission is in the returned state, and **overdue** when it still waits
-    for the agency (missing, draft or returned) after its deadline (the item's extension if any).
+    **returned** when its submission is in the returned state, and **overdue** when it was never
+    sent (missing or draft) after its deadline (the item's extension if any). A returned item is
+    returned, not overdue: the Sở returns items after the deadline, and the engine's risk reasons
+    count it once, as returned.
     """
     if state in _SENT_STATES:
         bucket = "sent"
@@ -63,8 +65,8 @@ def item_flags(state: str, deadline: Any, today: Any) -> tuple[str, bool, bool]:
         bucket = "returned"
     else:  # draft, or nothing started ("missing")
         bucket = "draft"
-    waiting = state in WAITING_FOR_AGENCY or state == "missing"
-    return bucket, state == Submission.State.RETURNED, waiting and deadline < today
+    never_sent = state in (Submission.State.DRAFT, "missing")
+    return bucket, state == Submission.State.RETURNED, never_sent and deadline < today
 
 
 def _item(*, code, name, agency, state, state_label, deadline, today, max_points, sid) -> dict:
@@ -357,25 +359,12 @@ def chart_data(dash: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def display_value(measure: Any, raw: Any) -> str:
-    """A reported value as people read it: a level's label, Có/Không, 1.234,5."""
+    """A reported value as people read it (a level's label, Có/Không, 1.234,5 with every decimal
+    the agency entered: a reported figure is never rounded or cut), "" when nothing was reported.
+    The one reading of evidence (``evidence.services.values.display_value``)."""
     if raw is None or raw == "":
         return ""
-    if measure.kind == "level":
-        for c in measure.choices or []:
-            if isinstance(c, Mapping) and str(c.get("key")) == str(raw):
-                return str(c.get("label") or raw)
-        return str(raw)
-    if measure.kind == "boolean":
-        return _("Có") if str(raw) in ("1", "true", "True") else _("Không")
-    if measure.kind == "text":
-        return str(raw)
-    d = dec(raw)
-    if d is None:
-        return str(raw)
-    from django.utils.formats import number_format
-
-    places = max(0, -d.normalize().as_tuple().exponent)  # type: ignore[operator]
-    return number_format(d, decimal_pos=min(places, 4), use_l10n=True, force_grouping=True)
+    return reported_value(measure, raw)
 
 
 def main_index_detail(*, user: Any, framework: Framework, period, code: str) -> dict[str, Any]:

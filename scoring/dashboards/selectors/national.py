@@ -11,6 +11,7 @@ from django.conf import settings
 from agencies.text import normalize_name
 from indicators.models import Framework, Indicator
 
+from ...engine import competition_ranks
 from ...models import NationalResult
 from .common import dec
 
@@ -38,8 +39,9 @@ def own_row(rows: Iterable[NationalResult]) -> NationalResult | None:
 
 
 def rank_among(value: Decimal, others: Iterable[Decimal]) -> int:
-    """Competition rank of ``value`` among ``others`` (ties share the better rank)."""
-    return 1 + sum(1 for o in others if o > value)
+    """Competition rank of ``value`` among ``others``: ties (equal at the 4 decimals the Ministry
+    publishes) share the better rank, as :func:`scoring.engine.competition_ranks` counts them."""
+    return competition_ranks([value, *others])[0]
 
 
 def national_comparison(framework: Framework) -> dict[str, Any] | None:

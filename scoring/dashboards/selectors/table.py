@@ -84,18 +84,18 @@ class ScoreTable:
         return None if total is None else total / dti_scale(self.framework)
 
     def figure(self, kind: str, name: str) -> Decimal | None:
-        """points_at_risk / max_reachable for the scope."""
+        """points_at_risk / max_reachable for the scope, as the engine counts them for the
+        province: an item at risk puts all its max points at risk (whatever it scores now), and
+        the points still reachable are the points kept plus every at-risk item's max."""
         snap = self.snapshots.get(kind)
         if snap is None:
             return None
         if self.province_scope:
             return getattr(snap, name)
         if name == "points_at_risk":
-            return sum(
-                (s.max_points - (s.points.get(kind) or ZERO) for s in self.subs if s.at_risk), ZERO
-            )
+            return sum((s.max_points for s in self.subs if s.at_risk), ZERO)
         if name == "max_reachable":
-            # Points kept + every at-risk item's remaining points.
+            # Points kept + every at-risk item's max points.
             return sum(
                 (s.max_points if s.at_risk else (s.points.get(kind) or ZERO) for s in self.subs),
                 ZERO,
