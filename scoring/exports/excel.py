@@ -261,10 +261,10 @@ def build_workbook(
             r.score,
             f.coord_items,
             f.coord_contributed,
-            f"{f.on_time}/{f.due_items}",
+            f"{f.on_time}/{f.due_items}" if f.due_items else "—",
             r.timeliness,
-            f.returns,
-            r.band or "Không xếp hạng",
+            f.returns if f.due_items else "—",
+            r.band or _unranked_label(r),
             r.previous_rank,
         ]
         for col, value in enumerate(values, start=1):
@@ -277,3 +277,13 @@ def build_workbook(
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
+
+
+def _unranked_label(row: Any) -> str:
+    """As the league page and the PDF say it (the workbook is in Vietnamese, the appendix's
+    language)."""
+    if row.rank is not None:
+        return ""
+    if row.unranked_reason == "unassigned":
+        return "Chưa xếp hạng: không được giao chỉ số trong kỳ"
+    return "Chưa xếp hạng: chưa gửi báo cáo"

@@ -74,6 +74,12 @@ def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
     league = wb["Kết quả cơ quan"]
     names = [r[1].value for r in league.iter_rows(min_row=6)]
     assert "Sở TT&TT" in names and "Sở Du lịch" in names
+    # Unranked as the league page says it: Sở Du lịch has nothing assigned.
+    du_lich = next(
+        [c.value for c in r] for r in league.iter_rows(min_row=6) if r[1].value == "Sở Du lịch"
+    )
+    assert du_lich[0] == "—" and du_lich[7] == "—"
+    assert du_lich[10] == "Chưa xếp hạng: không được giao chỉ số trong kỳ"
     assert ws["A1"].font.bold and ws.freeze_panes == "C6"
     assert AuditEvent.objects.filter(action="export.downloaded", object_id=str(job.pk)).exists()
 

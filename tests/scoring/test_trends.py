@@ -199,3 +199,15 @@ def test_pages_and_api_mark_the_earlier_periods(world, leader, client, api_as):
     assert trend[0]["framework"] == "dti-2022" and trend[0]["earlier_version"] is True
     assert D(trend[0]["appraised"]) == D("800")
     assert trend[1]["earlier_version"] is False
+
+
+def test_history_shows_a_gap_where_nothing_counted(world, leader):
+    """2.2 is returned: nothing counts for any kind, "—" rather than 0 points; 1.1 approved."""
+    detail = sel.sub_indicator_detail(
+        user=leader, framework=world.framework, period=world.period, code="2.2"
+    )
+    assert [h["self_assessed"] for h in detail["history"]] == [None]
+    detail = sel.sub_indicator_detail(
+        user=leader, framework=world.framework, period=world.period, code="1.1"
+    )
+    assert detail["history"][0]["appraised"] == D("150")

@@ -223,7 +223,8 @@ def trend(
 
 
 def sub_indicator_history(*, framework: Framework, code: str) -> list[dict[str, Any]]:
-    """A sub-indicator's points of every kind in every period with snapshots, oldest first,
+    """A sub-indicator's points of every kind in every period with snapshots, oldest first (None
+    where nothing counted for that kind, as in :func:`trend`),
     preceded by earlier versions' periods where crosswalk rows map codes onto ``code`` (their
     points summed, ``old_codes`` named; see :mod:`.versions`). A fixed number of queries."""
     own = periods_of(framework)
@@ -238,7 +239,9 @@ def sub_indicator_history(*, framework: Framework, code: str) -> list[dict[str, 
         lin = snap.lineage or {}
         if snap.framework_id == framework.pk:
             entry = per_period.setdefault(snap.period_id, {"period": snap.period})
-            entry[snap.kind] = dec((lin.get(code) or {}).get("points"))
+            mine = lin.get(code) or {}
+            # Nothing counted for this kind (not reported, or not sent): a gap, not 0 points.
+            entry[snap.kind] = dec(mine.get("points")) if mine.get("contributors") else None
             continue
         version = before[snap.period_id][1]
         found = [lin[c] for c in olds[snap.period_id] if c in lin]
