@@ -96,25 +96,35 @@ def line_chart(
     height: int = 220,
     title: str = "",
 ) -> str:
-    """Lines of totals per period (the quarterly trend), with the target as a dashed line."""
+    """Lines of totals per period (the quarterly trend), with the target as a dashed line, a
+    value axis, and a gap where a period has no figure (the line is not drawn across it)."""
     left, right, top, bottom = 46, 10, 30, 40
+    pad = 32  # the first and last period labels stay inside the picture
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [float(v) for _k, _l, vs in series for v in vs if v is not None]
     top_value = max(values + [float(target or 0), 1.0]) * 1.1
     n = len(labels)
-    step = plot_w / max(n - 1, 1)
+    step = (plot_w - 2 * pad) / max(n - 1, 1)
 
     def xy(i: int, v: float) -> tuple[float, float]:
-        return left + (i * step if n > 1 else plot_w / 2), top + plot_h - plot_h * v / top_value
+        x = left + pad + i * step if n > 1 else left + plot_w / 2
+        return x, top + plot_h - plot_h * v / top_value
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="PortalSans" role="img" '
         f'aria-label="{escape(title)}">',
         f'<text x="{left}" y="16" font-size="12" font-weight="bold">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - right}" y2="{top + plot_h}" '
-        'stroke="#999999" stroke-width="0.5"/>',
     ]
+    for i in range(5):
+        v = top_value * i / 4
+        y = top + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line x1="{left}" y1="{y:.1f}" x2="{width - right}" y2="{y:.1f}" '
+            f'stroke="{"#999999" if i == 0 else "#DDDDDD"}" stroke-width="0.5"/>'
+            f'<text x="{left - 4}" y="{y + 3:.1f}" font-size="8" text-anchor="end">'
+            f"{vn_number(v, 0)}</text>"
+        )
     if target is not None:
         _x, ty = xy(0, float(target))
         parts.append(
@@ -130,15 +140,26 @@ def line_chart(
             f"{escape(label)}</text>"
         )
     for key, _legend, vs in series:
-        pts = [xy(i, float(v)) for i, v in enumerate(vs) if v is not None]
-        if not pts:
-            continue
-        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
         color = COLORS.get(key, "#888888")
-        parts.append(
-            f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>'
-            + "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}"/>' for x, y in pts)
-        )
+        runs: list[list[tuple[float, float]]] = [[]]
+        for i, v in enumerate(vs):
+            if v is None:
+                runs.append([])
+            else:
+                runs[-1].append(xy(i, float(v)))
+        for run in runs:
+            if not run:
+                continue
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+            if len(run) > 1:
+                parts.append(
+                    f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>'
+                )
+            parts.append(
+                "".join(
+                    f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}"/>' for x, y in run
+                )
+            )
     lx = left
     for key, legend, _vs in series:
         parts.append(
