@@ -33,7 +33,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from dti_portal.spreadsheet import write_cell
 
 from ..dashboards.league import LeagueRow
-from ..dashboards.selectors import KINDS, MainRow, ScoreTable, SubRow
+from ..dashboards.selectors import KINDS, MainRow, ScoreTable, SubRow, dti_scale
 from .reported import ReportedItem
 
 HEADERS = [
@@ -226,7 +226,8 @@ def build_workbook(
             row += 1
     _write_row(ws, row, _total_values(table), style="total")
     row += 1
-    dti_row: list[Any] = ["", "Chỉ số DTI (tổng điểm ÷ 1000)", None, "", ""]
+    scale = dti_scale(table.framework).normalize()
+    dti_row: list[Any] = ["", f"Chỉ số DTI (tổng điểm ÷ {scale:f})", None, "", ""]
     dti_row += [table.dti(k) for k in KINDS] + ["", None, ""]
     _write_row(ws, row, dti_row, style="total")
     for col in (6, 7, 8):

@@ -340,3 +340,10 @@ def test_reported_values_are_shown_as_entered(db):
     assert sel.display_value(num, "0.12345") == "0,12345"
     assert sel.display_value(num, "1234.5") == "1.234,5"
     assert sel.display_value(num, "") == ""
+
+
+def test_dti_card_names_the_frameworks_total(world, leader, client_as):
+    from .dash_helpers import q
+
+    html = client_as(leader).get(reverse("scoring:dashboard") + q(world)).content.decode()
+    assert "tổng điểm ÷ 1.000" in html

@@ -71,6 +71,8 @@ def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
     assert rows["1.1"][3] == "Sở TT&TT" and rows["1.1"][4] == "Các địa phương"
     assert rows["1.1"][8] == "Đã duyệt" and rows["1.1"][9] == 2
     assert rows["2.2"][8] == "Trả lại, giải trình"
+    labels = [r[1].value for r in ws.iter_rows(min_row=6)]
+    assert "Chỉ số DTI (tổng điểm ÷ 1000)" in labels  # the framework's total (DOMAIN.md §5)
     league = wb["Kết quả cơ quan"]
     names = [r[1].value for r in league.iter_rows(min_row=6)]
     assert "Sở TT&TT" in names and "Sở Du lịch" in names
