@@ -142,11 +142,11 @@ def line_chart(
     for key, _legend, vs in series:
         color = COLORS.get(key, "#888888")
         runs: list[list[tuple[float, float]]] = [[]]
-        for i, v in enumerate(vs):
-            if v is None:
+        for i, figure in enumerate(vs):
+            if figure is None:
                 runs.append([])
             else:
-                runs[-1].append(xy(i, float(v)))
+                runs[-1].append(xy(i, float(figure)))
         for run in runs:
             if not run:
                 continue
