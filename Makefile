@@ -51,10 +51,20 @@ messages: install
 bench: install
 	$(BIN)/python bench/run.py
 
+# `make backup` writes a new directory under backups/ unless BACKUP_DIR names one (empty or new);
+# `make restore` reads the one BACKUP_DIR names, never a default.
+BACKUP_DIR ?= backups/$(shell date +%Y%m%d-%H%M%S)
+
 backup: install
 	$(BIN)/python scripts/backup.py backup $(BACKUP_DIR)
 
 restore: install
+	@if [ "$(origin BACKUP_DIR)" = file ]; then \
+	  echo "make restore needs the backup to read: make restore BACKUP_DIR=backups/YYYYmmdd-HHMMSS"; \
+	  echo "(stop the portal's web, worker and beat first). Backups here:"; \
+	  ls -1d backups/*/ 2>/dev/null || echo "  none"; \
+	  exit 2; \
+	fi
 	$(BIN)/python scripts/backup.py restore $(BACKUP_DIR)
 
 vendor:

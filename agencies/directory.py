@@ -14,7 +14,11 @@ agency or group:
 - ``kind``: for an agency one of ``Agency.Kind`` (department, commune, party, police, enterprise,
   other); for a group the kinds it covers, separated by ``;`` (may be empty);
 - ``aliases``: other wordings, separated by ``;``;
-- ``members``: groups only, agency codes (from the database or the same file) separated by ``;``.
+- ``members``: groups only, agency codes (from the database or the same file) separated by ``;``;
+- ``head_email`` (optional column): agencies only, the e-mail address of the agency's head, who
+  receives the escalation when the agency misses a deadline (``evidence.tasks``); may be empty.
+  A file without the column (the earlier layout) leaves the stored addresses as they are; an
+  empty cell clears one.
 
 All-or-nothing: any bad row → nothing written, every problem listed with its row number.
 """
@@ -25,6 +29,8 @@ import io
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
@@ -35,15 +41,26 @@ from dti_portal.spreadsheet import append_row
 
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, User
 from .services import _require_reviewer, audit
-from .spreadsheets import read_table
+from .spreadsheets import SpreadsheetError, read_table
 from .text import normalize_name
 
 DIRECTORY_COLUMNS = ("type", "code", "name", "short_name", "kind", "aliases", "members")
+#: Read when present, always exported: files written before it existed still import.
+OPTIONAL_COLUMNS = ("head_email",)
 AGENCY, GROUP = "agency", "group"
 
 
 def _split(value: str) -> list[str]:
     return [p.strip() for p in (value or "").split(";") if p.strip()]
+
+
+def _valid_email(value: str) -> bool:
+    """What ``Agency.head_email`` (an EmailField, 254 characters) accepts."""
+    try:
+        validate_email(value)
+    except ValidationError:
+        return False
+    return len(value) <= 254
 
 
 @dataclass
@@ -59,8 +76,16 @@ class DirectoryImportResult:
 
 
 def read_directory_rows(data: bytes, filename: str) -> list[dict[str, str]]:
-    """Rows of a directory file; raises ``SpreadsheetError`` for a file that cannot be read."""
-    return read_table(data, filename, DIRECTORY_COLUMNS)
+    """Rows of a directory file; raises ``SpreadsheetError`` for a file that cannot be read.
+
+    A row has the ``OPTIONAL_COLUMNS`` keys only when the file has those columns: ``read_table``
+    requires every column it is given, so a file without them is read again without them (its
+    error, if any, then names only the required columns).
+    """
+    try:
+        return read_table(data, filename, DIRECTORY_COLUMNS + OPTIONAL_COLUMNS)
+    except SpreadsheetError:
+        return read_table(data, filename, DIRECTORY_COLUMNS)
 
 
 def _check_rows(rows: list[dict[str, str]]) -> list[str]:
@@ -114,7 +139,15 @@ def _check_rows(rows: list[dict[str, str]]) -> list[str]:
                 errors.append(_("%(p)s: tên viết tắt quá dài.") % {"p": prefix})
             if row.get("members"):
                 errors.append(_("%(p)s: chỉ nhóm mới có thành viên.") % {"p": prefix})
+            head_email = (row.get("head_email") or "").strip()
+            if head_email and not _valid_email(head_email):
+                errors.append(
+                    _("%(p)s: email thủ trưởng “%(e)s” không hợp lệ.")
+                    % {"p": prefix, "e": head_email[:80]}
+                )
         else:
+            if (row.get("head_email") or "").strip():
+                errors.append(_("%(p)s: chỉ cơ quan mới có email thủ trưởng.") % {"p": prefix})
             bad = [k for k in kinds if k not in Agency.Kind.values]
             if bad:
                 errors.append(
@@ -209,6 +242,8 @@ def agency_directory_import(
         agency.name = row["name"].strip()
         agency.short_name = (row.get("short_name") or "").strip()
         agency.kind = _split(row["kind"])[0]
+        if "head_email" in row:  # the column is optional: absent, the stored address stays
+            agency.head_email = row["head_email"].strip()
         agency.is_active = True
         agency.save()
         _add_aliases(AgencyAlias, "agency", agency, row)
@@ -240,12 +275,12 @@ def export_directory_xlsx() -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = "Danh mục cơ quan"
-    append_row(ws, list(DIRECTORY_COLUMNS))
+    append_row(ws, [*DIRECTORY_COLUMNS, *OPTIONAL_COLUMNS])
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for a in Agency.objects.filter(is_active=True).prefetch_related("aliases").order_by("code"):
         aliases = "; ".join(al.alias for al in a.aliases.all())
-        append_row(ws, [AGENCY, a.code, a.name, a.short_name, a.kind, aliases, ""])
+        append_row(ws, [AGENCY, a.code, a.name, a.short_name, a.kind, aliases, "", a.head_email])
     for g in AgencyGroup.objects.prefetch_related("aliases", "members").order_by("code"):
         append_row(
             ws,
@@ -257,6 +292,7 @@ def export_directory_xlsx() -> bytes:
                 "; ".join(g.kinds or []),
                 "; ".join(al.alias for al in g.aliases.all()),
                 "; ".join(sorted(m.code for m in g.members.all())),
+                "",
             ],
         )
     ws.freeze_panes = "A2"

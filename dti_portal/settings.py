@@ -21,12 +21,20 @@ DEBUG = env.bool("DEBUG", default=False)
 TESTING = env.bool("DTI_TESTING", default=False)
 
 _INSECURE_KEY = "django-insecure-dev-only-key-change-me"  # noqa: S105 - only allowed with DEBUG
+# The placeholders of .env.example say "change-me"; its SECRET_KEY is long enough to pass the
+# length check, so a copied .env would otherwise go live with a published key.
+_PLACEHOLDER = "change-me"
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
     if DEBUG or TESTING:
         SECRET_KEY = _INSECURE_KEY
     else:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+elif not (DEBUG or TESTING) and _PLACEHOLDER in SECRET_KEY.lower():
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is a placeholder (contains {_PLACEHOLDER!r}): set a random one, e.g. "
+        "python3 -c 'import secrets; print(secrets.token_urlsafe(64))'."
+    )
 elif not (DEBUG or TESTING) and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production (50+ random characters).")
 
@@ -118,6 +126,12 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+if not (DEBUG or TESTING) and _PLACEHOLDER in str(DATABASES["default"].get("PASSWORD", "")).lower():
+    # docker-compose builds DATABASE_URL from POSTGRES_PASSWORD, .env.example's is "change-me".
+    raise ImproperlyConfigured(
+        f"The database password is a placeholder (contains {_PLACEHOLDER!r}): set "
+        "POSTGRES_PASSWORD (docker-compose) or the password in DATABASE_URL."
+    )
 if DATABASES["default"]["ENGINE"].endswith("postgresql"):
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -275,7 +289,12 @@ WORKBOOK_MAX_COLUMNS = env.int("WORKBOOK_MAX_COLUMNS", default=60)
 # Small uploads in memory, anything larger streams to a temporary file on disk.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Stored files are readable by the app's user and group, nobody else; directories traversable
+# by the group. docker-compose's nginx serves /protected/ from the same volume through that
+# group (the app's gid is the nginx image's, see the Dockerfile): with a default directory mode
+# that depends on the umask, or 0600 files, X-Accel-Redirect downloads fail with 403.
 FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 # Where uploads stream before the storage moves them under MEDIA_ROOT. On the same file system as
 # MEDIA_ROOT (docker-compose: a directory of the media volume) that move is a rename instead of a
 # copy of every byte. Empty: the system's temporary directory. Created at startup if missing.
@@ -399,7 +418,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    # fontTools.subset logs every glyph table at INFO while WeasyPrint embeds fonts in a PDF.
+    "loggers": {"axes": {"level": "WARNING"}, "fontTools.subset": {"level": "WARNING"}},
 }
 
 SILENCED_SYSTEM_CHECKS = [

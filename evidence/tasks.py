@@ -15,7 +15,7 @@ from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 REMINDER_DAYS_BEFORE = (7, 3, 1)
 #: The agency's head is told this many days after a missed deadline.
 ESCALATION_DAYS_AFTER = (1, 7)
+#: Each step above is sent once: on its day, or on a later run when beat or the worker was down
+#: that day (a reminder up to the deadline, an escalation up to this many days after its day).
+#: Beyond that a late escalation helps nobody; it also bounds the periods a run looks at.
+CATCH_UP_DAYS = 7
 #: States in which an agency's part is done (sent on, under review or approved).
 DONE_STATES = frozenset(
     {
@@ -88,9 +92,12 @@ class _Item:
 @dataclass
 class ReminderReport:
     digests: int = 0
-    escalations: int = 0
+    escalations: int = 0  # e-mailed to the agency's head
     skipped_existing: int = 0
     failures: list[str] = field(default_factory=list)
+    # Overdue agencies whose head has no e-mail address (the directory's head_email): their
+    # staff got the in-app notice, nobody was escalated to.
+    no_head_email: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -98,6 +105,7 @@ class ReminderReport:
             "escalations": self.escalations,
             "skipped_existing": self.skipped_existing,
             "failures": self.failures,
+            "no_head_email": self.no_head_email,
         }
 
 
@@ -173,24 +181,74 @@ def unfinished_items(period: ReportingPeriod) -> dict[int, list[_Item]]:
     return result
 
 
+def _step_due(deadline: datetime.date, today: datetime.date, last: datetime.date | None) -> bool:
+    """Whether today's step for ``deadline`` is still to be sent; ``last`` is the day of the
+    agency's latest digest of that step's kind (before or overdue) for the period, before today.
+
+    Before the deadline the step is the nearest of ``REMINDER_DAYS_BEFORE`` at or above the days
+    left (4-7 days left: the 7-day step); after it the largest of ``ESCALATION_DAYS_AFTER`` at or
+    below the days late. A step is sent when no digest of its kind went out since the step's day:
+    on that day normally, on the next run when that day was missed.
+    """
+    if deadline >= today:
+        ahead = [n for n in REMINDER_DAYS_BEFORE if n >= (deadline - today).days]
+        if not ahead:
+            return False
+        since = deadline - datetime.timedelta(days=min(ahead))
+    else:
+        late = (today - deadline).days
+        past = [n for n in ESCALATION_DAYS_AFTER if n <= late]
+        if not past or late - max(past) >= CATCH_UP_DAYS:
+            return False
+        since = deadline + datetime.timedelta(days=max(past))
+    return last is None or last < since
+
+
 def _due(
-    period: ReportingPeriod, items: list[_Item], today: datetime.date
+    period: ReportingPeriod,
+    items: list[_Item],
+    today: datetime.date,
+    last_sent: dict[str, datetime.date] | None = None,
 ) -> tuple[str, list[_Item]] | None:
     """What one agency is told today about ``period``, if anything.
 
-    An escalation when an item's deadline passed exactly 1 or 7 days ago (listing the overdue
-    items); else a reminder when an item's deadline is exactly 7, 3 or 1 days ahead (listing the
-    items still due). Items of a closed period count only under their own extension.
+    An escalation when an overdue item's step (1 or 7 days late) is still to be sent (listing the
+    overdue items); else a reminder when an item's step (7, 3 or 1 days ahead) is (listing the
+    items still due): see ``_step_due``; ``last_sent`` maps a digest kind to the day of the
+    agency's latest one before today. Items of a closed period count only under their own
+    extension.
     """
+    last_sent = last_sent or {}
     closed = period.status == ReportingPeriod.Status.CLOSED
     live = [it for it in items if not closed or it.deadline != period.deadline]
     overdue = [it for it in live if it.deadline < today]
-    if any((today - it.deadline).days in ESCALATION_DAYS_AFTER for it in overdue):
+    last = last_sent.get(ReminderDigest.Kind.OVERDUE)
+    if any(_step_due(it.deadline, today, last) for it in overdue):
         return ReminderDigest.Kind.OVERDUE, overdue
     upcoming = [it for it in live if it.deadline >= today]
-    if any((it.deadline - today).days in REMINDER_DAYS_BEFORE for it in upcoming):
+    last = last_sent.get(ReminderDigest.Kind.BEFORE)
+    if any(_step_due(it.deadline, today, last) for it in upcoming):
         return ReminderDigest.Kind.BEFORE, upcoming
     return None
+
+
+def _last_sent(
+    period: ReportingPeriod, today: datetime.date
+) -> dict[int, dict[str, datetime.date]]:
+    """agency id → digest kind → the day of its latest digest for ``period`` before today.
+
+    Today's digests are left out on purpose: a second run the same day finds the same steps due
+    and is stopped by the one-digest-per-day constraint (counted as ``skipped_existing``).
+    """
+    last: dict[int, dict[str, datetime.date]] = defaultdict(dict)
+    rows = (
+        ReminderDigest.objects.filter(period=period, day__lt=today)
+        .values("agency_id", "kind")
+        .annotate(last=Max("day"))
+    )
+    for row in rows:
+        last[row["agency_id"]][row["kind"]] = row["last"]
+    return last
 
 
 def _inbox_path() -> str:
@@ -208,8 +266,11 @@ def _send_one(
     kind: str,
     items: list[_Item],
     staff: list[User],
-) -> bool:
-    """Writes the digest row and sends its one email in one transaction. False: already sent."""
+) -> list[str] | None:
+    """Writes the digest row and sends its one email in one transaction.
+
+    The addresses e-mailed (may be none: the in-app notices still go out); None: already sent.
+    """
     lines = "\n".join(
         f"- {it.code}. {it.name} ({it.status}, {_('hạn')} {it.deadline:%d/%m/%Y})" for it in items
     )
@@ -278,22 +339,26 @@ def _send_one(
             if recipients:
                 EmailMessage(subject, body, None, recipients).send()
     except IntegrityError:
-        return False
-    return True
+        return None
+    return recipients
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def send_deadline_reminders() -> dict[str, Any]:
     """Beat, daily: one digest per agency with unfinished items, 7, 3 and 1 days before a
     deadline; an escalation to the agency's head 1 and 7 days after it. The deadline is the
-    period's, or an item's own after an ItemExtension (also in a closed period).
+    period's, or an item's own after an ItemExtension (also in a closed period). A step whose
+    day was missed (beat or the worker down) goes out on the next run (``CATCH_UP_DAYS``).
 
     Idempotent: the ``ReminderDigest`` row (unique per agency, period and day) is written in the
-    same transaction as the email, so a second run the same day sends nothing.
+    same transaction as the email, so a second run the same day sends nothing, and a step is sent
+    once: a later run sees the digest of that step.
+    An escalation counts only when it was e-mailed: an agency without a ``head_email`` (the
+    agency directory's column) is listed in ``no_head_email`` instead, and logged.
     """
     today = timezone.localdate()
     report = ReminderReport()
-    lo = today - datetime.timedelta(days=max(ESCALATION_DAYS_AFTER))
+    lo = today - datetime.timedelta(days=max(ESCALATION_DAYS_AFTER) + CATCH_UP_DAYS - 1)
     hi = today + datetime.timedelta(days=max(REMINDER_DAYS_BEFORE))
     extended = ItemExtension.objects.filter(deadline__gte=lo, deadline__lte=hi).values("period")
     periods = ReportingPeriod.objects.filter(
@@ -301,10 +366,11 @@ def send_deadline_reminders() -> dict[str, Any]:
         | Q(pk__in=extended)
     )
     for period in periods:
+        last_sent = _last_sent(period, today)
         due = {
             agency_id: todo
             for agency_id, items in unfinished_items(period).items()
-            if (todo := _due(period, items, today)) is not None
+            if (todo := _due(period, items, today, last_sent.get(agency_id))) is not None
         }
         if not due:
             continue
@@ -328,12 +394,22 @@ def send_deadline_reminders() -> dict[str, Any]:
                 logger.warning("reminder for agency %s failed: %s", agency_id, exc)
                 report.failures.append(str(agency_id))
                 continue
-            if not sent:
+            if sent is None:
                 report.skipped_existing += 1
             elif kind == ReminderDigest.Kind.BEFORE:
                 report.digests += 1
-            else:
+            elif sent:
                 report.escalations += 1
+            else:
+                # Not an escalation: the head was told nothing (the staff's notices went out).
+                code = agencies[agency_id].code
+                logger.warning(
+                    "overdue agency %s has no head_email: no escalation e-mail for %s "
+                    "(set it in the agency directory)",
+                    code,
+                    period,
+                )
+                report.no_head_email.append(code)
     if report.failures:
         raise OSError(f"reminders failed for agencies {', '.join(report.failures)}")
     return report.as_dict()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Backup and restore drill: the database and the evidence files, consistent, with a manifest.
 
-    python scripts/backup.py backup DIR     # make backup BACKUP_DIR=...
+    python scripts/backup.py backup DIR     # make backup [BACKUP_DIR=...]
     python scripts/backup.py restore DIR    # make restore BACKUP_DIR=...
     python scripts/backup.py verify DIR     # check the manifest hashes only
 
@@ -16,6 +16,15 @@ after the snapshot gives a backup in which every file the database names is pres
 fails if one is missing. ``manifest.json`` records the SHA-256 of every file in the backup; restore
 verifies it before touching anything, then checks each restored evidence file against the
 ``sha256`` stored in its database row.
+
+Access: the backup directory is 0700 and every file in it 0600 (the database dump holds password
+hashes, TOTP secrets and every agency's data); restored media files get the portal's own modes
+(``FILE_UPLOAD_PERMISSIONS`` / ``FILE_UPLOAD_DIRECTORY_PERMISSIONS``), which nginx needs.
+
+Exports (``media/exports/``) are not backed up: they are derived data, regenerated on request,
+and an evidence pack would store the evidence twice. Restore marks every export job whose file is
+not on the target media root (or that was still pending or running) as failed, so its owner asks
+for it again instead of getting a 404 for a job shown as done.
 """
 
 from __future__ import annotations
@@ -38,6 +47,9 @@ sys.path.insert(0, str(ROOT))
 MANIFEST = "manifest.json"
 FORMAT = 1
 EVIDENCE_TABLE = "evidence_evidencefile"
+EXPORT_TABLE = "scoring_exportjob"
+#: Private: the dump holds password hashes and TOTP secrets.
+BACKUP_DIR_MODE, BACKUP_FILE_MODE = 0o700, 0o600
 
 
 def _setup_django() -> None:
@@ -143,6 +155,16 @@ def _backup_sqlite(db: dict[str, Any], out: Path) -> dict[str, str]:
 
 
 def backup(target: Path) -> dict[str, Any]:
+    # Everything created from here on (directories, pg_dump's and SQLite's files) is private;
+    # the modes are also set explicitly below, whatever the umask did.
+    previous_umask = os.umask(0o077)
+    try:
+        return _backup(target)
+    finally:
+        os.umask(previous_umask)
+
+
+def _backup(target: Path) -> dict[str, Any]:
     _setup_django()
     from django.conf import settings
 
@@ -152,6 +174,7 @@ def backup(target: Path) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     if (target / MANIFEST).exists():
         raise SystemExit(f"{target} already holds a backup; choose an empty directory.")
+    target.chmod(BACKUP_DIR_MODE)
     if _is_postgres(db):
         referenced = _backup_postgres(db, target)
         db_file = "db.dump"
@@ -170,6 +193,7 @@ def backup(target: Path) -> dict[str, Any]:
         dst = media_out / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src, dst)
+        dst.chmod(BACKUP_FILE_MODE)  # copy2 copied the stored file's 0640
         digest = sha256_file(dst)
         files[f"media/{rel}"] = {"size": dst.stat().st_size, "sha256": digest}
         if db_sha and db_sha != digest:
@@ -179,6 +203,7 @@ def backup(target: Path) -> dict[str, Any]:
             "Backup refused: evidence files named by the database are missing or damaged:\n  "
             + "\n  ".join(missing)
         )
+    (target / db_file).chmod(BACKUP_FILE_MODE)
     files[db_file] = {
         "size": (target / db_file).stat().st_size,
         "sha256": sha256_file(target / db_file),
@@ -193,6 +218,7 @@ def backup(target: Path) -> dict[str, Any]:
         "seconds": round(time.monotonic() - t0, 3),
     }
     (target / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    (target / MANIFEST).chmod(BACKUP_FILE_MODE)
     return manifest
 
 
@@ -252,6 +278,35 @@ def _restore_sqlite(db: dict[str, Any], copy: Path) -> None:
         src.close()
 
 
+def _makedirs(path: Path, mode: int | None) -> None:
+    """``path`` and its missing parents, new ones with ``mode`` (as the storage makes them)."""
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for directory in reversed(missing):
+        directory.mkdir(exist_ok=True)
+        if mode is not None:
+            directory.chmod(mode)
+
+
+def _fail_missing_exports(cursor: Any, media_root: Path) -> int:
+    """Export jobs with no file on this media root (exports are not backed up), or pending or
+    running (their Celery message is gone), become failed: asked for again, never a 404."""
+    cursor.execute(f"SELECT id, state, file FROM {EXPORT_TABLE} WHERE state <> 'failed'")  # noqa: S608
+    stale = [
+        pk
+        for pk, state, name in cursor.fetchall()
+        if state != "done" or not name or not (media_root / name).is_file()
+    ]
+    for pk in stale:
+        cursor.execute(
+            f"UPDATE {EXPORT_TABLE} SET state = 'failed', error = %s WHERE id = %s",  # noqa: S608
+            ["Restored from a backup, which holds no export files: ask for the export again.", pk],
+        )
+    return len(stale)
+
+
 def restore(source: Path) -> dict[str, Any]:
     t0 = time.monotonic()
     manifest = verify(source)
@@ -270,16 +325,25 @@ def restore(source: Path) -> dict[str, Any]:
         _restore_sqlite(db, source / manifest["database_file"])
 
     media_root = Path(settings.MEDIA_ROOT)
+    # The backup's files are 0600; restored ones get the modes the storage gives (nginx reads
+    # evidence through the group, see the Dockerfile).
     for rel in manifest["files"]:
         if rel.startswith("media/"):
             dst = media_root / rel.removeprefix("media/")
-            dst.parent.mkdir(parents=True, exist_ok=True)
+            _makedirs(dst.parent, settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS)
             shutil.copy2(source / rel, dst)
+            if settings.FILE_UPLOAD_PERMISSIONS is not None:
+                dst.chmod(settings.FILE_UPLOAD_PERMISSIONS)
 
     # Every evidence row of the restored database points at a file with the recorded hash.
     with connection.cursor() as cur:
         cur.execute(f"SELECT file, sha256 FROM {EVIDENCE_TABLE} WHERE file <> ''")  # noqa: S608
         rows = cur.fetchall()
+        exports_failed = (
+            _fail_missing_exports(cur, media_root)
+            if EXPORT_TABLE in connection.introspection.table_names(cur)
+            else 0
+        )
     bad = [
         name
         for name, sha in rows
@@ -287,7 +351,11 @@ def restore(source: Path) -> dict[str, Any]:
     ]
     if bad:
         raise SystemExit("Restored evidence does not match the database:\n  " + "\n  ".join(bad))
-    return {"evidence_checked": len(rows), "seconds": round(time.monotonic() - t0, 3)}
+    return {
+        "evidence_checked": len(rows),
+        "exports_failed": exports_failed,
+        "seconds": round(time.monotonic() - t0, 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -308,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
         r = restore(args.directory)
         print(
             f"Restored {args.directory}: {r['evidence_checked']} evidence files match the "
-            f"database hashes, {r['seconds']} s."
+            f"database hashes; {r['exports_failed']} export jobs without their file marked "
+            f"failed (exports are not backed up); {r['seconds']} s."
         )
     return 0
 

@@ -22,7 +22,7 @@ HEADER = "type,code,name,short_name,kind,aliases,members\n"
 
 def snapshot() -> tuple:
     return (
-        sorted(Agency.objects.values_list("code", "name", "short_name", "kind")),
+        sorted(Agency.objects.values_list("code", "name", "short_name", "kind", "head_email")),
         sorted(AgencyAlias.objects.values_list("agency__code", "alias")),
         sorted(AgencyGroup.objects.values_list("code", "name", "kinds")),
         sorted(
@@ -120,3 +120,70 @@ def test_only_the_so_or_an_admin_may_import(user_a, reviewer):
         agency_directory_import(actor=user_a, rows=rows)
     assert agency_directory_import(actor=reviewer, rows=rows).ok
     assert Agency.objects.filter(code="so-a").exists()
+
+
+# --- head_email: the address escalations go to (evidence.tasks) -----------------------------------
+
+HEAD_HEADER = "type,code,name,short_name,kind,aliases,members,head_email\n"
+
+
+def write_with_heads(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "co_quan_thu_truong.csv"
+    path.write_text(HEAD_HEADER + text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.django_db
+def test_head_email_is_imported_exported_and_kept_by_a_file_without_the_column(tmp_path):
+    path = write_with_heads(
+        tmp_path,
+        "agency,so-a,Sở A,,department,,,giamdoc.a@khanhhoa.gov.vn\n"
+        "agency,so-b,Sở B,,department,,,\n"
+        "group,nhom,Nhóm,department,,,,\n",
+    )
+    call_command("import_agencies", path, stdout=StringIO())
+    heads = dict(Agency.objects.values_list("code", "head_email"))
+    assert heads == {"so-a": "giamdoc.a@khanhhoa.gov.vn", "so-b": ""}
+    exported = {r["code"]: r for r in read_directory_rows(export_directory_xlsx(), "x.xlsx")}
+    assert exported["so-a"]["head_email"] == "giamdoc.a@khanhhoa.gov.vn"
+    assert exported["nhom"]["head_email"] == ""
+    # The earlier layout (no head_email column) still imports and keeps the stored address.
+    call_command(
+        "import_agencies",
+        write(tmp_path, "agency,so-a,Sở A mới,,department,,\n"),
+        stdout=StringIO(),
+    )
+    assert Agency.objects.get(code="so-a").head_email == "giamdoc.a@khanhhoa.gov.vn"
+    # An empty cell in the column clears it.
+    call_command(
+        "import_agencies",
+        write_with_heads(tmp_path, "agency,so-a,Sở A,,department,,,\n"),
+        stdout=StringIO(),
+    )
+    assert Agency.objects.get(code="so-a").head_email == ""
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("rows", "fragment"),
+    [
+        ("agency,so-a,Sở A,,department,,,giam doc@\n", "email thủ trưởng"),
+        ("agency,so-a,Sở A,,department,,," + "a" * 250 + "@x.vn\n", "email thủ trưởng"),
+        ("group,nhom,Nhóm,department,,,,giamdoc@khanhhoa.gov.vn\n", "chỉ cơ quan"),
+    ],
+)
+def test_bad_head_email_changes_nothing(tmp_path, rows, fragment):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    before = snapshot()
+    path = write_with_heads(tmp_path, "agency,so-moi,Sở Mới,,department,,,\n" + rows)
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_agencies", path, stdout=StringIO(), stderr=err)
+    assert fragment in err.getvalue()
+    assert snapshot() == before
+
+
+def test_the_shipped_directory_has_the_head_email_column():
+    """README: fill it in so the escalations after a missed deadline have a recipient."""
+    rows = read_directory_rows(DIRECTORY.read_bytes(), DIRECTORY.name)
+    assert rows and all("head_email" in r for r in rows)

@@ -1,4 +1,5 @@
-"""Deadline reminders (Celery beat): one digest per agency per day, idempotent, escalation."""
+"""Deadline reminders (Celery beat): one digest per agency per day, idempotent, escalation; each
+step sent once, also on a later day when its own day was missed."""
 
 from __future__ import annotations
 
@@ -61,6 +62,7 @@ def test_three_days_before_run_twice_one_digest_per_unfinished_agency(world):
         "escalations": 0,
         "skipped_existing": 2,
         "failures": [],
+        "no_head_email": [],
     }
     digests = ReminderDigest.objects.order_by("agency__code")
     assert [(d.agency.code, d.day, d.kind, d.items) for d in digests] == [
@@ -79,11 +81,53 @@ def test_three_days_before_run_twice_one_digest_per_unfinished_agency(world):
     assert Notification.objects.filter(recipient=world["a"], kind="reminder").count() == 1
 
 
-def test_other_days_send_nothing(world):
-    for days in (5, 2, 0):
-        with time_machine.travel(at(DEADLINE - datetime.timedelta(days=days)), tick=False):
-            send_deadline_reminders()
+def days_before(days: int) -> datetime.datetime:
+    return at(DEADLINE - datetime.timedelta(days=days))
+
+
+def days_after(days: int) -> datetime.datetime:
+    return at(DEADLINE + datetime.timedelta(days=days))
+
+
+def test_days_between_the_steps_send_nothing_more(world):
+    with time_machine.travel(days_before(8), tick=False):
+        send_deadline_reminders()
     assert ReminderDigest.objects.count() == 0 and mail.outbox == []
+    sent_on = []
+    for days in range(7, -1, -1):  # every day from 7 days before to the deadline
+        with time_machine.travel(days_before(days), tick=False):
+            if send_deadline_reminders()["digests"]:
+                sent_on.append(days)
+    assert sent_on == [7, 3, 1]
+    assert ReminderDigest.objects.filter(agency__code="so-a").count() == 3
+
+
+def test_a_missed_step_is_sent_on_the_next_run(world):
+    """Beat or the worker down on the 3-day step's day: the next day's run sends it, then the
+    1-day step comes on its own day, and each step once."""
+    with time_machine.travel(days_before(7), tick=False):
+        send_deadline_reminders()
+    mail.outbox.clear()
+    with time_machine.travel(days_before(2), tick=False):  # nothing ran 3 days before
+        assert send_deadline_reminders()["digests"] == 2
+    assert "còn 2 ngày" in mail.outbox[0].body
+    for days, expected in ((1, 2), (0, 0)):
+        with time_machine.travel(days_before(days), tick=False):
+            assert send_deadline_reminders()["digests"] == expected
+    assert sorted(
+        ReminderDigest.objects.filter(agency__code="so-a").values_list("day", flat=True)
+    ) == [DEADLINE - datetime.timedelta(days=d) for d in (7, 2, 1)]
+
+
+def test_several_missed_steps_give_one_reminder(world):
+    """Down for the 7- and 3-day steps: one digest on the deadline day, not one per step."""
+    with time_machine.travel(days_before(0), tick=False):
+        assert send_deadline_reminders()["digests"] == 2
+    assert "còn 0 ngày" in mail.outbox[0].body
+    mail.outbox.clear()
+    with time_machine.travel(days_before(0), tick=False):
+        send_deadline_reminders()
+    assert mail.outbox == []
 
 
 def test_seven_and_one_day_before(world):
@@ -107,9 +151,9 @@ def test_escalation_to_head_after_deadline(world):
     with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
         res = send_deadline_reminders()
         send_deadline_reminders()
-    assert res["escalations"] == 2
+    # A has no head email: only its staff get the in-app notice, which is no escalation
+    assert res["escalations"] == 1 and res["no_head_email"] == ["so-a"]
     heads = sorted(m.to[0] for m in mail.outbox)
-    # A has no head email: only its staff get the in-app notice; C's head gets the email
     assert heads == ["giamdoc.c@example.vn"]
     assert "quá hạn" in mail.outbox[0].body.lower()
     assert ReminderDigest.objects.filter(kind="overdue").count() == 2
@@ -169,7 +213,34 @@ def test_extended_item_reminded_before_its_own_deadline_in_closed_period(world, 
 
 def test_extended_item_not_escalated_before_its_own_deadline(world, reviewer):
     _extend(world, "so-a", "1.1", DEADLINE + datetime.timedelta(days=5), reviewer)
-    with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
+    with time_machine.travel(days_before(1), tick=False):  # A: its item's 7-day step
+        send_deadline_reminders()
+    with time_machine.travel(days_after(1), tick=False):
         res = send_deadline_reminders()
-    assert res["escalations"] == 1
-    assert list(ReminderDigest.objects.values_list("agency__code", "kind")) == [("so-c", "overdue")]
+    assert res["escalations"] == 1 and res["digests"] == 0
+    assert list(
+        ReminderDigest.objects.filter(day=DEADLINE + datetime.timedelta(days=1)).values_list(
+            "agency__code", "kind"
+        )
+    ) == [("so-c", "overdue")]
+
+
+def test_a_missed_escalation_is_sent_late_once_and_not_weeks_late(world):
+    with time_machine.travel(days_after(3), tick=False):  # nothing ran 1 day after
+        assert send_deadline_reminders()["escalations"] == 1
+    assert mail.outbox[0].to == ["giamdoc.c@example.vn"] and "quá 3 ngày" in mail.outbox[0].body
+    for days, expected in ((4, 0), (6, 0), (7, 1), (8, 0), (13, 0)):
+        with time_machine.travel(days_after(days), tick=False):
+            assert send_deadline_reminders()["escalations"] == expected, days
+    assert len(mail.outbox) == 2
+
+
+def test_an_escalation_more_than_catch_up_days_late_is_dropped(world):
+    from evidence.tasks import CATCH_UP_DAYS, ESCALATION_DAYS_AFTER
+
+    last_day = max(ESCALATION_DAYS_AFTER) + CATCH_UP_DAYS - 1
+    with time_machine.travel(days_after(last_day + 1), tick=False):
+        send_deadline_reminders()
+    assert mail.outbox == [] and not ReminderDigest.objects.exists()
+    with time_machine.travel(days_after(last_day), tick=False):
+        assert send_deadline_reminders()["escalations"] == 1

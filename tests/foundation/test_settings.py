@@ -82,6 +82,34 @@ def test_production_refuses_a_weak_secret_key():
     assert "SECRET_KEY" in result.stderr
 
 
+def _example_env() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def test_production_refuses_the_env_example_secret_key():
+    """.env.example's key is long enough for the length check: copied as is, it went live."""
+    placeholder = _example_env()["SECRET_KEY"]
+    assert len(placeholder) >= 50
+    result = _run(dict(PROD, SECRET_KEY=placeholder), "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is a placeholder" in result.stderr
+
+
+def test_production_refuses_the_env_example_database_password():
+    password = _example_env()["POSTGRES_PASSWORD"]
+    url = f"postgres://dti:{password}@127.0.0.1:5432/dti"  # refused before any connection
+    result = _run(dict(PROD, DATABASE_URL=url), "check")
+    assert result.returncode != 0
+    assert "database password is a placeholder" in result.stderr
+
+
+def test_debug_accepts_the_placeholder_key():
+    """A developer's copy of .env.example keeps working with DEBUG on."""
+    result = _run({"DEBUG": "1", "SECRET_KEY": _example_env()["SECRET_KEY"]}, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_embedded_defaults_without_services(settings):
     from django.conf import settings as s
 

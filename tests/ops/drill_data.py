@@ -70,12 +70,21 @@ def build() -> None:
                 )
                 ev.file.save("x.pdf", ContentFile(payload), save=False)
                 ev.save()
+        # Exports are not backed up: after a restore elsewhere these two must not look usable.
+        from scoring.exports.models import ExportJob
+
+        done = ExportJob(kind="excel", framework=fw, period=period, requested_by=reviewer)
+        done.file.save("bang-diem.xlsx", ContentFile(b"PK drill export"), save=False)
+        done.state = "done"
+        done.save()
+        ExportJob.objects.create(kind="pdf", framework=fw, period=period, requested_by=reviewer)
 
 
 def fingerprint() -> dict:
     from django.conf import settings
 
     from evidence.models import EvidenceFile, Submission
+    from scoring.exports.models import ExportJob
 
     approved = [
         [
@@ -99,6 +108,7 @@ def fingerprint() -> dict:
         "approved_hash": hashlib.sha256(json.dumps(approved, sort_keys=True).encode()).hexdigest(),
         "submissions": Submission.objects.count(),
         "files": files,
+        "exports": sorted(ExportJob.objects.values_list("kind", "state")),
     }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import time
@@ -61,7 +62,11 @@ def _drill(tmp_path: Path, src_url: str, dst_url: str) -> dict:
     backup_s = time.monotonic() - t0
     manifest = json.loads((backup_dir / "manifest.json").read_text())
     assert manifest["evidence_files"] == 20
-    assert len([k for k in manifest["files"] if k.startswith("media/")]) == 20
+    assert len([k for k in manifest["files"] if k.startswith("media/")]) == 20  # no exports
+    # Private: the dump holds password hashes; nobody but the owner reads any of it.
+    assert stat.S_IMODE(backup_dir.stat().st_mode) == 0o700
+    for path in backup_dir.rglob("*"):
+        assert stat.S_IMODE(path.stat().st_mode) == (0o700 if path.is_dir() else 0o600), path
 
     # A damaged backup is refused before anything is restored.
     victim = backup_dir / next(k for k in manifest["files"] if k.startswith("media/"))
@@ -90,6 +95,15 @@ def _drill(tmp_path: Path, src_url: str, dst_url: str) -> dict:
     assert after["submissions"] == before["submissions"]
     assert after["files"] == before["files"]
     assert all(db_sha == disk_sha for _, db_sha, disk_sha in after["files"])
+    # Restored evidence gets the storage's modes back (nginx reads it through the group).
+    for name, _, _ in after["files"]:
+        assert stat.S_IMODE((dst_media / name).stat().st_mode) == 0o640
+        assert stat.S_IMODE((dst_media / name).parent.stat().st_mode) == 0o750
+    # The export files were not backed up: the done job (and the pending one, whose task is
+    # gone) are failed, not "done" with a download that 404s.
+    assert before["exports"] == [["excel", "done"], ["pdf", "pending"]]
+    assert after["exports"] == [["excel", "failed"], ["pdf", "failed"]]
+    assert "2 export jobs without their file marked failed" in out
     return {
         "backup_s": backup_s,
         "restore_s": restore_s,

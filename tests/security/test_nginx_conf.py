@@ -1,11 +1,14 @@
-"""deploy/nginx.conf: evidence served by X-Accel-Redirect keeps Django's download headers, and
-the login routes are rate limited. Parsed here; checked and run by nginx when it is installed."""
+"""deploy/nginx.conf: evidence served by X-Accel-Redirect keeps Django's download headers, the
+login routes are rate limited, TLS ends here (port 80 only redirects) and Django is told the
+client's scheme. Parsed here; checked and run by nginx (and openssl) when installed."""
 
 from __future__ import annotations
 
 import getpass
+import http.client
 import re
 import shutil
+import ssl
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -17,6 +20,7 @@ import pytest
 
 CONF = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+OPENSSL = shutil.which("openssl")
 
 
 def _block(text: str, opening: str) -> str:
@@ -36,6 +40,16 @@ def _directives(body: str, name: str) -> list[str]:
 
 def _conf() -> str:
     return CONF.read_text(encoding="utf-8")
+
+
+def _server(listen: str) -> str:
+    """The body of the server block with ``listen <listen>``."""
+    text, bodies, at = _conf(), [], 0
+    while (at := text.find("\nserver {", at)) >= 0:
+        at += 1
+        bodies.append(_block(text[at:], "server"))
+    (body,) = [b for b in bodies if any(d.startswith(listen) for d in _directives(b, "listen"))]
+    return body
 
 
 def test_protected_location_repeats_the_download_headers():
@@ -67,10 +81,30 @@ def test_login_routes_are_rate_limited(route):
 
 def test_proxy_headers_reach_every_proxied_location():
     """proxy_set_header is inherited only by locations that set none of their own."""
-    server = _block(_conf(), "server")
+    server = _server("443 ssl")
     assert "X-Forwarded-For $proxy_add_x_forwarded_for" in _directives(server, "proxy_set_header")
     for location in ("location /", "location = /accounts/login/", "location = /api/v1/auth/token/"):
         assert not _directives(_block(server, location), "proxy_set_header")
+
+
+def test_forwarded_proto_keeps_an_upstream_value():
+    """$scheme alone told Django "http" behind a TLS proxy: SECURE_SSL_REDIRECT looped forever."""
+    server = _server("443 ssl")
+    assert "X-Forwarded-Proto $dti_forwarded_proto" in _directives(server, "proxy_set_header")
+    mapping = _block(_conf(), "map $http_x_forwarded_proto $dti_forwarded_proto")
+    rules = dict(
+        line.split(None, 1) for line in mapping.replace(";", "\n").split("\n") if line.strip()
+    )
+    assert rules == {"default": "$http_x_forwarded_proto", '""': "$scheme"}
+
+
+def test_tls_ends_here_and_plain_http_only_redirects():
+    tls = _server("443 ssl")
+    assert _directives(tls, "ssl_certificate") == ["/etc/nginx/certs/fullchain.pem"]
+    assert _directives(tls, "ssl_certificate_key") == ["/etc/nginx/certs/privkey.pem"]
+    plain = _server("80")
+    assert "proxy_pass" not in plain and "alias" not in plain
+    assert _directives(_block(plain, "location /"), "return") == ["301 https://$host$request_uri"]
 
 
 # --- with nginx ----------------------------------------------------------------------------------
@@ -80,6 +114,13 @@ class _Upstream(BaseHTTPRequestHandler):
     """Django's answer to a download behind nginx: headers plus X-Accel-Redirect."""
 
     def do_GET(self):  # noqa: N802 - http.server's name
+        if self.path == "/echo-proto/":
+            body = (self.headers.get("X-Forwarded-Proto") or "").encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         self.send_response(200)
         self.send_header("X-Accel-Redirect", "/protected/evidence/a.pdf")
         self.send_header("Content-Type", "application/pdf")
@@ -95,24 +136,42 @@ class _Upstream(BaseHTTPRequestHandler):
         pass
 
 
+def _free_port() -> int:
+    probe = HTTPServer(("127.0.0.1", 0), _Upstream)
+    port = probe.server_address[1]
+    probe.server_close()
+    return port
+
+
 @pytest.fixture
 def nginx(tmp_path):
-    if not NGINX:
-        pytest.skip("nginx is not installed")
+    if not NGINX or not OPENSSL:
+        pytest.skip("nginx or openssl is not installed")
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    subprocess.run(  # noqa: S603 - fixed argv: a throwaway self-signed certificate
+        [OPENSSL, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+         "/CN=localhost", "-keyout", str(certs / "privkey.pem"), "-out",
+         str(certs / "fullchain.pem")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
     upstream = HTTPServer(("127.0.0.1", 0), _Upstream)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     media = tmp_path / "media" / "evidence"
     media.mkdir(parents=True)
     (media / "a.pdf").write_bytes(b"%PDF-1.4 test")
-    probe = HTTPServer(("127.0.0.1", 0), _Upstream)
-    port = probe.server_address[1]
-    probe.server_close()
-    site = (
-        _conf()
-        .replace("server web:8000;", f"server 127.0.0.1:{upstream.server_address[1]};")
-        .replace("/data/media/", f"{tmp_path}/media/")
-        .replace("listen 80;", f"listen 127.0.0.1:{port};")
-    )
+    port, plain_port = _free_port(), _free_port()
+    replacements = {
+        "server web:8000;": f"server 127.0.0.1:{upstream.server_address[1]};",
+        "/data/media/": f"{tmp_path}/media/",
+        "/etc/nginx/certs/": f"{certs}/",
+        "listen 443 ssl default_server;": f"listen 127.0.0.1:{port} ssl;",
+        "listen 80 default_server;": f"listen 127.0.0.1:{plain_port};",
+    }
+    site = _conf()
+    for old, new in replacements.items():
+        assert old in site, old
+        site = site.replace(old, new)
     (tmp_path / "site.conf").write_text(site)
     temp = " ".join(
         f"{kind}_temp_path {tmp_path}/{kind};" for kind in ("client_body", "proxy", "fastcgi")
@@ -128,14 +187,22 @@ def nginx(tmp_path):
     assert checked.returncode == 0, checked.stderr
     subprocess.run(args, check=True, timeout=30)  # noqa: S603 - daemonizes
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield {"url": f"https://127.0.0.1:{port}", "plain_port": plain_port}
     finally:
         subprocess.run([*args, "-s", "stop"], timeout=30)  # noqa: S603
         upstream.shutdown()
 
 
+def _tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname = False  # the test's self-signed certificate
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def test_nginx_serves_evidence_with_the_headers_and_limits_logins(nginx):
-    with urlopen(f"{nginx}/reporting/evidence/1/download/", timeout=10) as resp:  # noqa: S310
+    base, tls = nginx["url"], _tls()
+    with urlopen(f"{base}/reporting/evidence/1/download/", timeout=10, context=tls) as resp:  # noqa: S310
         assert resp.read() == b"%PDF-1.4 test"
         assert resp.headers["Content-Security-Policy"] == "sandbox"
         assert resp.headers["X-Frame-Options"] in ("DENY", "SAMEORIGIN")
@@ -144,11 +211,35 @@ def test_nginx_serves_evidence_with_the_headers_and_limits_logins(nginx):
     codes = []
     for _ in range(30):
         try:
-            with urlopen(Request(f"{nginx}/api/v1/auth/token/", b"{}", method="POST"), timeout=10):  # noqa: S310
+            with urlopen(  # noqa: S310
+                Request(f"{base}/api/v1/auth/token/", b"{}", method="POST"), timeout=10, context=tls
+            ):
                 pass
         except HTTPError as err:
             codes.append(err.code)
     assert codes[:20] == [400] * 20 and 429 in codes[20:]
     with pytest.raises(HTTPError) as err:
-        urlopen(f"{nginx}/protected/evidence/a.pdf", timeout=10)  # noqa: S310
+        urlopen(f"{base}/protected/evidence/a.pdf", timeout=10, context=tls)  # noqa: S310
     assert err.value.code == 404  # internal: only an X-Accel-Redirect reaches it
+
+
+def test_nginx_tells_django_the_clients_scheme_and_redirects_plain_http(nginx):
+    base, tls = nginx["url"], _tls()
+    with urlopen(f"{base}/echo-proto/", timeout=10, context=tls) as resp:  # noqa: S310
+        assert resp.read() == b"https"
+    # A TLS proxy in front already said https: forwarded as is, never rewritten.
+    forwarded = Request(f"{base}/echo-proto/", headers={"X-Forwarded-Proto": "https"})
+    with urlopen(forwarded, timeout=10, context=tls) as resp:  # noqa: S310
+        assert resp.read() == b"https"
+    plain = http.client.HTTPConnection("127.0.0.1", nginx["plain_port"], timeout=10)
+    try:
+        plain.request("GET", "/accounts/login/?next=/", headers={"Host": "dti.example.gov.vn"})
+        resp = plain.getresponse()
+        resp.read()
+        assert resp.status == 301
+        assert resp.headers["Location"] == "https://dti.example.gov.vn/accounts/login/?next=/"
+        plain.request("GET", "/nginx-health")
+        resp = plain.getresponse()
+        assert (resp.status, resp.read()) == (200, b"ok\n")  # the container health check
+    finally:
+        plain.close()

@@ -1,5 +1,5 @@
 """``export_agencies PATH``: writes the agency directory as .xlsx in the layout
-``import_agencies`` reads (importing it back changes nothing)."""
+``import_agencies`` reads, ``head_email`` included (importing it back changes nothing)."""
 
 from __future__ import annotations
 

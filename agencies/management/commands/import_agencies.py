@@ -1,6 +1,7 @@
 """``import_agencies PATH [--dry-run]``: loads the province's agency directory (agencies, aliases,
-groups) from .csv/.xlsx, the layout of ``agencies.directory``; run it before ``import_framework``
-so the appendix's agency column resolves. Any bad row → non-zero exit listing every bad row, and
+groups, and the optional ``head_email`` column: where deadline escalations go) from .csv/.xlsx,
+the layout of ``agencies.directory``; run it before ``import_framework`` so the appendix's agency
+column resolves. Any bad row → non-zero exit listing every bad row, and
 nothing is written."""
 
 from __future__ import annotations
