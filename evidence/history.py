@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db.models import CharField, F, QuerySet, Value
@@ -16,9 +17,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from agencies.models import Agency, AuditEvent, User
+from indicators.models import Measure
 
 from .models import Submission, SubmissionTransition
+from .services.submissions import measures_of
 from .services.transitions import Action, reason_label
+from .services.values import display_value, format_points
 
 STATE_LABELS = dict(Submission.State.choices)
 # Fields whose change is already told by the transition row itself.
@@ -74,14 +78,64 @@ class HistoryEntry:
         return reason_label(self.reason_code) if self.reason_code else ""
 
 
+def _value_changes(
+    measures: list[Measure], old: dict[str, Any], new: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A change of ``values`` as people read it: one entry per measure that changed, with its
+    label and its values as the form shows them (86 → 13, 1.234,5, Có/Không, a level's label);
+    a value of a measure no longer in the indicator under its code."""
+    known = {m.code for m in measures}
+    rows = []
+    for m in measures:
+        before, after = old.get(m.code), new.get(m.code)
+        if before != after:
+            rows.append(
+                {
+                    "field": "values",
+                    "measure": m.code,
+                    "label": m.label,
+                    "old": display_value(m, before),
+                    "new": display_value(m, after),
+                }
+            )
+    for code in sorted((set(old) | set(new)) - known):
+        if old.get(code) != new.get(code):
+            rows.append(
+                {
+                    "field": "values",
+                    "measure": code,
+                    "label": code,
+                    "old": str(old.get(code) or "—"),
+                    "new": str(new.get(code) or "—"),
+                }
+            )
+    return rows
+
+
+def _shown(field_name: str, value: Any) -> Any:
+    """Another field's value as people read it: points in the reader's format, yes/no."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("Có") if value else _("Không")
+    if field_name == "self_points":
+        try:
+            return format_points(Decimal(str(value)))
+        except InvalidOperation:
+            return str(value)
+    return value
+
+
 def _is_transition_save(reason: str | None) -> bool:
     return bool(reason) and str(reason).split(":", 1)[0] in Action.values
 
 
 def submission_history(*, submission: Submission) -> list[HistoryEntry]:
     """Every transition (who, when, from, to, why) and every other change of the row
-    (simple-history: values, explanation...), oldest first. Two queries."""
+    (simple-history: values per measure, explanation...), oldest first. Three queries, however
+    long the history: transitions, history records, the sub-indicator's measures."""
     entries: list[HistoryEntry] = []
+    measures = measures_of(submission.indicator)
     actions = dict(Action.choices)
     for t in SubmissionTransition.objects.filter(submission=submission).select_related(
         "actor", "actor_agency"
@@ -121,15 +175,19 @@ def submission_history(*, submission: Submission) -> list[HistoryEntry]:
             )
         elif previous is not None and not _is_transition_save(rec.history_change_reason):
             delta = rec.diff_against(previous, excluded_fields=list(_TRANSITION_FIELDS))
-            changes = [
-                {
-                    "field": c.field,
-                    "label": str(_FIELD_LABELS.get(c.field, c.field)),
-                    "old": c.old,
-                    "new": c.new,
-                }
-                for c in delta.changes
-            ]
+            changes = []
+            for c in delta.changes:
+                if c.field == "values":
+                    changes += _value_changes(measures, c.old or {}, c.new or {})
+                else:
+                    changes.append(
+                        {
+                            "field": c.field,
+                            "label": str(_FIELD_LABELS.get(c.field, c.field)),
+                            "old": _shown(c.field, c.old),
+                            "new": _shown(c.field, c.new),
+                        }
+                    )
             if changes:
                 entries.append(
                     HistoryEntry(

@@ -92,6 +92,9 @@ class ItemExtension(TimeStamped):
 
 #: The states of a submission that has reached the Sở KH&CN (what scores count).
 REACHED_SO_STATES = ["approved", "submitted", "under_review"]
+#: The states of a submission its agency has sent (to the lead or to the Sở) and that was not
+#: sent back: its evidence was handed in (what a later period may reuse).
+SENT_STATES = ["submitted_to_lead", *REACHED_SO_STATES]
 
 
 class Submission(FSMModelMixin, TimeStamped):

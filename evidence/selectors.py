@@ -27,6 +27,7 @@ from .models import (
     Submission,
     SubmissionTransition,
 )
+from .services.evidence_reuse import reusable_evidence_q
 from .services.periods import item_deadline, item_is_open, period_is_locked, today_vn
 
 
@@ -242,16 +243,12 @@ def evidence_get(*, user: Any, pk: Any) -> EvidenceFile:
 
 
 def reusable_evidence(*, user: Any, submission: Submission) -> QuerySet[EvidenceFile]:
-    """Earlier periods' files of the same agency that can be attached again (no re-upload)."""
+    """Earlier periods' sent files of the same agency that can be attached again (no
+    re-upload); see :func:`reusable_evidence_q`."""
     if getattr(user, "agency_id", None) != submission.agency_id:
         return EvidenceFile.objects.none()
     return (
-        EvidenceFile.objects.filter(
-            submission__agency_id=submission.agency_id,
-            kind=EvidenceFile.Kind.FILE,
-            reused_from__isnull=True,
-        )
-        .exclude(submission__period_id=submission.period_id)
+        EvidenceFile.objects.filter(reusable_evidence_q(submission))
         .exclude(sha256__in=submission.evidence.values("sha256"))
         .select_related("submission__period", "submission__indicator")
         .order_by("-created_at")

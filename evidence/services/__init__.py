@@ -1,6 +1,7 @@
 """evidence services (package: each area in its own module, re-exported here).
 
-- ``periods``, ``submissions``, ``evidence_files``, ``workbook``: reporting (issue 4).
+- ``periods``, ``submissions``, ``evidence_files``, ``evidence_reuse``, ``workbook``: reporting
+  (issue 4).
 - ``transitions``, ``notifications``: review (issue 5).
 """
 
@@ -13,9 +14,9 @@ from .evidence_files import (
     evidence_add_link,
     evidence_download_audit,
     evidence_remove,
-    evidence_reuse,
     inspect_upload,
 )
+from .evidence_reuse import evidence_reuse
 from .notifications import notification_mark_read, notify, user_set_email_notifications
 from .periods import (
     default_deadline,

@@ -401,48 +401,6 @@ def evidence_add_link(
 
 
 @transaction.atomic
-def evidence_reuse(
-    *, submission: Submission, actor: User, source: EvidenceFile, request_id: str = ""
-) -> EvidenceFile:
-    """Attaches an earlier period's file of the same agency again: new row, same stored file."""
-    sub = _lock_writable(submission=submission, actor=actor)
-    original = source.reused_from or source
-    if original.submission.agency_id != sub.agency_id or original.kind != EvidenceFile.Kind.FILE:
-        raise ValidationFailed(
-            _("Chỉ dùng lại được tài liệu của chính cơ quan mình."),
-            errors={"source": [_("Chỉ dùng lại được tài liệu của chính cơ quan mình.")]},
-        )
-    if sub.evidence.filter(sha256=original.sha256).exists():
-        raise ValidationFailed(
-            _("Tài liệu này đã có trong báo cáo."),
-            errors={"source": [_("Tài liệu này đã có trong báo cáo.")]},
-        )
-    ev = EvidenceFile.objects.create(
-        submission=sub,
-        kind=EvidenceFile.Kind.FILE,
-        file=original.file.name,
-        original_name=original.original_name,
-        size=original.size,
-        sha256=original.sha256,
-        mime_type=original.mime_type,
-        doc_number=original.doc_number,
-        doc_date=original.doc_date,
-        issuer=original.issuer,
-        summary=original.summary,
-        reused_from=original,
-        uploaded_by=actor,
-    )
-    audit(
-        actor=actor,
-        action="evidence.reuse",
-        obj=ev,
-        data={"submission": sub.pk, "from": original.pk},
-        request_id=request_id,
-    )
-    return ev
-
-
-@transaction.atomic
 def evidence_remove(*, evidence: EvidenceFile, actor: User, request_id: str = "") -> None:
     """Removes evidence from a draft/returned submission, unless it was attached before the
     item's last submit (``EvidenceFile.was_submitted``: immutable once submitted → 409). The

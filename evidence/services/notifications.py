@@ -36,6 +36,7 @@ class Kind:
     APPROVED = "approved"
     RETURNED = "returned"
     REOPENED = "reopened"
+    EXTENDED = "extended"  # a locked item reopened for one agency with its own deadline
     FINAL = "final"
     REMINDER = "reminder"
     OVERDUE = "overdue"

@@ -12,14 +12,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from agencies.models import Agency, AuditEvent, User
 from dti_portal.errors import NotAllowed, ValidationFailed
 from indicators.models import Framework, Indicator
+from indicators.scoring_rules.base import Msg
 
-from ..models import ItemExtension, ReportingPeriod
+from ..models import ItemExtension, ReportingPeriod, Submission
+from . import notifications
 from .audit import current_request_id
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -41,6 +46,18 @@ def period_is_locked(period: ReportingPeriod, *, today: datetime.date | None = N
     """Closed by a reviewer, or past its deadline (Vietnamese date)."""
     today = today or today_vn()
     return period.status == ReportingPeriod.Status.CLOSED or today > period.deadline
+
+
+def earlier_periods_q(period: ReportingPeriod, *, prefix: str = "") -> Q:
+    """Periods strictly before ``period`` in reporting order: by year, then quarter, a year's
+    annual round after its Q4 (any framework: a file handed in last year counts).
+    ``prefix``: the lookup path to the period (``"submission__period__"``)."""
+    earlier_year = Q(**{f"{prefix}year__lt": period.year})
+    if period.quarter is None:
+        same_year = Q(**{f"{prefix}year": period.year, f"{prefix}quarter__isnull": False})
+    else:
+        same_year = Q(**{f"{prefix}year": period.year, f"{prefix}quarter__lt": period.quarter})
+    return earlier_year | same_year
 
 
 def item_deadline(period: ReportingPeriod, extension: ItemExtension | None) -> datetime.date:
@@ -226,17 +243,33 @@ def item_extension_grant(
     reason: str,
     request_id: str = "",
 ) -> ItemExtension:
-    """Reopens one sub-indicator of ``period`` for one agency until ``deadline`` (audited)."""
+    """Reopens one sub-indicator of ``period`` for one agency until ``deadline`` (audited), and
+    tells the agency's staff.
+
+    Refused (field errors): no reason; an indicator outside the period's framework; an agency
+    not assigned to the indicator (neither its lead nor a coordinating agency, directly or
+    through a group); a deadline already past (the item would stay locked).
+    """
+    from .submissions import agency_role_for  # submissions imports this module
+
     _require_reviewer(actor)
+    errors: dict[str, list[str]] = {}
     if not reason.strip():
-        raise ValidationFailed(
-            _("Cần ghi lý do gia hạn."), errors={"reason": [_("Cần ghi lý do gia hạn.")]}
-        )
+        errors["reason"] = [_("Cần ghi lý do gia hạn.")]
     if indicator.framework_id != period.framework_id or indicator.level != Indicator.Level.SUB:
-        raise ValidationFailed(
-            _("Chỉ số không thuộc bộ chỉ số của kỳ báo cáo."),
-            errors={"indicator": [_("Chỉ số không thuộc bộ chỉ số của kỳ báo cáo.")]},
-        )
+        errors["indicator"] = [_("Chỉ số không thuộc bộ chỉ số của kỳ báo cáo.")]
+    elif agency_role_for(indicator, agency) is None:
+        errors["agency"] = [
+            _("%(agency)s không được giao chỉ số %(code)s (không chủ trì, không phối hợp).")
+            % {"agency": agency.display_name, "code": indicator.code}
+        ]
+    if deadline < today_vn():
+        errors["deadline"] = [
+            _("Hạn mới %(date)s đã qua: chỉ số sẽ vẫn bị khóa. Hãy chọn một ngày từ hôm nay.")
+            % {"date": deadline.strftime("%d/%m/%Y")}
+        ]
+    if errors:
+        raise ValidationFailed(_("Chưa mở lại được chỉ số."), errors=errors)
     ext, created = ItemExtension.objects.update_or_create(
         period=period,
         indicator=indicator,
@@ -258,4 +291,31 @@ def item_extension_grant(
         request_id=request_id,
         agency=agency,
     )
+    _notify_extension(ext)
     return ext
+
+
+def _notify_extension(ext: ItemExtension) -> None:
+    """The agency's staff learn the item is open again for them, and until when."""
+    submission = Submission.objects.filter(
+        period=ext.period, indicator=ext.indicator, agency=ext.agency
+    ).first()
+    notifications.notify(
+        recipients=notifications.agency_recipients(ext.agency_id),
+        kind=notifications.Kind.EXTENDED,
+        message=Msg(
+            gettext_noop(
+                "Sở KH&CN đã mở lại chỉ số %(item)s cho cơ quan của bạn, hạn mới đến hết ngày "
+                "%(deadline)s: %(reason)s"
+            ),
+            item=Msg(
+                "%(code)s (%(period)s)",
+                code=ext.indicator.code,
+                period=notifications.period_msg(ext.period),
+            ),
+            deadline=ext.deadline.strftime("%d/%m/%Y"),
+            reason=ext.reason,
+        ),
+        link=reverse("evidence:submission_edit", args=[ext.period_id, ext.indicator_id]),
+        submission=submission,
+    )

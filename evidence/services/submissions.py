@@ -77,28 +77,60 @@ def assert_item_open(*, period: ReportingPeriod, indicator: Indicator, agency: A
         )
 
 
-def _conflict(sub: Submission) -> Conflict:
+def last_changed_by_id(sub: Submission) -> int | None:
+    """Who made the row's latest change (a save or a transition): its latest history record's
+    user, else ``updated_by`` (a change made outside a request). Only read on a conflict."""
+    user_id = (
+        sub.history.order_by("-history_date", "-history_id")  # type: ignore[attr-defined]
+        .values_list("history_user_id", flat=True)
+        .first()
+    )
+    return user_id if user_id is not None else sub.updated_by_id
+
+
+def _conflict(sub: Submission, actor: User) -> Conflict:
+    """A stale save of an item still editable: the current values, and who changed them in
+    neutral words (the same user in another tab or window is no "người khác")."""
     measures = measures_of(sub.indicator)
     shown = "; ".join(
         f"{m.label} = {display_value(m, sub.values.get(m.code))}"
         for m in measures
         if m.code in sub.values
     )
-    return Conflict(
-        _(
+    if last_changed_by_id(sub) == actor.pk:
+        text = _(
+            "Báo cáo đã được cập nhật ở một phiên làm việc khác của bạn (phiên bản %(version)s) "
+            "trong lúc bạn sửa. Giá trị hiện tại: %(values)s. Hãy xem lại và nhập lại thay đổi "
+            "của bạn."
+        )
+    else:
+        text = _(
             "Báo cáo đã được người khác cập nhật (phiên bản %(version)s) trong lúc bạn sửa. "
             "Giá trị hiện tại: %(values)s. Hãy xem lại và nhập lại thay đổi của bạn."
         )
-        % {"version": sub.version, "values": shown or "—"},
-        errors={
-            "current": {
-                "version": sub.version,
-                "values": sub.values,
-                "note": sub.note,
-                "state": sub.state,
-            }
-        },
+    return Conflict(
+        text % {"version": sub.version, "values": shown or "—"},
+        errors={"current": _current(sub)},
         code="stale_version",
+    )
+
+
+def _current(sub: Submission) -> dict[str, Any]:
+    """What a conflict answer carries of the stored item (the client shows it back)."""
+    return {"version": sub.version, "values": sub.values, "note": sub.note, "state": sub.state}
+
+
+def _already_sent(sub: Submission) -> Conflict:
+    """A save reaching an item that was sent meanwhile (not editable: only a return by the
+    lead or the Sở reopens it); nothing to save again."""
+    return Conflict(
+        _(
+            "Báo cáo đã được gửi (trạng thái “%(state)s”) nên không sửa được nữa; số liệu bạn "
+            "vừa nhập chưa được lưu."
+        )
+        % {"state": sub.get_state_display()},  # type: ignore[attr-defined]
+        errors={"current": _current(sub)},
+        code="wrong_state",
     )
 
 
@@ -118,15 +150,29 @@ def _validate_for(
         field_errors["values"] = errors
     if len(note) > MAX_TEXT:
         field_errors["note"] = [_("Giải trình quá dài (tối đa %(n)s ký tự).") % {"n": MAX_TEXT}]
-    if is_lead and proposal and not errors:
-        differs = any(clean.get(code) != value for code, value in proposal.items())
-        if differs and not consolidation_reason.strip():
-            field_errors["consolidation_reason"] = [
-                _("Số liệu tổng hợp khác với tổng các cơ quan phối hợp: cần ghi lý do điều chỉnh.")
-            ]
+    if (
+        is_lead
+        and proposal
+        and not errors
+        and consolidation_unexplained(values=clean, proposal=proposal, reason=consolidation_reason)
+    ):
+        field_errors["consolidation_reason"] = [consolidation_reason_message()]
     if field_errors:
         raise ValidationFailed(_("Số liệu chưa hợp lệ, chưa lưu."), errors=field_errors)
     return clean
+
+
+def consolidation_unexplained(
+    *, values: Mapping[str, Any], proposal: Mapping[str, str], reason: str
+) -> bool:
+    """The lead's consolidated ``values`` differ from the coordinators' combined ``proposal``
+    and no adjustment reason is given (saving and sending both refuse it)."""
+    differs = any(values.get(code) != value for code, value in proposal.items())
+    return differs and not (reason or "").strip()
+
+
+def consolidation_reason_message() -> str:
+    return _("Số liệu tổng hợp khác với tổng các cơ quan phối hợp: cần ghi lý do điều chỉnh.")
 
 
 def lead_proposal(*, indicator: Indicator, period: ReportingPeriod) -> dict[str, str]:
@@ -203,7 +249,9 @@ def submission_create(
             sub.save()
     except IntegrityError as exc:
         current = Submission.objects.get(indicator=indicator, agency=agency, period=period)
-        raise _conflict(current) from exc
+        if not current.is_editable_state:
+            raise _already_sent(current) from exc
+        raise _conflict(current, actor) from exc
     _invalidate(sub)
     return sub
 
@@ -230,14 +278,12 @@ def submission_update(
     )
     if sub.agency_id != agency.pk:
         raise NotAllowed(_("Bạn chỉ được sửa báo cáo của cơ quan mình."))
-    if int(version) != sub.version:
-        raise _conflict(sub)
+    # The state first: a save from a tab opened before the item was sent is not an editing
+    # conflict to resolve by saving again, the item is read-only now.
     if not sub.is_editable_state:
-        raise Conflict(
-            _("Báo cáo đang ở trạng thái “%(state)s”: không sửa được.")
-            % {"state": sub.get_state_display()},  # type: ignore[attr-defined]
-            code="wrong_state",
-        )
+        raise _already_sent(sub)
+    if int(version) != sub.version:
+        raise _conflict(sub, actor)
     if sub.state != Submission.State.RETURNED:  # a returned item is answered after the deadline
         assert_item_open(period=sub.period, indicator=sub.indicator, agency=agency)
     new_values = dict(values) if values is not None else dict(sub.values)

@@ -20,6 +20,12 @@ from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 from ..models import Submission, SubmissionTransition
 from ..signals import scores_invalidated
 from .audit import current_request_id
+from .submissions import (
+    consolidation_reason_message,
+    consolidation_unexplained,
+    last_changed_by_id,
+    lead_proposal,
+)
 from .values import NumberError, parse_number
 
 
@@ -28,22 +34,27 @@ def _require(perm: str, actor: User, submission: Submission) -> None:
         raise NotAllowed(_("Bạn không có quyền thực hiện thao tác này với báo cáo."))
 
 
-def _lock(submission: Submission, version: int | None) -> Submission:
-    """The row, locked until the end of the transaction; refuses a stale version (409)."""
+def _lock(submission: Submission, version: int | None, actor: User | None = None) -> Submission:
+    """The row, locked until the end of the transaction; refuses a stale version (409). When
+    ``actor`` made the last change (another tab or window), the message does not blame
+    "người khác"."""
     locked = (
         Submission.objects.select_for_update(of=("self",))
         .select_related("indicator", "agency", "period")
         .get(pk=submission.pk)
     )
     if version is not None and int(version) != locked.version:
-        raise Conflict(
-            _(
+        if actor is not None and last_changed_by_id(locked) == actor.pk:
+            text = _(
+                "Báo cáo đã được cập nhật ở một phiên làm việc khác của bạn (phiên bản hiện tại "
+                "%(current)s, bạn đang xem phiên bản %(seen)s). Vui lòng tải lại trang."
+            )
+        else:
+            text = _(
                 "Báo cáo đã được người khác thay đổi (phiên bản hiện tại %(current)s, bạn đang "
                 "xem phiên bản %(seen)s). Vui lòng tải lại trang."
             )
-            % {"current": locked.version, "seen": version},
-            code="stale_version",
-        )
+        raise Conflict(text % {"current": locked.version, "seen": version}, code="stale_version")
     return locked
 
 
@@ -139,9 +150,25 @@ def _require_reason(reason: str, message: str) -> str:
 
 
 def _missing_required(sub: Submission) -> list[str]:
+    """The required measures left blank, as people read them: the label (with its unit), never
+    the measure's code or kind."""
     missing = []
-    for measure in sub.indicator.measures.filter(required=True):
+    for measure in sub.indicator.measures.filter(required=True).order_by("position", "id"):
         value = (sub.values or {}).get(measure.code)
         if value is None or str(value).strip() == "":
-            missing.append(f"{measure.label} ({measure.code})")
+            missing.append(f"{measure.label} ({measure.unit})" if measure.unit else measure.label)
     return missing
+
+
+def _require_consolidation_explained(sub: Submission) -> None:
+    """Saving's consolidation rule, checked again on the send (the stored values may predate
+    the coordinators' latest contributions): the lead's consolidated values differ from the
+    combined proposal and no adjustment reason is stored → 400 on ``consolidation_reason``."""
+    if not sub.is_consolidation:
+        return
+    proposal = lead_proposal(indicator=sub.indicator, period=sub.period)
+    if proposal and consolidation_unexplained(
+        values=sub.values or {}, proposal=proposal, reason=sub.consolidation_reason
+    ):
+        message = consolidation_reason_message()
+        raise ValidationFailed(message, errors={"consolidation_reason": [message]})

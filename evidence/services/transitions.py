@@ -40,6 +40,7 @@ from .transition_steps import (
     _parse_points,
     _record,
     _require,
+    _require_consolidation_explained,
     _require_reason,
     _run,
 )
@@ -102,10 +103,12 @@ def submission_submit(*, submission: Submission, actor: User, version: int | Non
     """Agency staff send a draft or returned item: a coordinating agency's contribution goes to
     the lead agency (``submitted_to_lead``); the lead's consolidation goes to the Sở
     (``submitted``). A draft cannot be sent once the period is locked (unless the item was
-    extended); a returned item can always be resubmitted. Required measures must be filled.
+    extended); a returned item can always be resubmitted. Required measures must be filled, and
+    the lead's consolidated values follow saving's rule: when they differ from the coordinators'
+    combined contributions (``lead_proposal``), an adjustment reason must be stored.
     """
     _require("evidence.submit_submission", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     to_lead = not is_lead_submission(locked)
     method = locked.submit_to_lead if to_lead else locked.submit_to_reviewer
     if locked.state == State.DRAFT and not item_is_open(
@@ -122,6 +125,8 @@ def submission_submit(*, submission: Submission, actor: User, version: int | Non
     if missing:
         msg = _("Chưa nhập đủ số liệu bắt buộc: %(list)s.") % {"list": ", ".join(missing)}
         raise ValidationFailed(msg, errors={"values": [msg]})
+    if not to_lead:
+        _require_consolidation_explained(locked)
     resubmission = locked.state == State.RETURNED
     from_state = _run(locked, method)
     locked.submitted_at = timezone.now()
@@ -175,7 +180,7 @@ def submission_start_review(
 ) -> Submission:
     """A reviewer takes a submitted item (``submitted`` → ``under_review``)."""
     _require("evidence.review_submission", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     from_state = _run(locked, locked.start_review)
     _record(locked=locked, actor=actor, action=Action.START_REVIEW, from_state=from_state)
     return locked
@@ -196,7 +201,7 @@ def submission_approve(
     max; a reason is required when it differs from the self-assessed points.
     """
     _require("evidence.review_submission", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     if not can_proceed(locked.approve):
         _run(locked, locked.approve)
     max_points = locked.indicator.max_points
@@ -271,7 +276,7 @@ def submission_return(
     by_lead = not rules.has_perm("evidence.review_submission", actor, submission)
     if by_lead:
         _require("evidence.return_contribution", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     method = locked.return_to_contributor if by_lead else locked.return_for_explanation
     if not can_proceed(method):
         _run(locked, method)
@@ -323,7 +328,7 @@ def submission_reopen(
     """Only a reviewer reopens an approved item, with a reason; it goes back to the agency as
     returned, so it changes again only through submit → review (audited)."""
     _require("evidence.review_submission", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     if not can_proceed(locked.reopen):
         _run(locked, locked.reopen)
     code = _validate_reason_code(reason_code) if reason_code else ""
@@ -369,7 +374,7 @@ def submission_set_final(
     an approved item's final points; a reason is required when they differ from the appraised
     points."""
     _require("evidence.set_final", actor, submission)
-    locked = _lock(submission, version)
+    locked = _lock(submission, version, actor)
     if not can_proceed(locked.set_final):
         _run(locked, locked.set_final)
     points = _parse_points(

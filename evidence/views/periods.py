@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -72,6 +72,8 @@ def period_manage(request: HttpRequest) -> HttpResponse:
 
     if not getattr(request.user, "is_reviewer", False):
         raise PermissionDenied
+    if request.method == "GET" and request.GET.get("part") == "agencies":
+        return _item_agencies(request)
     actor: Any = request.user
     status = 200
     create_errors: dict[str, Any] = {}
@@ -139,19 +141,49 @@ def period_manage(request: HttpRequest) -> HttpResponse:
             "extensions__agency", "extensions__indicator"
         )
     )
+    today = services.today_vn()
     return render(
         request,
         "evidence/reporting/periods.html",
         {
-            "periods": [(p, services.period_is_locked(p)) for p in periods],
+            # (period, locked, locked by its deadline): a period past its deadline is reopened
+            # by a new deadline (``period_extend``) or item by item, never by "Mở lại" alone.
+            "periods": [
+                (p, services.period_is_locked(p, today=today), today > p.deadline) for p in periods
+            ],
             "frameworks": Framework.objects.exclude(status=Framework.Status.ARCHIVED),
             "agencies": Agency.objects.filter(is_active=True).order_by("name"),
             "indicators": Indicator.objects.filter(level=Indicator.Level.SUB)
             .select_related("framework")
             .order_by("framework__code", "sort_key"),
             "this_year": datetime.date.today().year,
+            "today": today,
             "create_errors": create_errors,
             "posted": request.POST if create_errors else {},
         },
         status=status,
+    )
+
+
+def _item_agencies(request: HttpRequest) -> HttpResponse:
+    """htmx (``?part=agencies&indicator=<pk>``), for "reopen one item for one agency": the
+    ``<option>``s of the agencies assigned to the chosen indicator (its lead, then its
+    coordinating agencies, groups expanded). The service refuses any other agency; without JS
+    the form lists every agency."""
+    from indicators.models import Indicator
+
+    pk = _int_or_none(request.GET.get("indicator"))
+    indicator = (
+        Indicator.objects.filter(pk=pk, level=Indicator.Level.SUB)
+        .select_related("lead_agency")
+        .first()
+        if pk is not None
+        else None
+    )
+    if indicator is None:
+        raise Http404
+    return render(
+        request,
+        "evidence/reporting/_item_agencies.html",
+        {"lead": indicator.lead_agency, "coordinators": selectors.coordinators_of(indicator)},
     )

@@ -94,8 +94,27 @@ def _contribution_rows(contributions: list[Any], measures: list[Any]) -> list[di
     return rows
 
 
+def _typed_value(m: Any, raw: str) -> str:
+    """A value as the user typed it; a choice (yes/no, level) by its label."""
+    return display_value(m, raw) if m.kind in ("boolean", "level") else raw
+
+
 def _posted_values(request: HttpRequest, measures: list[Any]) -> dict[str, str]:
     return {m.code: request.POST.get(f"v_{m.code}", "") for m in measures}
+
+
+def _editable(
+    request: HttpRequest, *, period: ReportingPeriod, indicator: Any, sub: Submission | None
+) -> bool:
+    """The agency may still change the item: a returned item always, a draft (or no
+    submission yet) while the item is open."""
+    if sub is not None and sub.state == Submission.State.RETURNED:
+        return True
+    return (sub is None or sub.is_editable_state) and services.item_is_open(
+        period,
+        indicator_id=indicator.pk,
+        agency_id=getattr(request.user, "agency_id", None) or 0,
+    )
 
 
 def _form_context(
@@ -109,7 +128,12 @@ def _form_context(
     reason: str,
     errors: dict[str, Any] | None = None,
     conflict: str = "",
+    conflict_code: str = "",
+    unsaved: bool = False,
+    editable: bool | None = None,
 ) -> dict[str, Any]:
+    """``unsaved``: the form shows values that are not the stored ones (a refused save, the
+    lead's proposal): the send, which sends the stored values, is not offered until saved."""
     errors = errors or {}
     measures = measures_of(indicator)
     role = "lead" if indicator.lead_agency_id == request.user.agency_id else "coordinator"  # type: ignore[union-attr]
@@ -121,16 +145,8 @@ def _form_context(
             user=request.user, indicator=indicator, period=period
         )
         proposal = services.lead_proposal(indicator=indicator, period=period)
-    returned = sub is not None and sub.state == Submission.State.RETURNED
-    editable = (
-        returned
-        or (sub is None or sub.is_editable_state)
-        and services.item_is_open(
-            period,
-            indicator_id=indicator.pk,
-            agency_id=getattr(request.user, "agency_id", None) or 0,
-        )
-    )
+    if editable is None:
+        editable = _editable(request, period=period, indicator=indicator, sub=sub)
     return {
         "period": period,
         "indicator": indicator,
@@ -141,6 +157,8 @@ def _form_context(
         "consolidation_reason": reason,
         "errors": errors,
         "conflict": conflict,
+        "conflict_code": conflict_code,
+        "unsaved": unsaved and editable,
         "preview": preview,
         "editable": editable,
         "evidence": list(sub.evidence.select_related("uploaded_by")) if sub else [],
@@ -206,6 +224,19 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
             )
         except Conflict as exc:
             latest = selectors.own_submission(user=request.user, indicator=indicator, period=period)
+            editable = _editable(request, period=period, indicator=indicator, sub=latest)
+            typed: list[tuple[str, str]] = []
+            if not editable:
+                # Read-only now (sent meanwhile, or locked): the form shows what is stored and
+                # what was typed is listed in the message, not offered for saving again.
+                typed = [
+                    (m.label, _typed_value(m, values[m.code]))
+                    for m in measures
+                    if values[m.code].strip()
+                ]
+                values = form_values(measures, dict(latest.values) if latest else {})
+                note = latest.note if latest else ""
+                reason = latest.consolidation_reason if latest else ""
             ctx = _form_context(
                 request,
                 period=period,
@@ -215,10 +246,14 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 note=note,
                 reason=reason,
                 conflict=exc.message,
+                conflict_code=exc.code,
+                unsaved=True,
+                editable=editable,
             )
+            ctx["typed_values"] = typed
             ctx["current_values"] = (
                 [(m.label, display_value(m, latest.values.get(m.code))) for m in measures]
-                if latest
+                if latest and editable
                 else []
             )
             return render(request, "evidence/reporting/submission_form.html", ctx, status=409)
@@ -232,11 +267,13 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 note=note,
                 reason=reason,
                 errors={**exc.errors, "detail": exc.message},
+                unsaved=True,
             )
             return render(
                 request, "evidence/reporting/submission_form.html", ctx, status=exc.status_code
             )
-    current: dict[str, Any] = dict(sub.values) if sub else {}
+    stored: dict[str, Any] = dict(sub.values) if sub else {}
+    current = dict(stored)
     if request.GET.get("use_proposal") == "1":
         current.update(services.lead_proposal(indicator=indicator, period=period))
     ctx = _form_context(
@@ -248,6 +285,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
         values=form_values(measures, current),
         note=sub.note if sub else "",
         reason=sub.consolidation_reason if sub else "",
+        unsaved=current != stored,
     )
     return render(request, "evidence/reporting/submission_form.html", ctx)
 

@@ -470,6 +470,7 @@ class TestImmutableAndReuse:
             doc_number="45/QĐ-UBND",
         )
         original = EvidenceFile.objects.get()
+        services.submission_submit(submission=draft, actor=user_a, version=draft.version)
         q1 = ReportingPeriod.objects.create(
             framework=world.framework, year=2026, quarter=1, deadline=world.period.deadline
         )
@@ -508,6 +509,69 @@ class TestImmutableAndReuse:
             )
         assert EvidenceFile.objects.filter(submission=b_sub).count() == 0
         assert Submission.objects.count() == 2
+
+
+@pytest.mark.django_db
+class TestReuseOffer:
+    """Reusing earlier periods' files ("Dùng lại tài liệu đã nộp ở kỳ trước"): only files handed in with a submission that was
+    sent (not a draft, not a returned item waiting to be sent again), in an earlier period
+    (year, quarter; a year's annual round after its Q4)."""
+
+    def item(self, world, user, year, quarter, state, name):
+        period = ReportingPeriod.objects.filter(
+            framework=world.framework, year=year, quarter=quarter
+        ).first() or ReportingPeriod.objects.create(
+            framework=world.framework, year=year, quarter=quarter, deadline=world.period.deadline
+        )
+        sub = services.submission_create(
+            actor=user,
+            indicator=world.ratio,
+            period=period,
+            values={"numerator": "1", "denominator": "2"},
+        )
+        services.evidence_add_file(
+            submission=sub, actor=user, upload=SimpleUploadedFile(name, pdf_bytes(name))
+        )
+        Submission.objects.filter(pk=sub.pk).update(state=state)
+        return Submission.objects.select_related("period").get(pk=sub.pk)
+
+    def offered(self, user, sub):
+        from evidence import selectors
+
+        return sorted(
+            ev.original_name for ev in selectors.reusable_evidence(user=user, submission=sub)
+        )
+
+    def test_only_sent_files_of_earlier_periods(self, world, user_a):
+        S = Submission.State
+        self.item(world, user_a, 2025, 1, S.APPROVED, "q1-approved.pdf")
+        self.item(world, user_a, 2025, 2, S.DRAFT, "q2-draft.pdf")
+        self.item(world, user_a, 2025, 3, S.RETURNED, "q3-returned.pdf")
+        self.item(world, user_a, 2024, None, S.SUBMITTED_TO_LEAD, "2024-annual-sent.pdf")
+        annual = self.item(world, user_a, 2025, None, S.SUBMITTED, "2025-annual.pdf")
+        self.item(world, user_a, 2026, 1, S.UNDER_REVIEW, "2026-q1.pdf")
+        q4 = self.item(world, user_a, 2025, 4, S.DRAFT, "q4-draft.pdf")
+        assert q4.period == world.period
+        assert self.offered(user_a, q4) == ["2024-annual-sent.pdf", "q1-approved.pdf"]
+        # the annual round comes after the year's Q4: Q4's file once Q4 was sent
+        Submission.objects.filter(pk=q4.pk).update(state=S.SUBMITTED)
+        Submission.objects.filter(pk=annual.pk).update(state=S.DRAFT)
+        assert self.offered(user_a, annual) == [
+            "2024-annual-sent.pdf",
+            "q1-approved.pdf",
+            "q4-draft.pdf",
+        ]
+
+    def test_reuse_of_a_file_not_offered_is_refused(self, world, user_a):
+        S = Submission.State
+        draft_q1 = self.item(world, user_a, 2025, 1, S.DRAFT, "q1-draft.pdf")
+        later = self.item(world, user_a, 2026, 1, S.SUBMITTED, "2026-q1.pdf")
+        q4 = self.item(world, user_a, 2025, 4, S.DRAFT, "q4.pdf")
+        for source in (draft_q1.evidence.get(), later.evidence.get()):
+            with pytest.raises(ValidationFailed) as exc:
+                services.evidence_reuse(submission=q4, actor=user_a, source=source)
+            assert "source" in exc.value.errors
+        assert q4.evidence.count() == 1
 
 
 @pytest.mark.django_db

@@ -161,6 +161,7 @@ def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, 
     assert dup.status_code == 400 and "đã có" in dup.content.decode()
     assert c.post(url, {"action": "close", "period": annual.pk}).status_code == 302
     assert ReportingPeriod.objects.get(pk=annual.pk).status == "closed"
+    item_deadline = services.today_vn() + datetime.timedelta(days=45)
     resp = c.post(
         url,
         {"action": "extend", "period": annual.pk, "deadline": "2027-01-20", "reason": "Lùi hạn"},
@@ -175,12 +176,12 @@ def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, 
             "period": world.period.pk,
             "indicator": world.ratio.pk,
             "agency": user_a.agency_id,
-            "deadline": "2026-01-15",
+            "deadline": item_deadline.isoformat(),
             "reason": "Bổ sung minh chứng",
         },
     )
     assert resp.status_code == 302
-    assert world.period.extensions.get().deadline == datetime.date(2026, 1, 15)
+    assert world.period.extensions.get().deadline == item_deadline
     assert AuditEvent.objects.filter(actor=reviewer).count() == 4
     assert "Kỳ báo cáo" in c.get("/", follow=True).content.decode()  # reviewers' navigation
 
@@ -206,3 +207,125 @@ def test_deadline_never_moved_into_the_past_and_brought_forward_only_with_a_reas
     assert p.deadline == earlier
     later = p.deadline + datetime.timedelta(days=10)
     assert services.period_extend(actor=reviewer, period=p, deadline=later).deadline == later
+
+
+# --- reopening one item: only for an assigned agency, with a deadline ahead, told to it --------
+
+
+@pytest.mark.django_db
+def test_item_extension_refuses_unassigned_agency_and_past_deadline(world, reviewer, agency_a):
+    from tests.factories import AgencyFactory, UserFactory
+
+    outsider = AgencyFactory(code="so-ngoai", name="Sở Ngoài Cuộc")
+    UserFactory(username="staff_out", agency=outsider)
+    p = world.period
+    ahead = services.today_vn() + datetime.timedelta(days=10)
+    with pytest.raises(ValidationFailed) as exc:
+        services.item_extension_grant(
+            actor=reviewer,
+            period=p,
+            indicator=world.ratio,
+            agency=outsider,
+            deadline=ahead,
+            reason="Bổ sung",
+        )
+    assert list(exc.value.errors) == ["agency"]
+    assert "Sở Ngoài Cuộc không được giao chỉ số 1.1" in exc.value.errors["agency"][0]
+    with pytest.raises(ValidationFailed) as exc:
+        services.item_extension_grant(
+            actor=reviewer,
+            period=p,
+            indicator=world.ratio,
+            agency=agency_a,
+            deadline=services.today_vn() - datetime.timedelta(days=1),
+            reason="Bổ sung",
+        )
+    assert list(exc.value.errors) == ["deadline"] and "đã qua" in exc.value.errors["deadline"][0]
+    assert not p.extensions.exists()
+    assert not AuditEvent.objects.filter(action="period.item_extension").exists()
+    from evidence.models import Notification
+
+    assert not Notification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_item_extension_for_lead_and_group_member_notifies_its_staff(
+    world, reviewer, agency_b, user_a, user_b
+):
+    from evidence.models import Notification
+
+    ahead = services.today_vn() + datetime.timedelta(days=10)
+    for agency in (world.lead, agency_b):  # the lead; B coordinates through a group
+        services.item_extension_grant(
+            actor=reviewer,
+            period=world.period,
+            indicator=world.ratio,
+            agency=agency,
+            deadline=ahead,
+            reason="Bổ sung biên bản",
+        )
+    assert world.period.extensions.count() == 2
+    note = Notification.objects.get(recipient=user_b)
+    assert note.kind == "extended"
+    assert note.message == (
+        "Sở KH&CN đã mở lại chỉ số 1.1 (Quý 4/2025) cho cơ quan của bạn, hạn mới đến hết ngày "
+        f"{ahead:%d/%m/%Y}: Bổ sung biên bản"
+    )
+    assert note.link == f"/reporting/periods/{world.period.pk}/items/{world.ratio.pk}/"
+    assert Notification.objects.filter(recipient=world.lead_user, kind="extended").count() == 1
+    assert not Notification.objects.filter(recipient=user_a).exists()  # A was not reopened
+
+
+@pytest.mark.django_db
+def test_item_agencies_lists_the_assigned_agencies_only(world, reviewer, user_a, client_as):
+    from django.urls import reverse
+
+    from tests.factories import AgencyFactory
+
+    AgencyFactory(code="so-ngoai", name="Sở Ngoài Cuộc")
+    url = reverse("evidence:period_manage")
+    part = {"part": "agencies", "indicator": world.ratio.pk}
+    assert client_as(user_a).get(url, part).status_code == 403
+    html = client_as(reviewer).get(url, part).content.decode()
+    assert "Sở Chủ trì (Chủ trì)" in html
+    assert "Sở Thử nghiệm A (Phối hợp)" in html and "Sở Thử nghiệm B (Phối hợp)" in html
+    assert "Sở Ngoài Cuộc" not in html and "<html" not in html  # the options only
+    assert client_as(reviewer).get(url, {**part, "indicator": "x"}).status_code == 404
+    page = client_as(reviewer).get(url).content.decode()
+    assert f'hx-get="{url}?part=agencies"' in page  # asked for when the indicator changes
+
+
+# --- the lock buttons follow the real state ----------------------------------------------------
+
+
+def _lock_cell(html: str, period) -> str:
+    row = html[html.index(f'<th scope="row">{period}</th>') :]
+    row = row[: row.index("</tr>")]
+    return row[row.index('class="period-lock-actions"') :]
+
+
+@pytest.mark.django_db
+def test_period_page_buttons_match_the_lock(world, reviewer, client_as):
+    from django.urls import reverse
+
+    url = reverse("evidence:period_manage")
+    c = client_as(reviewer)
+    p = world.period  # open, deadline ahead
+    cell = _lock_cell(c.get(url).content.decode(), p)
+    assert 'value="close"' in cell and 'value="open"' not in cell
+
+    services.period_close(actor=reviewer, period=p)  # closed by hand, deadline ahead
+    cell = _lock_cell(c.get(url).content.decode(), p)
+    assert 'value="open"' in cell and 'value="close"' not in cell
+
+    # Past its deadline (open or closed): no "Khóa", and no "Mở lại" that would change nothing:
+    # a new deadline, or one item at a time.
+    for status in ("open", "closed"):
+        ReportingPeriod.objects.filter(pk=p.pk).update(
+            status=status, deadline=services.today_vn() - datetime.timedelta(days=1)
+        )
+        html = c.get(url).content.decode()
+        cell = _lock_cell(html, p)
+        assert "Đã khóa" in html
+        assert 'value="close"' not in cell and 'value="open"' not in cell
+        assert "Đổi hạn" in cell and 'href="#item-ext"' in cell

@@ -401,3 +401,45 @@ def test_refused_review_form_keeps_what_was_typed(client_as, reviewer, agency_a,
     assert sub.state == S.SUBMITTED
     again = c.get(f"/reporting/review/{sub.pk}/").content.decode()  # shown once
     assert "Chỉ đạt một phần</textarea>" not in again and "err-approve" not in again
+
+
+def test_history_shows_value_changes_per_measure_in_vietnamese_format(
+    client_as, user_a, agency_a, agency_b, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evidence import services
+    from tests.evidence.reporting_factories import make_world
+
+    world = make_world(agency_a, agency_b)
+    sub = services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=world.period,
+        values={"numerator": "86", "denominator": "86"},
+    )
+    sub = services.submission_update(
+        submission=sub,
+        actor=user_a,
+        version=sub.version,
+        values={"numerator": "13", "denominator": "1234.5"},
+    )
+    url = f"/reporting/submissions/{sub.pk}/history/"
+    c = client_as(user_a)
+    with CaptureQueriesContext(connection) as one_change:
+        html = c.get(url).content.decode()
+    assert "Số CCVC chuyên trách: <del>86</del> → 13" in html
+    assert "Tổng số CCVC: <del>86</del> → 1.234,5" in html
+    assert "numerator" not in html and "{&#x27;" not in html  # no codes, no raw dicts
+    assert "điểm tự chấm: <del>10</del> → 0,11" in html  # points in the reader's format
+    for n in range(5):
+        sub = services.submission_update(
+            submission=sub,
+            actor=user_a,
+            version=sub.version,
+            values={"numerator": str(n + 1), "denominator": "20"},
+        )
+    with django_assert_max_num_queries(len(one_change)):
+        html = c.get(url).content.decode()
+    assert "Số CCVC chuyên trách: <del>4</del> → 5" in html

@@ -67,7 +67,9 @@ class TestValues:
         assert sub.values == {"numerator": "7"} and sub.state == Submission.State.DRAFT
         with pytest.raises(ValidationFailed) as exc:
             submission_submit(submission=sub, actor=user_a, version=sub.version)
-        assert "denominator" in " ".join(exc.value.errors["values"])
+        # the measure's label, never its code or kind ("(denominator)")
+        assert exc.value.errors["values"] == ["Chưa nhập đủ số liệu bắt buộc: Tổng số CCVC."]
+        assert exc.value.message == "Chưa nhập đủ số liệu bắt buộc: Tổng số CCVC."
         sub.refresh_from_db()
         assert sub.state == Submission.State.DRAFT
 

@@ -287,7 +287,7 @@ def test_submit_requires_required_values(item, user_a):
     item.consolidation.refresh_from_db()
     with pytest.raises(ValidationFailed) as exc:
         submission_submit(submission=item.consolidation, actor=user_a, version=1)
-    assert "values" in exc.value.errors and "done" in exc.value.errors["values"][0]
+    assert exc.value.errors == {"values": ["Chưa nhập đủ số liệu bắt buộc: Đã ban hành."]}
 
 
 def test_submit_after_deadline_refused_unless_extended(item, user_a, reviewer):
