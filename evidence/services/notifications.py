@@ -138,6 +138,37 @@ def notify(
     return created
 
 
+def notify_contributors(*, consolidation: Submission, kind: str, message: Msg) -> None:
+    """Tells the coordinating agencies whose contributions went into ``consolidation`` (sent to
+    the lead, not returned by it) what became of the item, each with a link to its own part
+    (2 queries, plus one insert per agency that contributed)."""
+    contributions = (
+        Submission.objects.filter(
+            indicator_id=consolidation.indicator_id,
+            period_id=consolidation.period_id,
+            is_consolidation=False,
+            state=Submission.State.SUBMITTED_TO_LEAD,
+        )
+        .exclude(agency_id=consolidation.agency_id)
+        .only("pk", "agency_id")
+    )
+    by_agency = {c.agency_id: c for c in contributions}
+    staff: dict[int, list[User]] = {}
+    for user in User.objects.filter(
+        agency_id__in=by_agency, role=User.Role.AGENCY_STAFF, is_active=True
+    ):
+        staff.setdefault(user.agency_id, []).append(user)  # type: ignore[arg-type]
+    for agency_id, users in staff.items():
+        contribution = by_agency[agency_id]
+        notify(
+            recipients=users,
+            kind=kind,
+            message=message,
+            link=submission_link(contribution, for_reviewer=False),
+            submission=contribution,
+        )
+
+
 def _enqueue_emails(task: Any, ids: list[int]) -> None:
     """Enqueues the email task; a broker outage must not break the request (inbox still works)."""
     try:

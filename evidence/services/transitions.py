@@ -248,6 +248,19 @@ def submission_approve(
         link=notifications.submission_link(locked, for_reviewer=False),
         submission=locked,
     )
+    if locked.is_consolidation:
+        notifications.notify_contributors(
+            consolidation=locked,
+            kind=notifications.Kind.APPROVED,
+            message=Msg(
+                gettext_noop(
+                    "Chỉ số %(item)s, có phần phối hợp của cơ quan bạn, đã được Sở KH&CN duyệt "
+                    "(cơ quan chủ trì: %(lead)s)."
+                ),
+                item=notifications.item_msg(locked),
+                lead=locked.agency.display_name,
+            ),
+        )
     return locked
 
 

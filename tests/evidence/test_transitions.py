@@ -373,3 +373,18 @@ def test_approved_values_and_evidence_frozen_until_reopen(item, user_a, reviewer
     assert list(
         SubmissionTransition.objects.filter(submission=cons).values_list("action", flat=True)
     ) == ["submit", "approve", "reopen"]
+
+
+def test_coordinators_hear_that_the_item_they_contributed_to_was_approved(
+    item, user_a, user_b, reviewer
+):
+    contribution = submission_submit(submission=item.contribution, actor=user_b, version=1)
+    assert contribution.state == S.SUBMITTED_TO_LEAD
+    cons = _submitted(item, user_a)
+    Notification.objects.all().delete()
+    submission_approve(submission=cons, actor=reviewer, version=None)
+    mine = Notification.objects.get(recipient=user_b)
+    assert mine.kind == "approved" and mine.submission_id == contribution.pk
+    assert mine.link == f"/reporting/submissions/{contribution.pk}/"
+    assert "có phần phối hợp của cơ quan bạn" in mine.text
+    assert Notification.objects.filter(recipient=user_a, kind="approved").count() == 1
