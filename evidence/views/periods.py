@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
@@ -180,8 +180,8 @@ def _item_agencies(request: HttpRequest) -> HttpResponse:
         if pk is not None
         else None
     )
-    if indicator is None:
-        raise Http404
+    if indicator is None:  # nothing (or nothing valid) chosen yet: ask for the indicator
+        return render(request, "evidence/reporting/_item_agencies.html", {"no_indicator": True})
     return render(
         request,
         "evidence/reporting/_item_agencies.html",

@@ -290,7 +290,10 @@ def test_item_agencies_lists_the_assigned_agencies_only(world, reviewer, user_a,
     assert "Sở Chủ trì (Chủ trì)" in html
     assert "Sở Thử nghiệm A (Phối hợp)" in html and "Sở Thử nghiệm B (Phối hợp)" in html
     assert "Sở Ngoài Cuộc" not in html and "<html" not in html  # the options only
-    assert client_as(reviewer).get(url, {**part, "indicator": "x"}).status_code == 404
+    # Nothing valid chosen (or the URL followed as it stands in the page): ask for the indicator.
+    for bad in ("x", "", "999999"):
+        res = client_as(reviewer).get(url, {**part, "indicator": bad})
+        assert res.status_code == 200 and "Hãy chọn chỉ số trước." in res.content.decode()
     page = client_as(reviewer).get(url).content.decode()
     assert f'hx-get="{url}?part=agencies"' in page  # asked for when the indicator changes
 
