@@ -63,8 +63,10 @@ def test_recipients_of_each_event(
     cons = submission_submit(submission=cons, actor=user_a, version=None)
     Notification.objects.all().delete()
     submission_approve(submission=cons, actor=reviewer, version=None)
-    assert list(Notification.objects.values_list("recipient__username", "kind")) == [
-        ("staff_a", "approved")
+    # approved → the lead agency, and the coordinator whose contribution went into it
+    assert sorted(Notification.objects.values_list("recipient__username", "kind")) == [
+        ("staff_a", "approved"),
+        ("staff_b", "approved"),
     ]
     assert contrib.state == "submitted_to_lead"
 
