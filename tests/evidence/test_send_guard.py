@@ -201,3 +201,10 @@ def test_stale_send_by_the_same_user_blames_no_one_else(world, user_a):
         services.submission_submit(submission=sub, actor=user_a, version=sub.version)
     assert exc.value.code == "stale_version"
     assert "phiên làm việc khác" in exc.value.message and "người khác" not in exc.value.message
+
+
+def test_a_sent_item_page_offers_no_save_buttons(world, user_a, client_as):
+    sent(user_a, world, {"numerator": "3", "denominator": "4"})
+    html = client_as(user_a).get(item_url(world)).content.decode()
+    assert "Báo cáo đã gửi: chỉ xem." in html
+    assert 'value="save"' not in html and 'value="carry_over"' not in html
