@@ -36,10 +36,18 @@ def today_vn() -> datetime.date:
 
 
 def default_deadline(year: int, quarter: int | None) -> datetime.date:
-    """25th of the quarter's last month (Plan 4636); annual round: 10 January of the next year."""
-    if quarter is None:
-        return datetime.date(year + 1, 1, 10)
-    return datetime.date(year, quarter * 3, 25)
+    """25th of the quarter's last month (Plan 4636); annual round: 10 January of the next year.
+
+    A date falling on a Saturday or Sunday moves to the following Monday, as a time limit ending
+    on a weekend ends at the end of the next working day (Civil Code 2015, art. 148(5)). Public
+    holidays are not known here: the Sở sets such a deadline itself when it opens the period.
+    """
+    day = (
+        datetime.date(year + 1, 1, 10) if quarter is None else datetime.date(year, quarter * 3, 25)
+    )
+    while day.weekday() >= 5:  # Saturday, Sunday
+        day += datetime.timedelta(days=1)
+    return day
 
 
 def period_is_locked(period: ReportingPeriod, *, today: datetime.date | None = None) -> bool:

@@ -28,7 +28,12 @@ def test_default_deadlines():
     assert services.default_deadline(2025, 2) == datetime.date(2025, 6, 25)
     assert services.default_deadline(2025, 3) == datetime.date(2025, 9, 25)
     assert services.default_deadline(2025, 4) == datetime.date(2025, 12, 25)
-    assert services.default_deadline(2025, None) == datetime.date(2026, 1, 10)
+    # 10/01/2026 is a Saturday: the next working day.
+    assert services.default_deadline(2025, None) == datetime.date(2026, 1, 12)
+    # 25/09/2027 is a Saturday, 10/01/2027 a Sunday: Monday both times.
+    assert services.default_deadline(2027, 3) == datetime.date(2027, 9, 27)
+    assert services.default_deadline(2026, None) == datetime.date(2027, 1, 11)
+    assert services.default_deadline(2026, 4) == datetime.date(2026, 12, 25)  # a Friday
 
 
 @pytest.mark.django_db
@@ -37,7 +42,7 @@ def test_reviewer_creates_quarters_and_annual_round_audited(reviewer):
     q1 = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=1)
     annual = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
     assert q1.deadline == datetime.date(2025, 3, 25)
-    assert annual.deadline == datetime.date(2026, 1, 10)
+    assert annual.deadline == datetime.date(2026, 1, 12)  # 10/01/2026 is a Saturday
     assert str(annual) == "Cả năm 2025"
     events = AuditEvent.objects.filter(action="period.create")
     assert events.count() == 2
@@ -154,7 +159,7 @@ def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, 
     )
     assert resp.status_code == 302
     annual = ReportingPeriod.objects.get(year=2026, quarter__isnull=True)
-    assert annual.deadline == datetime.date(2027, 1, 10)
+    assert annual.deadline == datetime.date(2027, 1, 11)  # 10/01/2027 is a Sunday
     dup = c.post(
         url, {"action": "create", "framework": world.framework.pk, "year": "2026", "quarter": ""}
     )
