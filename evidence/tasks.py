@@ -87,6 +87,9 @@ class _Item:
     name: str
     status: str
     deadline: datetime.date  # the period's, or the item's own after an ItemExtension
+    #: Returned by the lead or the Sở (usually after the deadline): reminded, never escalated as
+    #: overdue, as the dashboard counts it (returned, not overdue).
+    returned: bool = False
 
 
 @dataclass
@@ -174,6 +177,7 @@ def unfinished_items(period: ReportingPeriod) -> dict[int, list[_Item]]:
                     name=ind.name,
                     status=labels.get(state, str(state)),
                     deadline=own_deadline.get((agency_id, ind.pk), period.deadline),
+                    returned=state == Submission.State.RETURNED,
                 )
             )
         if items:
@@ -221,7 +225,9 @@ def _due(
     last_sent = last_sent or {}
     closed = period.status == ReportingPeriod.Status.CLOSED
     live = [it for it in items if not closed or it.deadline != period.deadline]
-    overdue = [it for it in live if it.deadline < today]
+    # Only what was never sent is overdue: such an item was unfinished on every day since its
+    # deadline, so a step caught up late is a step really missed.
+    overdue = [it for it in live if it.deadline < today and not it.returned]
     last = last_sent.get(ReminderDigest.Kind.OVERDUE)
     if any(_step_due(it.deadline, today, last) for it in overdue):
         return ReminderDigest.Kind.OVERDUE, overdue

@@ -176,10 +176,12 @@ def consolidation_reason_message() -> str:
 
 
 def lead_proposal(*, indicator: Indicator, period: ReportingPeriod) -> dict[str, str]:
-    """Combined values of the coordinators' contributions sent to the lead (not drafts)."""
+    """Combined values of the coordinators' contributions sent to the lead: not drafts, and not
+    those the lead returned (their figures were refused and are being corrected; the evidence
+    pack and the notifications leave them out too)."""
     contributions = Submission.objects.filter(
         indicator=indicator, period=period, is_consolidation=False
-    ).exclude(state=Submission.State.DRAFT)
+    ).exclude(state__in=[Submission.State.DRAFT, Submission.State.RETURNED])
     if indicator.lead_agency_id:
         contributions = contributions.exclude(agency_id=indicator.lead_agency_id)
     return combined_proposal(indicator, measures_of(indicator), [c.values for c in contributions])

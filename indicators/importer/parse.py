@@ -136,7 +136,7 @@ def level_of(code: str) -> str | None:
     return None
 
 
-_THOUSANDS = re.compile(r"-?\d{1,3}(\.\d{3})+")
+_THOUSANDS = re.compile(r"-?[1-9]\d{0,2}(\.\d{3})+")  # "0.125" is not a thousands group
 
 
 def parse_points(value: object) -> Decimal | None:

@@ -68,16 +68,16 @@ def validate_rule(
                 if not isinstance(level, Mapping) or _fraction(level.get("fraction")) is None:
                     errors.append(f"Mức {i}: tỷ lệ điểm phải là số từ 0 đến 1.")
     elif kind == "ratio":
-        need("numerator", NUMERIC_KINDS - {"percent"})
-        need("denominator", NUMERIC_KINDS - {"percent"})
+        need("numerator", NUMERIC_KINDS - {"percent", "rate"})
+        need("denominator", NUMERIC_KINDS - {"percent", "rate"})
     elif kind in ("count_bands", "threshold_bands"):
         if kind == "count_bands":
             need("measure", {"count", "number"})
         elif "measure" in rule:
-            need("measure", {"percent", "number"})
+            need("measure", {"percent", "number", "rate"})
         else:
-            need("numerator", NUMERIC_KINDS - {"percent"})
-            need("denominator", NUMERIC_KINDS - {"percent"})
+            need("numerator", NUMERIC_KINDS - {"percent", "rate"})
+            need("denominator", NUMERIC_KINDS - {"percent", "rate"})
         bands = rule.get("bands")
         value_key = "points" if kind == "count_bands" else "fraction"
         if not isinstance(bands, list) or not bands:

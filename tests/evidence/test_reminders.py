@@ -244,3 +244,16 @@ def test_an_escalation_more_than_catch_up_days_late_is_dropped(world):
     assert mail.outbox == [] and not ReminderDigest.objects.exists()
     with time_machine.travel(days_after(last_day), tick=False):
         assert send_deadline_reminders()["escalations"] == 1
+
+
+def test_a_returned_or_reopened_item_is_never_escalated_as_overdue(world):
+    """D's 1.3 is reopened by the Sở ten days after the deadline (returned): D was on time, its
+    head is not told it is late, neither at once nor at the next steps (the dashboard counts
+    such an item returned, not overdue)."""
+    three = Submission.objects.get(indicator__code="1.3", agency__code="so-d")
+    Submission.objects.filter(pk=three.pk).update(state=S.RETURNED)
+    for days in (1, 7, 10, 13):
+        with time_machine.travel(days_after(days), tick=False):
+            send_deadline_reminders()
+    assert "giamdoc.d@example.vn" not in [m.to[0] for m in mail.outbox]
+    assert not ReminderDigest.objects.filter(agency__code="so-d").exists()

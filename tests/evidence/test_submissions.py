@@ -234,6 +234,19 @@ class TestLeadConsolidation:
         proposal = services.lead_proposal(indicator=world.ratio, period=world.period)
         assert proposal == {"numerator": "10", "denominator": "20"}
 
+    def test_a_contribution_the_lead_returned_leaves_the_proposal(self, world, user_a, user_b):
+        self.sent(user_a, world, {"numerator": "1", "denominator": "2"})
+        b = self.sent(user_b, world, {"numerator": "9", "denominator": "18"})
+        services.submission_return(
+            submission=b,
+            actor=world.lead_user,
+            version=b.version,
+            reason_code="khac",
+            reason="Số liệu chưa khớp",
+        )
+        proposal = services.lead_proposal(indicator=world.ratio, period=world.period)
+        assert proposal == {"numerator": "1", "denominator": "2"}
+
     def test_lead_adjusting_needs_reason_and_is_consolidation(self, world, user_a):
         self.sent(user_a, world, {"numerator": "3", "denominator": "4"})
         with pytest.raises(ValidationFailed) as exc:

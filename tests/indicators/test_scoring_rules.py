@@ -117,6 +117,22 @@ def test_validate_kind_mismatch():
     assert errs and "kiểu" in errs[0]
 
 
+def test_rules_that_take_a_rate():
+    """A figure per inhabitants can be scored against a target or by bands (never summed)."""
+    kinds = {"value": "rate"}
+    target = {"type": "target", "measure": "value", "target": "1.5"}
+    bands = {
+        "type": "threshold_bands",
+        "measure": "value",
+        "bands": [{"min": "1", "fraction": "1"}],
+    }
+    assert validate_rule(target, kinds, D(10)) == []
+    assert validate_rule(bands, kinds, D(10)) == []
+    assert validate_rule(
+        {"type": "ratio", "numerator": "value", "denominator": "value"}, kinds, D(10)
+    )
+
+
 def test_validate_levels_and_bands():
     bad_levels = {
         "type": "levels",

@@ -211,3 +211,17 @@ def test_history_shows_a_gap_where_nothing_counted(world, leader):
         user=leader, framework=world.framework, period=world.period, code="1.1"
     )
     assert detail["history"][0]["appraised"] == D("150")
+
+
+def test_a_newer_version_never_passes_for_an_earlier_one(world, leader):
+    """The 2022 set (no periods of its own, imported to compare) does not show the 2025 quarters
+    as its "earlier version"."""
+    world.framework = _published(world.framework)  # reachable from 2022 through the crosswalk
+    old = old_version(world)
+    assert [v.framework for v in sel.earlier_versions(framework=old)] == [world.framework]
+    dash = sel.dashboard(user=leader, framework=old, period=None)
+    assert dash["trend"] == [] and dash["trend_versions"] == []
+    detail_periods = sel.trends.earlier_periods(
+        framework=old, versions=sel.earlier_versions(framework=old), own=[]
+    )
+    assert detail_periods == {}

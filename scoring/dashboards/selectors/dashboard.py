@@ -39,7 +39,7 @@ from .trends import earlier_versions, sub_indicator_history, trend
 # --- the items of the scope: state, overdue, returned ------------------------------------------
 
 #: Buckets of an item's state as the dashboard counts them (``overdue`` is counted on top: a draft
-#: or a returned item can also be overdue).
+#: or a missing item can also be overdue; a returned one is returned, see ``item_flags``).
 ITEM_BUCKETS: tuple[str, ...] = ("draft", "sent", "approved", "returned")
 _SENT_STATES = (
     Submission.State.SUBMITTED_TO_LEAD,

@@ -145,15 +145,18 @@ def earlier_periods(
     *, framework: Framework, versions: list[EarlierVersion], own: list[ReportingPeriod]
 ) -> dict[int, tuple[ReportingPeriod, EarlierVersion]]:
     """Period id → (period, version) of the earlier versions' periods shown before ``own`` (1
-    query): before this framework's first period, one version per (year, quarter), the nearest."""
+    query): before this framework's first period (before its year when it has none), one
+    version per (year, quarter), the nearest."""
     if not versions:
         return {}
-    first = min(((p.year, p.quarter or 5) for p in own), default=None)
+    # Before the framework's first period, or, when it has none yet, before its year: a newer
+    # version linked to it never passes for an earlier one.
+    first = min(((p.year, p.quarter or 5) for p in own), default=(framework.year, 0))
     by_fw = {v.framework.pk: v for v in versions}
     chosen: dict[tuple[int, int], tuple[ReportingPeriod, EarlierVersion]] = {}
     for p in ReportingPeriod.objects.filter(framework_id__in=by_fw).order_by("pk"):
         key = (p.year, p.quarter or 5)
-        if first is not None and key >= first:
+        if key >= first:
             continue
         version = by_fw[p.framework_id]
         held = chosen.get(key)
