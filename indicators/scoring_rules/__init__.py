@@ -19,6 +19,11 @@ sub-indicator's ``Measure.code``s. Decimals are strings in JSON. Rule types (DOM
     {"type": "informational"}                              # always 0
     {"type": "external", "measure": "expected_points"}     # Ministry-measured: expected points
 
+Several agencies' values (``combine_values``): numerators, denominators, counts and numbers are
+added up (a ratio is Σ numerators / Σ denominators); a ``rate`` (a figure per 100 or 1000
+inhabitants), a percentage, text and the points of a manual or external rule are never added up:
+the lead enters the province's figure. A target or threshold rule may read a rate; a ratio may not.
+
 Arithmetic and rounding
 -----------------------
 Everything is ``decimal.Decimal`` (never float). Evaluation runs in a local decimal context of
