@@ -197,6 +197,26 @@ class Contribution:
         return self.submission is not None
 
 
+def lead_item_already_sent(*, indicator: Indicator, period: ReportingPeriod) -> Submission | None:
+    """The lead's consolidation of ``indicator`` in ``period`` when it has already reached the Sở
+    (submitted, under review or approved): a coordinator's part sent again now has nobody to
+    consolidate it until that item is returned or reopened."""
+    return (
+        Submission.objects.filter(
+            indicator=indicator,
+            period=period,
+            is_consolidation=True,
+            state__in=[
+                Submission.State.SUBMITTED,
+                Submission.State.UNDER_REVIEW,
+                Submission.State.APPROVED,
+            ],
+        )
+        .only("pk", "state")
+        .first()
+    )
+
+
 def lead_contributions(
     *, user: Any, indicator: Indicator, period: ReportingPeriod
 ) -> list[Contribution]:

@@ -109,18 +109,35 @@ def period_manage(request: HttpRequest) -> HttpResponse:
                         messages.success(request, _("Đã mở lại kỳ báo cáo."))
                     elif action == "item":
                         deadline = _new_deadline(request)
+                        indicator = Indicator.objects.get(
+                            pk=request.POST.get("indicator", ""), framework=period.framework
+                        )
+                        agency = Agency.objects.get(pk=request.POST.get("agency", ""))
                         services.item_extension_grant(
                             actor=actor,
                             period=period,
-                            indicator=Indicator.objects.get(
-                                pk=request.POST.get("indicator", ""), framework=period.framework
-                            ),
-                            agency=Agency.objects.get(pk=request.POST.get("agency", "")),
+                            indicator=indicator,
+                            agency=agency,
                             deadline=deadline,
                             reason=request.POST.get("reason", ""),
                             request_id=_rid(request),
                         )
                         messages.success(request, _("Đã mở lại chỉ số cho cơ quan."))
+                        lead_item = (
+                            selectors.lead_item_already_sent(indicator=indicator, period=period)
+                            if agency.pk != indicator.lead_agency_id
+                            else None
+                        )
+                        if lead_item is not None:
+                            messages.warning(
+                                request,
+                                _(
+                                    "Lưu ý: cơ quan chủ trì đã gửi chỉ số này (trạng thái "
+                                    "“%(state)s”). Phần phối hợp gửi lại chỉ được tổng hợp khi "
+                                    "báo cáo của cơ quan chủ trì được trả lại hoặc mở lại."
+                                )
+                                % {"state": lead_item.get_state_display()},  # type: ignore[attr-defined]
+                            )
                     else:
                         raise ValidationFailed(_("Thao tác không hợp lệ."))
             return redirect("evidence:period_manage")

@@ -337,3 +337,39 @@ def test_period_page_buttons_match_the_lock(world, reviewer, client_as):
         assert "Đã khóa" in html
         assert 'value="close"' not in cell and 'value="open"' not in cell
         assert "Đổi hạn" in cell and 'href="#item-ext"' in cell
+
+
+@pytest.mark.django_db
+def test_reopening_a_coordinators_item_warns_when_the_lead_already_sent(
+    world, reviewer, user_a, client_as
+):
+    """A's part sent again would reach a lead whose item the Sở already holds: the reviewer is
+    told, in Vietnamese, what else the new figures need."""
+    from django.urls import reverse
+
+    from evidence.models import Submission
+
+    Submission.objects.create(
+        indicator=world.ratio,
+        agency=world.lead,
+        period=world.period,
+        is_consolidation=True,
+        values={"numerator": "1", "denominator": "2"},
+        state=Submission.State.APPROVED,
+    )
+    c = client_as(reviewer)
+    res = c.post(
+        reverse("evidence:period_manage"),
+        {
+            "action": "item",
+            "period": world.period.pk,
+            "indicator": world.ratio.pk,
+            "agency": user_a.agency_id,
+            "deadline": (services.today_vn() + datetime.timedelta(days=10)).isoformat(),
+            "reason": "Bổ sung",
+        },
+        follow=True,
+    )
+    html = res.content.decode()
+    assert "Đã mở lại chỉ số cho cơ quan." in html
+    assert "cơ quan chủ trì đã gửi chỉ số này (trạng thái “Đã duyệt”)" in html
