@@ -388,3 +388,33 @@ def test_coordinators_hear_that_the_item_they_contributed_to_was_approved(
     assert mine.link == f"/reporting/submissions/{contribution.pk}/"
     assert "có phần phối hợp của cơ quan bạn" in mine.text
     assert Notification.objects.filter(recipient=user_a, kind="approved").count() == 1
+
+
+def test_telling_the_coordinators_takes_fixed_queries(item, user_a, user_b, agency_b):
+    """However many agencies contributed: read the contributions, their staff, one insert."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evidence.services import notifications
+    from indicators.scoring_rules import Msg
+    from tests.factories import AgencyFactory, UserFactory
+
+    submission_submit(submission=item.contribution, actor=user_b, version=1)
+    for i in range(3):
+        other = AgencyFactory(code=f"xa-{i}")
+        UserFactory(username=f"xa_{i}", agency=other, role="agency_staff")
+        Submission.objects.create(
+            indicator=item.consolidation.indicator,
+            agency=other,
+            period=item.consolidation.period,
+            values={},
+            state=S.SUBMITTED_TO_LEAD,
+        )
+    Notification.objects.all().delete()
+    with CaptureQueriesContext(connection) as ctx:
+        notifications.notify_contributors(
+            consolidation=item.consolidation, kind="approved", message=Msg("x")
+        )
+    assert len(ctx.captured_queries) == 3
+    assert Notification.objects.count() == 4
+    assert {n.submission.agency_id for n in Notification.objects.all()} >= {agency_b.pk}
