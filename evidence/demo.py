@@ -25,7 +25,7 @@ from indicators.models import Framework, Indicator, Measure
 from . import services
 from .models import ReportingPeriod, Submission
 from .services.submissions import measures_of
-from .services.values import decimal_to_str, level_keys
+from .services.values import decimal_to_str, level_keys, own_share_measures
 
 DEMO_FRAMEWORK = "dti-2025-tinh"
 DEMO_YEAR = 2025
@@ -215,6 +215,12 @@ def _seed() -> int:
             if lead_user is None:
                 continue
             proposal = services.lead_proposal(indicator=ind, period=period)
+            own: dict[str, str] = {}
+            if proposal and rng.random() < 0.5:
+                # The lead counts its own unit too (its own part joins the proposal).
+                codes = {m.code for m in own_share_measures(ind, measures_of(ind))}
+                own = {k: v for k, v in _values(ind, rng, Decimal("0.2")).items() if k in codes}
+                proposal = services.lead_proposal(indicator=ind, period=period, own_values=own)
             values = proposal if proposal and rng.random() < 0.7 else _values(ind, rng)
             reason = (
                 "" if values == proposal or not proposal else "Bổ sung số liệu của cơ quan chủ trì."
@@ -227,6 +233,7 @@ def _seed() -> int:
                     values=values,
                     note="Tổng hợp số liệu các cơ quan phối hợp." if proposal else "",
                     consolidation_reason=reason,
+                    own_values=own,
                 )
             except ValidationFailed:
                 sub = services.submission_create(

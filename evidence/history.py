@@ -43,6 +43,7 @@ _FIELD_LABELS = {
     "values": gettext_lazy("số liệu"),
     "note": gettext_lazy("giải trình"),
     "consolidation_reason": gettext_lazy("lý do điều chỉnh số liệu tổng hợp"),
+    "own_values": gettext_lazy("phần riêng của cơ quan chủ trì"),
     "self_points": gettext_lazy("điểm tự chấm"),
     "is_consolidation": gettext_lazy("báo cáo tổng hợp"),
 }
@@ -79,21 +80,23 @@ class HistoryEntry:
 
 
 def _value_changes(
-    measures: list[Measure], old: dict[str, Any], new: dict[str, Any]
+    measures: list[Measure], old: dict[str, Any], new: dict[str, Any], *, field: str = "values"
 ) -> list[dict[str, Any]]:
-    """A change of ``values`` as people read it: one entry per measure that changed, with its
-    label and its values as the form shows them (86 → 13, 1.234,5, Có/Không, a level's label);
-    a value of a measure no longer in the indicator under its code."""
+    """A change of ``values`` (or of the lead's ``own_values``) as people read it: one entry
+    per measure that changed, with its label and its values as the form shows them (86 → 13,
+    1.234,5, Có/Không, a level's label); a value of a measure no longer in the indicator under
+    its code."""
     known = {m.code for m in measures}
     rows = []
+    prefix = f"{_FIELD_LABELS[field]}: " if field != "values" else ""
     for m in measures:
         before, after = old.get(m.code), new.get(m.code)
         if before != after:
             rows.append(
                 {
-                    "field": "values",
+                    "field": field,
                     "measure": m.code,
-                    "label": m.label,
+                    "label": prefix + m.label,
                     "old": display_value(m, before),
                     "new": display_value(m, after),
                 }
@@ -102,9 +105,9 @@ def _value_changes(
         if old.get(code) != new.get(code):
             rows.append(
                 {
-                    "field": "values",
+                    "field": field,
                     "measure": code,
-                    "label": code,
+                    "label": prefix + code,
                     "old": str(old.get(code) or "—"),
                     "new": str(new.get(code) or "—"),
                 }
@@ -177,8 +180,8 @@ def submission_history(*, submission: Submission) -> list[HistoryEntry]:
             delta = rec.diff_against(previous, excluded_fields=list(_TRANSITION_FIELDS))
             changes = []
             for c in delta.changes:
-                if c.field == "values":
-                    changes += _value_changes(measures, c.old or {}, c.new or {})
+                if c.field in ("values", "own_values"):
+                    changes += _value_changes(measures, c.old or {}, c.new or {}, field=c.field)
                 else:
                     changes.append(
                         {

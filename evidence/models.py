@@ -103,6 +103,9 @@ class Submission(FSMModelMixin, TimeStamped):
     A coordinating agency's submission is a *contribution* sent to the lead agency; the lead
     agency's submission (``is_consolidation``) carries the consolidated values and is what the Sở
     reviews. ``values`` maps measure codes to decimal strings (text measures: plain text).
+    ``own_values`` (the consolidation only): the lead agency's own part of the combinable
+    measures, combined with the coordinators' contributions into the proposal the consolidated
+    values are checked against (``services.lead_proposal``); empty when the lead has no part.
     ``version`` increases on every write; a write carrying an older version is refused (409).
     Points: ``self_points`` from the rule applied to the values, ``appraised_points`` set by the
     reviewer at approval, ``final_points`` by the appraisal council.
@@ -130,6 +133,15 @@ class Submission(FSMModelMixin, TimeStamped):
     values = models.JSONField(_("số liệu"), default=dict, blank=True)
     note = models.TextField(_("giải trình"), blank=True)
     consolidation_reason = models.TextField(_("lý do điều chỉnh số liệu tổng hợp"), blank=True)
+    own_values = models.JSONField(
+        _("số liệu riêng của cơ quan chủ trì"),
+        default=dict,
+        blank=True,
+        help_text=_(
+            "Chỉ với báo cáo tổng hợp: phần số liệu của chính cơ quan chủ trì, cộng với các cơ "
+            "quan phối hợp thành số liệu tổng hợp đề xuất."
+        ),
+    )
     self_points = models.DecimalField(
         _("điểm tự chấm"), max_digits=9, decimal_places=4, null=True, blank=True
     )

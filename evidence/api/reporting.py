@@ -116,6 +116,7 @@ class SubmissionSerializer(serializers.ModelSerializer):
             "values",
             "note",
             "consolidation_reason",
+            "own_values",
             "self_points",
             "appraised_points",
             "final_points",
@@ -128,7 +129,16 @@ class SubmissionSerializer(serializers.ModelSerializer):
         read_only_fields = [
             f
             for f in fields
-            if f not in {"indicator", "period", "values", "note", "consolidation_reason", "version"}
+            if f
+            not in {
+                "indicator",
+                "period",
+                "values",
+                "note",
+                "consolidation_reason",
+                "own_values",
+                "version",
+            }
         ]
 
 
@@ -140,6 +150,13 @@ class SubmissionCreateSerializer(serializers.Serializer):
     values = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
     note = serializers.CharField(required=False, allow_blank=True, default="")
     consolidation_reason = serializers.CharField(required=False, allow_blank=True, default="")
+    own_values = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        default=dict,
+        help_text="Lead agency only: its own part of the combinable measures (measure code → "
+        "value), combined with the coordinators' contributions into the proposal.",
+    )
 
 
 class SubmissionPatchSerializer(serializers.Serializer):
@@ -147,6 +164,7 @@ class SubmissionPatchSerializer(serializers.Serializer):
     values = serializers.DictField(child=serializers.JSONField(), required=False)
     note = serializers.CharField(required=False, allow_blank=True)
     consolidation_reason = serializers.CharField(required=False, allow_blank=True)
+    own_values = serializers.DictField(child=serializers.JSONField(), required=False)
 
 
 class SubmissionFilter(django_filters.FilterSet):
@@ -212,6 +230,7 @@ class SubmissionViewSet(
             values=data["values"],
             note=data["note"],
             consolidation_reason=data["consolidation_reason"],
+            own_values=data["own_values"],
         )
         return Response(
             SubmissionSerializer(self.get_queryset().get(pk=sub.pk)).data,
@@ -230,6 +249,7 @@ class SubmissionViewSet(
             values=data.get("values"),
             note=data.get("note"),
             consolidation_reason=data.get("consolidation_reason"),
+            own_values=data.get("own_values"),
         )
         return Response(SubmissionSerializer(self.get_queryset().get(pk=sub.pk)).data)
 

@@ -20,7 +20,14 @@ from indicators.scoring_rules import round_display
 from ..models import ItemExtension, ReportingPeriod, Submission
 from ..signals import scores_invalidated
 from .periods import item_deadline, item_is_open, period_is_locked, today_vn
-from .values import MAX_TEXT, clean_values, combined_proposal, compute_points, display_value
+from .values import (
+    MAX_TEXT,
+    clean_values,
+    combined_proposal,
+    compute_points,
+    display_value,
+    own_share_measures,
+)
 
 # --- scope and writes ----------------------------------------------------------------------
 
@@ -140,26 +147,41 @@ def _validate_for(
     values: Mapping[str, Any],
     note: str,
     is_lead: bool,
-    proposal: Mapping[str, str] | None,
+    period: ReportingPeriod,
     consolidation_reason: str,
-) -> dict[str, str]:
+    own_values: Mapping[str, Any],
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The cleaned ``(values, own_values)``, or ValidationFailed with every field's errors.
+
+    The lead's own part is checked like values (only the measures it may state, see
+    ``own_share_measures``); a coordinating agency has no own part to state (its whole report is
+    its part). The lead's values are then checked against the proposal (``lead_proposal``) that
+    includes its own part."""
     measures = measures_of(indicator)
     clean, errors = clean_values(measures, values)
     field_errors: dict[str, Any] = {}
     if errors:
         field_errors["values"] = errors
+    own_clean: dict[str, str] = {}
+    if is_lead:
+        own_clean, own_errors = clean_values(own_share_measures(indicator, measures), own_values)
+        if own_errors:
+            field_errors["own_values"] = own_errors
+    elif any(str(v).strip() for v in own_values.values() if v is not None):
+        field_errors["own_values"] = {
+            "__all__": _("Chỉ cơ quan chủ trì ghi phần số liệu riêng của mình.")
+        }
     if len(note) > MAX_TEXT:
         field_errors["note"] = [_("Giải trình quá dài (tối đa %(n)s ký tự).") % {"n": MAX_TEXT}]
-    if (
-        is_lead
-        and proposal
-        and not errors
-        and consolidation_unexplained(values=clean, proposal=proposal, reason=consolidation_reason)
-    ):
-        field_errors["consolidation_reason"] = [consolidation_reason_message()]
+    if is_lead and not field_errors:
+        proposal = lead_proposal(indicator=indicator, period=period, own_values=own_clean)
+        if proposal and consolidation_unexplained(
+            values=clean, proposal=proposal, reason=consolidation_reason
+        ):
+            field_errors["consolidation_reason"] = [consolidation_reason_message()]
     if field_errors:
         raise ValidationFailed(_("Số liệu chưa hợp lệ, chưa lưu."), errors=field_errors)
-    return clean
+    return clean, own_clean
 
 
 def consolidation_unexplained(
@@ -175,16 +197,28 @@ def consolidation_reason_message() -> str:
     return _("Số liệu tổng hợp khác với tổng các cơ quan phối hợp: cần ghi lý do điều chỉnh.")
 
 
-def lead_proposal(*, indicator: Indicator, period: ReportingPeriod) -> dict[str, str]:
-    """Combined values of the coordinators' contributions sent to the lead: not drafts, and not
-    those the lead returned (their figures were refused and are being corrected; the evidence
-    pack and the notifications leave them out too)."""
+def lead_proposal(
+    *,
+    indicator: Indicator,
+    period: ReportingPeriod,
+    own_values: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """Combined values of the coordinators' contributions sent to the lead (not drafts, and not
+    those the lead returned: their figures were refused and are being corrected; the evidence
+    pack and the notifications leave them out too), together with the lead agency's own part
+    (``own_values``, cleaned; the consolidation stores it as ``Submission.own_values``).
+
+    Empty while no coordinator has sent a contribution (whatever the own part): the lead's
+    values are then its own, or provisional, and need no adjustment reason."""
     contributions = Submission.objects.filter(
         indicator=indicator, period=period, is_consolidation=False
     ).exclude(state__in=[Submission.State.DRAFT, Submission.State.RETURNED])
     if indicator.lead_agency_id:
         contributions = contributions.exclude(agency_id=indicator.lead_agency_id)
-    return combined_proposal(indicator, measures_of(indicator), [c.values for c in contributions])
+    parts: list[Mapping[str, str]] = [c.values for c in contributions]
+    if parts and own_values:
+        parts.append({k: str(v) for k, v in own_values.items() if v not in (None, "")})
+    return combined_proposal(indicator, measures_of(indicator), parts)
 
 
 def _invalidate(sub: Submission) -> None:
@@ -205,10 +239,12 @@ def submission_create(
     values: Mapping[str, Any],
     note: str = "",
     consolidation_reason: str = "",
+    own_values: Mapping[str, Any] | None = None,
 ) -> Submission:
     """Creates the caller's agency's submission for (indicator, period) as a draft.
 
-    The agency is always the actor's; the agency must be assigned (lead or coordinator).
+    The agency is always the actor's; the agency must be assigned (lead or coordinator). A lead
+    agency may state its own part (``own_values``) of the consolidated figures.
     """
     agency = _require_agency_writer(actor)
     if indicator.level != Indicator.Level.SUB or indicator.framework_id != period.framework_id:
@@ -224,14 +260,14 @@ def submission_create(
         )
     assert_item_open(period=period, indicator=indicator, agency=agency)
     is_lead = role == "lead"
-    proposal = lead_proposal(indicator=indicator, period=period) if is_lead else None
-    clean = _validate_for(
+    clean, own_clean = _validate_for(
         indicator=indicator,
         values=values,
         note=note,
         is_lead=is_lead,
-        proposal=proposal,
+        period=period,
         consolidation_reason=consolidation_reason,
+        own_values=own_values or {},
     )
     preview = compute_points(indicator, measures_of(indicator), clean)
     sub = Submission(
@@ -242,6 +278,7 @@ def submission_create(
         values=clean,
         note=note.strip(),
         consolidation_reason=consolidation_reason.strip() if is_lead else "",
+        own_values=own_clean,
         self_points=round_display(preview.points, 4),
         created_by=actor,
         updated_by=actor,
@@ -267,8 +304,10 @@ def submission_update(
     values: Mapping[str, Any] | None = None,
     note: str | None = None,
     consolidation_reason: str | None = None,
+    own_values: Mapping[str, Any] | None = None,
 ) -> Submission:
-    """Saves new values/note of a draft or returned submission carrying the ``version`` seen.
+    """Saves new values/note (and the lead's own part) of a draft or returned submission
+    carrying the ``version`` seen; an argument left None keeps what is stored.
 
     A stale version → Conflict (409) with the current values; nothing merged.
     """
@@ -291,18 +330,17 @@ def submission_update(
     new_values = dict(values) if values is not None else dict(sub.values)
     new_note = note if note is not None else sub.note
     reason = consolidation_reason if consolidation_reason is not None else sub.consolidation_reason
-    proposal = (
-        lead_proposal(indicator=sub.indicator, period=sub.period) if sub.is_consolidation else None
-    )
-    clean = _validate_for(
+    clean, own_clean = _validate_for(
         indicator=sub.indicator,
         values=new_values,
         note=new_note,
         is_lead=sub.is_consolidation,
-        proposal=proposal,
+        period=sub.period,
         consolidation_reason=reason,
+        own_values=dict(own_values) if own_values is not None else dict(sub.own_values or {}),
     )
     sub.values = clean
+    sub.own_values = own_clean
     sub.note = new_note.strip()
     sub.consolidation_reason = reason.strip() if sub.is_consolidation else ""
     sub.self_points = round_display(
@@ -349,7 +387,8 @@ def carry_over_values(
 def submission_carry_over(
     *, actor: User, indicator: Indicator, period: ReportingPeriod, version: int | None = None
 ) -> Submission:
-    """Copies the previous quarter's values (and note) into this period's draft."""
+    """Copies the previous quarter's values (and note; a lead's own part too) into this
+    period's draft."""
     agency = _require_agency_writer(actor)
     prev = previous_period(period)
     source = (
@@ -363,6 +402,8 @@ def submission_carry_over(
             errors={"values": [_("Quý trước không có số liệu để chép sang.")]},
         )
     existing = Submission.objects.filter(indicator=indicator, agency=agency, period=period).first()
+    # A lead's own part, as long as the agency was the lead then too.
+    own = dict(source.own_values or {}) if source.is_consolidation else None
     if existing is None:
         return submission_create(
             actor=actor,
@@ -371,6 +412,7 @@ def submission_carry_over(
             values=source.values,
             note=source.note,
             consolidation_reason=source.consolidation_reason,
+            own_values=own,
         )
     return submission_update(
         submission=existing,
@@ -379,4 +421,5 @@ def submission_carry_over(
         values=source.values,
         note=source.note,
         consolidation_reason=source.consolidation_reason,
+        own_values=own,
     )

@@ -163,10 +163,11 @@ def _missing_required(sub: Submission) -> list[str]:
 def _require_consolidation_explained(sub: Submission) -> None:
     """Saving's consolidation rule, checked again on the send (the stored values may predate
     the coordinators' latest contributions): the lead's consolidated values differ from the
-    combined proposal and no adjustment reason is stored → 400 on ``consolidation_reason``."""
+    combined proposal (with the lead's stored own part) and no adjustment reason is stored →
+    400 on ``consolidation_reason``."""
     if not sub.is_consolidation:
         return
-    proposal = lead_proposal(indicator=sub.indicator, period=sub.period)
+    proposal = lead_proposal(indicator=sub.indicator, period=sub.period, own_values=sub.own_values)
     if proposal and consolidation_unexplained(
         values=sub.values or {}, proposal=proposal, reason=sub.consolidation_reason
     ):

@@ -14,7 +14,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from indicators.models import Indicator, Measure
-from indicators.scoring_rules import combine_values, evaluate_rule
+from indicators.scoring_rules import combinable_codes, combine_values, evaluate_rule
 
 NUMERIC_KINDS = {
     Measure.Kind.NUMBER,
@@ -422,6 +422,17 @@ def compute_points(indicator: Indicator, measures: Sequence[Measure], values: Ma
         warnings=tuple(result.warning_texts()),
         explanation=result.explanation_text(),
     )
+
+
+def own_share_measures(indicator: Indicator, measures: Sequence[Measure]) -> list[Measure]:
+    """The measures of which a lead agency states its own part (``Submission.own_values``):
+    those the combination adds up or merges (``combinable_codes``: numbers, counts, numerators,
+    denominators, yes/no, levels). Percentages, rates, text and the points of a manual or
+    external rule are not combined: the lead enters the consolidated value of those directly."""
+    codes = combinable_codes(
+        indicator.scoring_rule or {"type": "informational"}, {m.code: m.kind for m in measures}
+    )
+    return [m for m in measures if m.code in codes]
 
 
 def combined_proposal(

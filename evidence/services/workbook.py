@@ -374,7 +374,9 @@ def _read_sheet(
     if role == "lead" and not errors:
         from .submissions import lead_proposal
 
-        proposal = lead_proposal(indicator=ind, period=period)
+        proposal = lead_proposal(
+            indicator=ind, period=period, own_values=sub.own_values if sub else None
+        )
         if any(clean.get(k) != v for k, v in proposal.items()) and not item.reason:
             item.errors.append(
                 _(

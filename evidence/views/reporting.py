@@ -26,6 +26,7 @@ from ..services.values import (
     format_points,
     level_keys,
     level_label,
+    own_share_measures,
 )
 from ._common import _period_or_current, recall_form
 
@@ -49,14 +50,15 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 def _measure_rows(
-    measures: list[Any], values: dict[str, Any], errors: dict[str, str]
+    measures: list[Any], values: dict[str, Any], errors: dict[str, str], *, prefix: str = "v_"
 ) -> list[dict]:
     rows = []
     for m in measures:
         rows.append(
             {
                 "m": m,
-                "name": f"v_{m.code}",
+                "name": f"{prefix}{m.code}",
+                "optional": prefix != "v_",  # the lead's own part is never required
                 "value": values.get(m.code, ""),
                 "error": errors.get(m.code, ""),
                 "choices": [(k, level_label(m, k)) for k in level_keys(m)],
@@ -99,8 +101,16 @@ def _typed_value(m: Any, raw: str) -> str:
     return display_value(m, raw) if m.kind in ("boolean", "level") else raw
 
 
-def _posted_values(request: HttpRequest, measures: list[Any]) -> dict[str, str]:
-    return {m.code: request.POST.get(f"v_{m.code}", "") for m in measures}
+def _posted_values(
+    request: HttpRequest, measures: list[Any], *, prefix: str = "v_"
+) -> dict[str, str]:
+    return {m.code: request.POST.get(f"{prefix}{m.code}", "") for m in measures}
+
+
+def _is_lead(request: HttpRequest, indicator: Any) -> bool:
+    return bool(indicator.lead_agency_id) and indicator.lead_agency_id == getattr(
+        request.user, "agency_id", None
+    )
 
 
 def _editable(
@@ -126,6 +136,7 @@ def _form_context(
     values: dict[str, Any],
     note: str,
     reason: str,
+    own_values: dict[str, Any] | None = None,
     errors: dict[str, Any] | None = None,
     conflict: str = "",
     conflict_code: str = "",
@@ -133,18 +144,29 @@ def _form_context(
     editable: bool | None = None,
 ) -> dict[str, Any]:
     """``unsaved``: the form shows values that are not the stored ones (a refused save, the
-    lead's proposal): the send, which sends the stored values, is not offered until saved."""
+    lead's proposal): the send, which sends the stored values, is not offered until saved.
+    ``own_values``: the lead's own part as shown in the form (the proposal shown includes it
+    when it is valid, the stored one otherwise)."""
     errors = errors or {}
     measures = measures_of(indicator)
-    role = "lead" if indicator.lead_agency_id == request.user.agency_id else "coordinator"  # type: ignore[union-attr]
+    role = "lead" if _is_lead(request, indicator) else "coordinator"
     clean, _errs = clean_values(measures, values)
     preview = compute_points(indicator, measures, clean) if not _errs else None
     contributions = proposal = None
+    own_measures: list[Any] = []
     if role == "lead":
         contributions = selectors.lead_contributions(
             user=request.user, indicator=indicator, period=period
         )
-        proposal = services.lead_proposal(indicator=indicator, period=period)
+        own_measures = own_share_measures(indicator, measures)
+        if own_values is None:
+            own_values = form_values(own_measures, dict(sub.own_values or {}) if sub else {})
+        own_clean, own_errs = clean_values(own_measures, own_values)
+        proposal = services.lead_proposal(
+            indicator=indicator,
+            period=period,
+            own_values=(sub.own_values if sub else None) if own_errs else own_clean,
+        )
     if editable is None:
         editable = _editable(request, period=period, indicator=indicator, sub=sub)
     return {
@@ -167,6 +189,13 @@ def _form_context(
         else [],
         "contributions": contributions,
         "contribution_rows": _contribution_rows(contributions or [], measures),
+        # The lead's own part is asked for only where there are coordinators to add it to.
+        "own_rows": _measure_rows(
+            own_measures, own_values or {}, errors.get("own_values", {}), prefix="o_"
+        )
+        if contributions
+        else [],
+        "own_error": (errors.get("own_values") or {}).get("__all__", ""),
         "proposal": proposal,
         "proposal_rows": [(m.label, display_value(m, proposal.get(m.code))) for m in measures]
         if proposal
@@ -184,10 +213,28 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
     indicator = selectors.assigned_indicator_get(user=request.user, period=period, pk=indicator_pk)
     sub = selectors.own_submission(user=request.user, indicator=indicator, period=period)
     measures = measures_of(indicator)
+    is_lead = _is_lead(request, indicator)
     if request.method == "POST":
         values = _posted_values(request, measures)
         note = request.POST.get("note", "")
         reason = request.POST.get("consolidation_reason", "")
+        # The lead's own part: only from a form that showed it (a lead with coordinators).
+        own: dict[str, str] | None = (
+            _posted_values(request, own_share_measures(indicator, measures), prefix="o_")
+            if is_lead and "own_part" in request.POST
+            else None
+        )
+        if request.POST.get("action") == "use_proposal" and is_lead:
+            return _use_proposal(
+                request,
+                period=period,
+                indicator=indicator,
+                sub=sub,
+                values=values,
+                own=own,
+                note=note,
+                reason=reason,
+            )
         try:
             if request.POST.get("action") == "carry_over":
                 sub = services.submission_carry_over(
@@ -207,6 +254,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                     values=values,
                     note=note,
                     consolidation_reason=reason,
+                    own_values=own,
                 )
                 messages.success(request, _("Đã lưu bản nháp."))
             else:
@@ -217,6 +265,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                     values=values,
                     note=note,
                     consolidation_reason=reason,
+                    own_values=own,
                 )
                 messages.success(request, _("Đã lưu bản nháp."))
             return redirect(
@@ -237,6 +286,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 values = form_values(measures, dict(latest.values) if latest else {})
                 note = latest.note if latest else ""
                 reason = latest.consolidation_reason if latest else ""
+                own = None  # the stored part
             ctx = _form_context(
                 request,
                 period=period,
@@ -245,6 +295,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 values=values,
                 note=note,
                 reason=reason,
+                own_values=own,
                 conflict=exc.message,
                 conflict_code=exc.code,
                 unsaved=True,
@@ -266,6 +317,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 values=values,
                 note=note,
                 reason=reason,
+                own_values=own,
                 errors={**exc.errors, "detail": exc.message},
                 unsaved=True,
             )
@@ -275,7 +327,11 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
     stored: dict[str, Any] = dict(sub.values) if sub else {}
     current = dict(stored)
     if request.GET.get("use_proposal") == "1":
-        current.update(services.lead_proposal(indicator=indicator, period=period))
+        current.update(
+            services.lead_proposal(
+                indicator=indicator, period=period, own_values=sub.own_values if sub else None
+            )
+        )
     ctx = _form_context(
         request,
         period=period,
@@ -288,6 +344,43 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
         unsaved=current != stored,
     )
     return render(request, "evidence/reporting/submission_form.html", ctx)
+
+
+def _use_proposal(
+    request: HttpRequest,
+    *,
+    period: ReportingPeriod,
+    indicator: Any,
+    sub: Submission | None,
+    values: dict[str, str],
+    own: dict[str, str] | None,
+    note: str,
+    reason: str,
+) -> HttpResponse:
+    """The lead's form again, its consolidated values replaced by the proposal combined with
+    the own part as typed (nothing saved: the lead reviews, then saves)."""
+    measures = measures_of(indicator)
+    own_measures = own_share_measures(indicator, measures)
+    typed_own = own if own is not None else form_values(own_measures, sub.own_values if sub else {})
+    own_clean, own_errors = clean_values(own_measures, typed_own)
+    if not own_errors:
+        proposal = services.lead_proposal(indicator=indicator, period=period, own_values=own_clean)
+        values = {**values, **form_values(measures, proposal)}
+    ctx = _form_context(
+        request,
+        period=period,
+        indicator=indicator,
+        sub=sub,
+        values=values,
+        note=note,
+        reason=reason,
+        own_values=typed_own,
+        errors={"own_values": own_errors} if own_errors else None,
+        unsaved=True,
+    )
+    return render(
+        request, "evidence/reporting/submission_form.html", ctx, status=400 if own_errors else 200
+    )
 
 
 @require_POST
@@ -343,6 +436,11 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "sub": sub,
             "value_rows": [(m.label, display_value(m, sub.values.get(m.code))) for m in measures],
+            "own_rows": [
+                (m.label, display_value(m, sub.own_values[m.code]))
+                for m in measures
+                if sub.is_consolidation and (sub.own_values or {}).get(m.code) not in (None, "")
+            ],
             "evidence": list(selectors.evidence_list(user=request.user).filter(submission=sub)),
             "points": format_points(sub.self_points) if sub.self_points is not None else "—",
         },

@@ -39,7 +39,7 @@ from ..services import (
     submission_start_review,
 )
 from ..services.periods import today_vn
-from ..services.values import format_number
+from ..services.values import display_value, format_number
 from ._common import recall_form, remember_form
 
 S = Submission.State
@@ -254,23 +254,17 @@ def _points_str(value: Decimal | None) -> str:
     return "" if value is None else format_number(value)
 
 
-def _value_rows(sub: Submission, measures: list[Any]) -> list[tuple[str, str]]:
-    rows = []
-    values = sub.values or {}
-    for m in measures:
-        raw = values.get(m.code)
-        if raw is None or raw == "":
-            shown = "—"
-        elif m.kind == "boolean":
-            shown = _("Có") if str(raw) == "1" else _("Không")
-        elif m.kind == "level":
-            shown = next(
-                (c.get("label", raw) for c in (m.choices or []) if c.get("key") == raw), str(raw)
-            )
-        else:
-            shown = str(raw).replace(".", ",") if m.kind != "text" else str(raw)
-        rows.append((f"{m.label}" + (f" ({m.unit})" if m.unit else ""), shown))
-    return rows
+def _value_rows(
+    values: dict[str, Any] | None, measures: list[Any], *, blanks: bool = True
+) -> list[tuple[str, str]]:
+    """The measures' values as people read them, each labelled with its unit (``blanks``:
+    the measures left blank too, as "—")."""
+    values = values or {}
+    return [
+        (f"{m.label}" + (f" ({m.unit})" if m.unit else ""), display_value(m, values.get(m.code)))
+        for m in measures
+        if blanks or values.get(m.code) not in (None, "")
+    ]
 
 
 def _evidence_view(ev: EvidenceFile) -> dict[str, Any]:
@@ -303,7 +297,8 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "sub": r,
             "is_current": r.pk == sub.pk,
-            "values": _value_rows(r, measures),
+            "values": _value_rows(r.values, measures),
+            "own": _value_rows(r.own_values, measures, blanks=False) if r.is_consolidation else [],
             "evidence": [_evidence_view(ev) for ev in r.evidence.all()],
         }
         for r in ordered

@@ -52,7 +52,7 @@ from .base import (
     to_decimal,
 )
 from .defaults import default_rule_and_measures
-from .evaluation import combine_values, evaluate_rule
+from .evaluation import combinable_codes, combine_values, evaluate_rule
 from .validation import validate_rule
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "NUMERIC_KINDS",
     "Msg",
     "RuleResult",
+    "combinable_codes",
     "combine_values",
     "default_rule_and_measures",
     "evaluate_rule",

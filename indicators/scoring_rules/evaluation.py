@@ -302,6 +302,22 @@ _ZERO_DENOMINATOR = Msg(gettext_noop("Mẫu số bằng 0: không tính được
 # --- aggregation ---------------------------------------------------------------------------------
 
 
+def combinable_codes(rule: Mapping[str, Any], measure_kinds: Mapping[str, str]) -> frozenset[str]:
+    """The measures :func:`combine_values` combines: numerators, denominators, counts, numbers,
+    yes/no and levels, except the points entered for a manual or external rule. The others
+    (percentages, rates, text, those points) are never combined: the lead enters them."""
+    points_measure = (
+        str(rule.get("measure", ""))
+        if isinstance(rule, Mapping) and rule.get("type") in ("manual", "external")
+        else None
+    )
+    return frozenset(
+        code
+        for code, kind in measure_kinds.items()
+        if code != points_measure and (kind in COMBINABLE_SUM_KINDS or kind in ("boolean", "level"))
+    )
+
+
 def combine_values(
     rule: Mapping[str, Any],
     measure_kinds: Mapping[str, str],
@@ -325,15 +341,11 @@ def combine_values(
             frac = _fraction(level.get("fraction"))
             fractions[str(level["key"])] = frac if frac is not None else _ZERO
     out: dict[str, Value] = {}
-    points_measure = (
-        str(rule.get("measure", ""))
-        if isinstance(rule, Mapping) and rule.get("type") in ("manual", "external")
-        else None
-    )
+    combinable = combinable_codes(rule, measure_kinds)
     with localcontext() as ctx:
         ctx.prec = 200  # exact sums whatever the order
         for code, kind in measure_kinds.items():
-            if code == points_measure:
+            if code not in combinable:
                 out[code] = None
                 continue
             present = [c.get(code) for c in contributions if c.get(code) not in (None, "")]

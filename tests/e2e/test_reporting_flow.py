@@ -110,9 +110,17 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     page.go_back()
 
     # 6. Consolidates with the proposed combined values and submits to the Sở.
-    page.get_by_role("link", name="Dùng số liệu tổng hợp đề xuất").click()
-    assert page.get_by_label("Số CCVC chuyên trách").input_value() == "3"
-    assert page.get_by_label("Tổng số CCVC").input_value() == "4"
+    # The lead's own part (a unit counted too) is added to the contributions' figures.
+    page.get_by_label("Số CCVC chuyên trách — phần riêng của cơ quan chủ trì").fill("1")
+    page.get_by_label("Tổng số CCVC — phần riêng của cơ quan chủ trì").fill("2")
+    page.get_by_role("button", name="Dùng số liệu tổng hợp đề xuất").click()
+    assert page.locator("#id_v_numerator").input_value() == "4"
+    assert page.locator("#id_v_denominator").input_value() == "6"
+    assert page.locator("#id_o_numerator").input_value() == "1"
+    page.locator("#id_v_numerator").fill("3")  # back to A's figures alone: the own part cleared
+    page.locator("#id_v_denominator").fill("4")
+    page.locator("#id_o_numerator").fill("")
+    page.locator("#id_o_denominator").fill("")
     page.get_by_text("giá trị này cho 7,5/10 điểm").wait_for()
     page.get_by_role("button", name="Lưu bản nháp").click()
     page.get_by_text("Đã lưu bản nháp.").wait_for()
