@@ -73,6 +73,23 @@ def indicators_with_assignments(framework: Framework) -> QuerySet[Indicator]:
     )
 
 
+def sub_indicators_with_assignments(*, framework: Framework) -> QuerySet[Indicator]:
+    """The framework's sub-indicators in code order with their lead and coordinating agencies."""
+    return indicators_with_assignments(framework).filter(level=Indicator.Level.SUB)
+
+
+def subs_without_lead(*, framework: Framework) -> list[str]:
+    """Codes of the sub-indicators nobody leads yet (nobody would report them)."""
+    return [
+        i.code
+        for i in Indicator.objects.filter(
+            framework=framework, level=Indicator.Level.SUB, lead_agency__isnull=True
+        )
+        .only("code")
+        .order_by("sort_key")
+    ]
+
+
 def framework_tree(*, framework: Framework) -> list[TreeNode]:
     """Top-level nodes (groups, or main indices when there is no group level), each with its
     children in natural code order. A constant number of queries whatever the size."""

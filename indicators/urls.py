@@ -14,6 +14,7 @@ urlpatterns = [
     path("import/<str:token>/", views.framework_import_preview, name="framework_import_preview"),
     path("<int:pk>/", views.framework_detail, name="framework_detail"),
     path("<int:pk>/history/", views.framework_history, name="framework_history"),
+    path("<int:pk>/assign/", views.framework_assign, name="framework_assign"),
     path("<int:pk>/export/", views.framework_export, name="framework_export"),
     path("<int:pk>/publish/", views.framework_publish, name="framework_publish"),
     path("<int:pk>/archive/", views.framework_archive, name="framework_archive"),

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from agencies.models import Agency
+from agencies.models import Agency, AgencyGroup
 from agencies.services import audit
 from agencies.spreadsheets import MAX_UPLOAD_BYTES
 from dti_portal.errors import DomainError, NotFound
@@ -73,6 +73,9 @@ def framework_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "roots": roots,
             "can_manage": can_manage,
             "problems": services.framework_problems(fw)
+            if can_manage and fw.status == Framework.Status.DRAFT
+            else [],
+            "unassigned": selectors.subs_without_lead(framework=fw)
             if can_manage and fw.status == Framework.Status.DRAFT
             else [],
             "tab": "tree",
@@ -400,4 +403,80 @@ def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "indicators/indicator_edit.html",
         {"form": form, "indicator": ind, "framework": ind.framework},
+    )
+
+
+# --- assigning agencies in bulk ------------------------------------------------------------------
+
+
+def _ids(values: list[str]) -> list[int]:
+    return [int(v) for v in values if v.isdigit() and len(v) < 10]
+
+
+@login_required
+def framework_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    """Every sub-indicator of a draft on one page: its lead agency and its coordinating agencies
+    and groups (an appendix without agency columns leaves them all to assign)."""
+    _manager_required(request)
+    fw = _framework(request, pk)
+    if fw.status != Framework.Status.DRAFT:
+        messages.warning(
+            request,
+            _("Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới để chỉnh sửa."),
+        )
+        return redirect("indicators:framework_detail", pk=fw.pk)
+    subs = list(selectors.sub_indicators_with_assignments(framework=fw))
+    agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
+    groups = list(AgencyGroup.objects.order_by("name"))
+    if request.method == "POST":
+        by_id = {a.pk: a for a in agencies}
+        groups_by_id = {g.pk: g for g in groups}
+        lead_ids = {s.pk: _ids([request.POST.get(f"lead_{s.pk}", "")]) for s in subs}
+        assignments = [
+            services.Assignment(
+                indicator_id=s.pk,
+                lead_agency=next((by_id[i] for i in lead_ids[s.pk] if i in by_id), None),
+                coordinating_agencies=[
+                    by_id[i] for i in _ids(request.POST.getlist(f"coord_{s.pk}")) if i in by_id
+                ],
+                coordinating_groups=[
+                    groups_by_id[i]
+                    for i in _ids(request.POST.getlist(f"groups_{s.pk}"))
+                    if i in groups_by_id
+                ],
+            )
+            for s in subs
+        ]
+        try:
+            changed = services.framework_assign(
+                actor=request.user,  # type: ignore[arg-type]
+                framework=fw,
+                assignments=assignments,
+                request_id=_rid(request),
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message or _("Không thực hiện được."))
+        else:
+            messages.success(
+                request,
+                _("Đã lưu phân công của %(n)s chỉ số thành phần.") % {"n": len(changed)},
+            )
+            return redirect("indicators:framework_detail", pk=fw.pk)
+    return render(
+        request,
+        "indicators/framework_assign.html",
+        {
+            "framework": fw,
+            "rows": [
+                {
+                    "indicator": s,
+                    "coord_ids": {a.pk for a in s.coordinating_agencies.all()},
+                    "group_ids": {g.pk for g in s.coordinating_groups.all()},
+                }
+                for s in subs
+            ],
+            "agencies": agencies,
+            "groups": groups,
+            "tab": "assign",
+        },
     )

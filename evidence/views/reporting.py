@@ -174,7 +174,11 @@ def _form_context(
         "indicator": indicator,
         "sub": sub,
         "role": role,
-        "rows": _measure_rows(measures, values, errors.get("values", {})),
+        # Per measure when the values were refused; a message about the values as a whole
+        # (nothing to carry over) is shown with the form's error instead.
+        "rows": _measure_rows(
+            measures, values, v if isinstance(v := errors.get("values"), dict) else {}
+        ),
         "note": note,
         "consolidation_reason": reason,
         "errors": errors,

@@ -2,8 +2,10 @@
 
 from .imports import ImportFailed, ImportReport, UnknownAgency, framework_import, guess_agency_kind
 from .lifecycle import (
+    Assignment,
     crosswalk_create,
     framework_archive,
+    framework_assign,
     framework_new_version,
     framework_problems,
     framework_publish,
@@ -11,11 +13,13 @@ from .lifecycle import (
 )
 
 __all__ = [
+    "Assignment",
     "ImportFailed",
     "ImportReport",
     "UnknownAgency",
     "crosswalk_create",
     "framework_archive",
+    "framework_assign",
     "framework_import",
     "framework_new_version",
     "framework_problems",

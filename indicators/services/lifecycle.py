@@ -8,6 +8,8 @@ rules and the assignments, and records an identity crosswalk from the old codes.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -302,6 +304,77 @@ def indicator_update(
         request_id=request_id,
     )
     return ind
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """Who answers for one sub-indicator: its lead agency and its coordinating agencies/groups."""
+
+    indicator_id: int
+    lead_agency: Agency | None
+    coordinating_agencies: list[Agency]
+    coordinating_groups: list[AgencyGroup]
+
+
+@transaction.atomic
+def framework_assign(
+    *,
+    actor: User,
+    framework: Framework,
+    assignments: Sequence[Assignment],
+    request_id: str = "",
+) -> list[str]:
+    """Sets the lead and coordinating agencies of many sub-indicators of a **draft** at once
+    (an appendix without agency columns leaves ~50 to assign). Returns the codes that changed;
+    one audit entry lists them. A published framework answers Conflict, like ``indicator_update``."""
+    _require_manager(actor)
+    fw = _locked(framework)
+    if fw.status != Framework.Status.DRAFT:
+        raise Conflict(
+            _(
+                "Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới (bản nháp) để "
+                "chỉnh sửa."
+            )
+        )
+    wanted = {a.indicator_id: a for a in assignments}
+    subs = (
+        Indicator.objects.select_for_update()
+        .filter(framework=fw, level=Indicator.Level.SUB, pk__in=wanted)
+        .order_by("sort_key")
+    )
+    current = {
+        ind.pk: ind
+        for ind in Indicator.objects.filter(pk__in=wanted).prefetch_related(
+            "coordinating_agencies", "coordinating_groups"
+        )
+    }
+    changed: list[str] = []
+    for ind in subs:
+        a, before = wanted[ind.pk], current[ind.pk]
+        new_lead = a.lead_agency.pk if a.lead_agency else None
+        agencies = {x.pk for x in a.coordinating_agencies if x.pk != new_lead}
+        groups = {g.pk for g in a.coordinating_groups}
+        if (
+            ind.lead_agency_id == new_lead
+            and {x.pk for x in before.coordinating_agencies.all()} == agencies
+            and {g.pk for g in before.coordinating_groups.all()} == groups
+        ):
+            continue
+        if ind.lead_agency_id != new_lead:
+            ind.lead_agency_id = new_lead
+            ind.save()
+        ind.coordinating_agencies.set(agencies)
+        ind.coordinating_groups.set(groups)
+        changed.append(ind.code)
+    if changed:
+        audit(
+            actor=actor,
+            action="framework.assign",
+            obj=fw,
+            data={"codes": changed},
+            request_id=request_id,
+        )
+    return changed
 
 
 def _check_measures(measures: list[dict[str, Any]]) -> None:

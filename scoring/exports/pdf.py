@@ -32,6 +32,15 @@ def font_css() -> str:
     )
 
 
+def trend_until(trend: list[dict[str, Any]], period: Any) -> list[dict[str, Any]]:
+    """The trend as of ``period``: the report of a quarter (the six-month review conference's
+    Q2, made in December) stops at that quarter instead of showing the later ones."""
+    ids = [t["period_id"] for t in trend]
+    if period is None or period.pk not in ids:
+        return trend
+    return trend[: ids.index(period.pk) + 1]
+
+
 def summary_context(dash: Mapping[str, Any], league: Mapping[str, Any]) -> dict[str, Any]:
     """Template context: the dashboard figures plus the two charts as inline SVG."""
     table = dash["table"]
@@ -45,7 +54,7 @@ def summary_context(dash: Mapping[str, Any], league: Mapping[str, Any]) -> dict[
         [m.max_points for m in table.mains],
         title="Điểm theo chỉ số chính: tự chấm và thẩm định",
     )
-    trend = dash["trend"]
+    trend = trend_until(dash["trend"], dash.get("period"))
     trend_svg = svg.line_chart(
         [t["label"] + ("*" if t.get("earlier") else "") for t in trend],
         [
@@ -58,6 +67,7 @@ def summary_context(dash: Mapping[str, Any], league: Mapping[str, Any]) -> dict[
     )
     return {
         **dash,
+        "trend": trend,
         "league": league,
         "province": settings.PROVINCE_NAME,
         "generated_at": timezone.localtime(),

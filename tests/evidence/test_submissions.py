@@ -197,6 +197,16 @@ def test_carry_over_from_previous_quarter(world, user_a, client_as):
     assert sub.note == "Quý 3"
 
 
+@pytest.mark.django_db
+def test_carry_over_without_a_previous_quarter_is_a_message_not_a_crash(world, user_a, client_as):
+    """Q1 of a new framework version: no earlier quarter of it to copy from (was a 500)."""
+    url = reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk])
+    resp = client_as(user_a).post(url, {"action": "carry_over", "version": "0"})
+    assert resp.status_code == 400
+    assert "Quý trước không có số liệu để chép sang." in resp.content.decode()
+    assert not Submission.objects.filter(period=world.period, agency=user_a.agency).exists()
+
+
 needs_transitions = pytest.mark.skipif(
     not hasattr(services, "submission_submit"),
     reason="submission_submit (review issue) not merged yet",

@@ -52,11 +52,48 @@ def test_losing_and_overdue_lists(world, reviewer):
     assert ("2.2", True, False) in items  # returned (after the deadline), not overdue
 
 
+def _official_result(world, *, year: int) -> NationalResult:
+    """Khánh Hòa first in a published national table of ``year``."""
+    return NationalResult.objects.create(
+        framework=world.framework,
+        year=year,
+        province="Khánh Hòa",
+        main_values={"1": "0.9", "2": "0.5"},
+        dti=D("0.62"),
+        rank=1,
+    )
+
+
 def test_trend_has_every_period(world, leader):
     prev = add_previous_period(world)
     dash = sel.dashboard(user=leader, framework=world.framework, period=world.period)
     assert [t["period_id"] for t in dash["trend"]] == [prev.pk, world.period.pk]
     assert dash["trend"][0]["appraised"] == D("200")  # 1.1 at 50 % of 200 = 100, 1.2 = 100
+
+
+def test_pdf_summary_trend_stops_at_its_period(world, leader):
+    """A half-year (sơ kết) summary made in December shows the quarters up to Q2, not later ones;
+    the dashboard itself keeps every period."""
+    from scoring.exports.pdf import summary_context
+
+    prev = add_previous_period(world)  # Q2; the world's period is Q3
+    dash = sel.dashboard(user=leader, framework=world.framework, period=prev)
+    assert [t["period_id"] for t in dash["trend"]] == [prev.pk, world.period.pk]
+    ctx = summary_context(dash, {})
+    assert [t["period_id"] for t in ctx["trend"]] == [prev.pk]
+    assert str(world.period) not in ctx["trend_svg"]
+    full = summary_context(sel.dashboard(user=leader, framework=world.framework, period=None), {})
+    assert [t["period_id"] for t in full["trend"]] == [prev.pk, world.period.pk]
+
+
+def test_years_are_written_without_a_thousands_separator(world, leader, client_as):
+    """The year reads "năm 2025", never "năm 2.025" (Vietnamese number format)."""
+    _official_result(world, year=2025)
+    c = client_as(leader)
+    for name in ("dashboard", "national", "whatif"):
+        html = c.get(reverse(f"scoring:{name}") + q(world)).content.decode()
+        assert "2.025" not in html, name
+        assert "2025" in html, name
 
 
 def test_official_value_and_national_comparison(world, leader, settings):
@@ -215,14 +252,7 @@ def test_drill_down_shows_readable_values_and_history(world, client_as, leader):
 
 
 def test_pages_by_role(world, client_as, leader, user_a):
-    NationalResult.objects.create(
-        framework=world.framework,
-        year=2024,
-        province="Khánh Hòa",
-        main_values={"1": "0.9", "2": "0.5"},
-        dti=D("0.62"),
-        rank=1,
-    )
+    _official_result(world, year=2024)
     c = client_as(leader)
     for name in ("whatif", "national", "league", "exports"):
         resp = c.get(reverse(f"scoring:{name}") + q(world))

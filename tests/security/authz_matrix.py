@@ -376,6 +376,11 @@ MATRIX: dict[str, Rule] = {
     "indicators:framework_publish": Rule({"POST": REVIEWERS}, kw={"pk": "draft_framework"}),
     "indicators:framework_archive": Rule({"POST": REVIEWERS}, kw={"pk": "framework"}),
     "indicators:framework_new_version": Rule({"POST": REVIEWERS}, kw={"pk": "framework"}),
+    "indicators:framework_assign": Rule(
+        {"GET": REVIEWERS, "POST": REVIEWERS},
+        kw={"pk": "draft_framework"},
+        redirect_ok=True,  # saved: back to the framework (others: 403 or the login page)
+    ),
     "indicators:indicator_edit": Rule(
         {"GET": REVIEWERS, "POST": REVIEWERS},
         kw={"pk": "draft_sub"},
