@@ -1,6 +1,7 @@
 """The administrators' audit log: submission transitions and AuditEvents, filtered, exported.
 
-Read-only by construction: these views only read; there is no route that writes audit rows.
+Read-only by construction: no route changes or deletes audit rows; an export only appends its
+own event (through the audit service).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from agencies.models import Agency, AuditEvent, User
+from agencies.models import Agency, User
+from agencies.services import audit
 from dti_portal.spreadsheet import append_row, csv_row
 
 from ..history import AuditFilters, action_label, audit_actions, audit_log, audit_rows
-from ..services import current_request_id
 from ..services.audit import audit_context
 
 EXPORT_LIMIT = 200_000
@@ -156,11 +157,9 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
     fmt = request.GET.get("format", "csv")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     with audit_context(request):
-        AuditEvent.objects.create(
-            actor_id=request.user.pk,
-            actor_role=getattr(request.user, "role", ""),
+        audit(
+            actor=request.user,  # type: ignore[arg-type]
             action="audit_export",
-            object_type="audit_log",
             data={
                 "format": fmt,
                 "user": filters.user.pk if filters.user else None,
@@ -169,7 +168,6 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
                 "date_to": filters.date_to.isoformat() if filters.date_to else None,
                 "action": filters.action,
             },
-            request_id=current_request_id(),
         )
     if fmt == "xlsx":
         from openpyxl import Workbook

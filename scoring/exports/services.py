@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from agencies.models import AuditEvent
+from agencies.services import audit
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence.models import ReportingPeriod
 from indicators.models import Framework
@@ -26,14 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 def _audit(*, actor: Any, action: str, job: ExportJob, request_id: str = "") -> None:
-    AuditEvent.objects.create(
+    audit(
         actor=actor,
-        actor_role=getattr(actor, "role", ""),
-        agency_id=getattr(actor, "agency_id", None),
         action=action,
-        object_type="export_job",
-        object_id=str(job.pk),
-        object_repr=str(job)[:255],
+        obj=job,
         data={"kind": job.kind, "framework": job.framework.code, "period": job.period_id},
         request_id=request_id,
     )
