@@ -88,6 +88,33 @@ def export_job_create(
     return job
 
 
+def export_job_request(
+    *,
+    user: Any,
+    kind: str,
+    framework: Framework,
+    period: ReportingPeriod | None,
+    request_id: str = "",
+) -> ExportJob:
+    """An export asked for on the exports page: a small one (``is_small``) is made at once, in
+    the request, so the page can offer it straight away; a larger one is queued after commit."""
+    job = export_job_create(
+        user=user,
+        kind=kind,
+        framework=framework,
+        period=period,
+        request_id=request_id,
+        enqueue=False,
+    )
+    assert period is not None  # export_job_create refuses an export without a period
+    if is_small(user=user, kind=kind, framework=framework, period=period):
+        return export_job_run(job_id=str(job.pk)) or job
+    from .tasks import run_export
+
+    run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
+    return job
+
+
 def render_export(
     *,
     user: Any,
