@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
@@ -183,7 +184,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
             buf.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        resp["Content-Disposition"] = f'attachment; filename="nhat-ky-{stamp}.xlsx"'
+        resp["Content-Disposition"] = content_disposition_header(True, f"nhat-ky-{stamp}.xlsx")
         return resp
     writer = csv.writer(_Echo())
 
@@ -193,5 +194,5 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
             yield writer.writerow(csv_row(line))  # user-typed text: never a formula
 
     resp2 = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    resp2["Content-Disposition"] = f'attachment; filename="nhat-ky-{stamp}.csv"'
+    resp2["Content-Disposition"] = content_disposition_header(True, f"nhat-ky-{stamp}.csv")
     return resp2
