@@ -160,6 +160,16 @@ def user_end_sessions(*, actor: User | None, user: User, reason: str, request_id
 
 
 @transaction.atomic
+def user_password_changed(*, user: User) -> User:
+    """After a user chose their own password: a temporary one (from an account import) no
+    longer has to be changed. The password itself is set by Django's form (and history)."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password", "updated_at"])
+    return user
+
+
+@transaction.atomic
 def user_deactivate(*, actor: User, user: User, request_id: str = "") -> User:
     """Deactivates an account and ends its sessions."""
     _require_reviewer(actor)
