@@ -10,6 +10,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
@@ -105,7 +106,7 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
             export_accounts_xlsx(users),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        response["Content-Disposition"] = 'attachment; filename="tai-khoan.xlsx"'
+        response["Content-Disposition"] = content_disposition_header(True, "tai-khoan.xlsx")
         return response
 
     def get_urls(self) -> list[Any]:

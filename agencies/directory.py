@@ -16,7 +16,7 @@ agency or group:
 - ``aliases``: other wordings, separated by ``;``;
 - ``members``: groups only, agency codes (from the database or the same file) separated by ``;``;
 - ``head_email`` (optional column): agencies only, the e-mail address of the agency's head, who
-  receives the escalation when the agency misses a deadline (``evidence.tasks``); may be empty.
+  receives the escalation when the agency misses a deadline (``evidence.services.reminders``); may be empty.
   A file without the column (the earlier layout) leaves the stored addresses as they are; an
   empty cell clears one.
 

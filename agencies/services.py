@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
+from dti_portal.audit import current_request_id
 from dti_portal.errors import NotAllowed, ValidationFailed
 
 from .models import Agency, AgencyAlias, AuditEvent, User
@@ -29,18 +30,25 @@ def audit(
     obj: Model | None = None,
     data: dict[str, Any] | None = None,
     request_id: str = "",
+    agency: Agency | None = None,
 ) -> AuditEvent:
-    """Appends one audit row (the actor's role and agency are copied at the time of the action)."""
+    """Appends one audit row: the one writer of ``AuditEvent`` for every app.
+
+    The actor's role and agency are copied at the time of the action; ``agency`` names another
+    agency when the action concerns one (an item reopened for an agency, its evidence removed).
+    ``object_type`` is the model's ``app_label.model``, so the audit log can name it in words.
+    The request id defaults to the current request's (:func:`dti_portal.audit.audit_context`).
+    """
     return AuditEvent.objects.create(
         actor=actor if actor is not None and actor.pk else None,
         actor_role=getattr(actor, "role", "") or "",
-        agency_id=getattr(actor, "agency_id", None),
+        agency_id=agency.pk if agency is not None else getattr(actor, "agency_id", None),
         action=action,
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:255] if obj is not None else "",
         data=data or {},
-        request_id=request_id,
+        request_id=request_id or current_request_id(),
     )
 
 
@@ -149,6 +157,16 @@ def user_end_sessions(*, actor: User | None, user: User, reason: str, request_id
         request_id=request_id,
     )
     return removed
+
+
+@transaction.atomic
+def user_password_changed(*, user: User) -> User:
+    """After a user chose their own password: a temporary one (from an account import) no
+    longer has to be changed. The password itself is set by Django's form (and history)."""
+    if user.must_change_password:
+        user.must_change_password = False
+        user.save(update_fields=["must_change_password", "updated_at"])
+    return user
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -165,7 +166,7 @@ def accounts_export(request: HttpRequest) -> HttpResponse:
         request_id=getattr(request, "request_id", ""),
     )
     response = HttpResponse(export_accounts_xlsx(users), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="tai-khoan.xlsx"'
+    response["Content-Disposition"] = content_disposition_header(True, "tai-khoan.xlsx")
     return response
 
 
@@ -433,5 +434,5 @@ def directory_export(request: HttpRequest) -> HttpResponse:
     """The directory as its import file (.xlsx), for editing and importing back."""
     _manager_required(request)
     response = HttpResponse(export_directory_xlsx(), content_type=XLSX_CONTENT_TYPE)
-    response["Content-Disposition"] = 'attachment; filename="danh-muc-co-quan.xlsx"'
+    response["Content-Disposition"] = content_disposition_header(True, "danh-muc-co-quan.xlsx")
     return response

@@ -36,10 +36,9 @@ class PortalPasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
-        user = self.request.user
-        if getattr(user, "must_change_password", False):
-            user.must_change_password = False  # type: ignore[union-attr]
-            user.save(update_fields=["must_change_password"])  # type: ignore[call-arg]
+        from agencies.services import user_password_changed
+
+        user_password_changed(user=self.request.user)  # type: ignore[arg-type]
         messages.success(self.request, _("Đã đổi mật khẩu."))
         return response
 

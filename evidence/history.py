@@ -277,6 +277,7 @@ def audit_log(*, filters: AuditFilters) -> QuerySet[Any]:
 # What the AuditEvent action codes mean, for people (the codes stay in the data and exports).
 EVENT_LABELS: dict[str, Any] = {
     "accounts.export": gettext_lazy("Xuất danh sách tài khoản"),
+    "audit_export": gettext_lazy("Xuất nhật ký thao tác"),
     "agency.alias_add": gettext_lazy("Thêm tên gọi khác của cơ quan"),
     "agency.create": gettext_lazy("Tạo cơ quan"),
     "agency.directory_import": gettext_lazy("Nạp danh mục cơ quan"),
@@ -314,15 +315,23 @@ def action_label(code: str) -> str:
     return str(label) if label else code
 
 
-def object_type_label(label_lower: str) -> str:
-    """ "indicators.framework" → the model's verbose name ("Bộ chỉ số"); unknown: as is."""
+def object_type_label(object_type: str) -> str:
+    """ "indicators.framework" → the model's verbose name ("Bộ chỉ số"); unknown: as is.
+
+    Rows written before every app recorded ``app_label.model`` hold a bare model name
+    ("reportingperiod", "export_job", "framework"): those are matched by model name alone.
+    """
     from django.apps import apps
+    from django.db.models import Model
     from django.utils.text import capfirst
 
+    model: type[Model] | None
     try:
-        return str(capfirst(apps.get_model(label_lower)._meta.verbose_name))
+        model = apps.get_model(object_type)
     except (LookupError, ValueError):
-        return label_lower
+        name = object_type.replace("_", "").lower()
+        model = next((m for m in apps.get_models() if m._meta.model_name == name), None)
+    return str(capfirst(model._meta.verbose_name)) if model is not None else object_type
 
 
 def audit_actions() -> list[str]:

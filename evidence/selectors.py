@@ -31,8 +31,22 @@ from .services.evidence_reuse import reusable_evidence_q
 from .services.periods import item_deadline, item_is_open, period_is_locked, today_vn
 
 
+def notification_list(*, user: Any, unread_only: bool = False) -> QuerySet[Notification]:
+    """The user's own notifications (nobody sees another's), newest first."""
+    qs = Notification.objects.filter(recipient=user.pk)
+    return qs.filter(read_at__isnull=True) if unread_only else qs
+
+
+def notification_get(*, user: Any, pk: Any) -> Notification:
+    """One of the user's own notifications; anyone else's is not found (404)."""
+    try:
+        return notification_list(user=user).get(pk=pk)
+    except (Notification.DoesNotExist, ValueError, TypeError) as exc:
+        raise Http404 from exc
+
+
 def notification_unread_count(*, user: Any) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    return notification_list(user=user, unread_only=True).count()
 
 
 # --- assignment ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.core.files.storage import default_storage
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -112,7 +113,7 @@ def framework_export(request: HttpRequest, pk: int) -> HttpResponse:
         export_framework_xlsx(fw),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
-    response["Content-Disposition"] = f'attachment; filename="{fw.code}.xlsx"'
+    response["Content-Disposition"] = content_disposition_header(True, f"{fw.code}.xlsx")
     return response
 
 

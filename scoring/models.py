@@ -21,12 +21,6 @@ class _FullPrecision(TypedDict):
 FULL: _FullPrecision = {"max_digits": 24, "decimal_places": 12}
 
 
-class ScoreKind(models.TextChoices):
-    SELF_ASSESSED = "self_assessed", _("Tự chấm")
-    APPRAISED = "appraised", _("Thẩm định")
-    FINAL = "final", _("Cuối cùng")
-
-
 class ScoreState(TimeStamped):
     """Recompute bookkeeping for one (framework, period).
 
@@ -69,9 +63,16 @@ class ScoreSnapshot(TimeStamped):
     ``agencies``: per agency figures for the league table.
     """
 
+    class Kind(models.TextChoices):
+        """Whose points a snapshot adds up: the agencies' own, the Sở's appraisal, the final."""
+
+        SELF_ASSESSED = "self_assessed", _("Tự chấm")
+        APPRAISED = "appraised", _("Thẩm định")
+        FINAL = "final", _("Cuối cùng")
+
     framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="snapshots")
     period = models.ForeignKey(ReportingPeriod, on_delete=models.CASCADE, related_name="snapshots")
-    kind = models.CharField(max_length=20, choices=ScoreKind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     total_points = models.DecimalField(_("tổng điểm"), **FULL)
     dti = models.DecimalField(_("chỉ số DTI"), **FULL)
     points_at_risk = models.DecimalField(_("điểm có nguy cơ mất"), default=0, **FULL)
@@ -95,6 +96,10 @@ class ScoreSnapshot(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.framework.code} {self.period} {self.kind}: {self.total_points}"
+
+
+#: The snapshot kinds, under the name the engine, selectors and dashboards use.
+ScoreKind = ScoreSnapshot.Kind
 
 
 class NationalResult(TimeStamped):

@@ -14,8 +14,11 @@
 from __future__ import annotations
 
 import struct
+import threading
 import zipfile
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -235,6 +238,29 @@ def _check_relationships(data: bytes, part: str) -> None:
 # --- images ----------------------------------------------------------------------------------
 
 
+_STRICT_DECODING = threading.Lock()
+
+
+@contextmanager
+def _strict_decoding() -> Iterator[None]:
+    """Pillow decodes with ``ImageFile.LOAD_TRUNCATED_IMAGES`` off for the duration.
+
+    The flag is process-wide, and importing WeasyPrint (any PDF export run in that worker) turns
+    it on for good: a truncated JPEG would then decode "fine" and be accepted. Checks hold a
+    lock so that two of them never restore each other's value; the PDFs render no uploaded
+    image, so WeasyPrint seeing it off meanwhile changes nothing.
+    """
+    from PIL import ImageFile
+
+    with _STRICT_DECODING:
+        saved = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = saved
+
+
 def check_image(fh: IO[bytes], kind: str) -> None:
     """Refuses an image above the pixel limit, structurally broken, or whose pixel data does
     not decode (garbage or truncated), in bounded memory."""
@@ -244,7 +270,7 @@ def check_image(fh: IO[bytes], kind: str) -> None:
     broken = refused(_("Ảnh bị hỏng hoặc không đọc được."), "bad_image")
     fh.seek(0)
     try:
-        with Image.open(fh, formats=[fmt]) as img:
+        with _strict_decoding(), Image.open(fh, formats=[fmt]) as img:
             width, height = img.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise refused(
@@ -256,7 +282,7 @@ def check_image(fh: IO[bytes], kind: str) -> None:
         if kind == "png":
             ok = png_pixels_complete(fh)
         else:
-            with Image.open(fh, formats=[fmt]) as img:
+            with _strict_decoding(), Image.open(fh, formats=[fmt]) as img:
                 img.draft(img.mode, (max(width // 8, 1), max(height // 8, 1)))
                 img.load()  # every scan is decoded, at 1/8 scale
             ok = True

@@ -27,6 +27,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agencies.models import User
+from agencies.services import audit
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from ..models import EvidenceFile, Submission
@@ -40,7 +41,6 @@ from .content_checks import (
     refused,
     scan_zip_content,
 )
-from .periods import audit
 from .submissions import assert_item_open
 
 CHUNK = 64 * 1024

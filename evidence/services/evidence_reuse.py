@@ -8,11 +8,12 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from agencies.models import User
+from agencies.services import audit
 from dti_portal.errors import ValidationFailed
 
 from ..models import SENT_STATES, EvidenceFile, Submission
 from .evidence_files import _lock_writable
-from .periods import audit, earlier_periods_q
+from .periods import earlier_periods_q
 
 
 def reusable_evidence_q(submission: Submission) -> Q:

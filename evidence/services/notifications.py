@@ -16,9 +16,12 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from agencies.models import User
@@ -87,6 +90,11 @@ def message_fields(message: Msg | str) -> dict[str, Any]:
         # not str(message): that writes numbers as "12.5"; rendering gives the Vietnamese "12,5"
         text = message.render()
     return {"message": text, "message_msg": message.as_json()}
+
+
+def absolute_url(path: str) -> str:
+    """``path`` on the portal's public address (``SITE_URL``), for emails."""
+    return f"{settings.SITE_URL.rstrip('/')}{path}"
 
 
 def submission_link(submission: Submission, *, for_reviewer: bool) -> str:
@@ -205,3 +213,27 @@ def user_set_email_notifications(*, user: User, enabled: bool) -> User:
     user.email_notifications = enabled
     user.save(update_fields=["email_notifications", "updated_at"])
     return user
+
+
+def notification_email_send(*, notification_ids: list[int]) -> int:
+    """Emails the given notifications to recipients who want email; each at most once.
+
+    Emails are in Vietnamese, the portal's default language (users have no stored language, and
+    the task may run in the actor's request, in whatever language the actor uses).
+    """
+    sent = 0
+    rows = Notification.objects.filter(pk__in=notification_ids, emailed_at__isnull=True)
+    for n in rows.select_related("recipient"):
+        user = n.recipient
+        if not (user.email_notifications and user.email and user.is_active):
+            continue
+        with translation.override("vi"):
+            text = n.text
+            subject = _("[Cổng DTI] %(text)s") % {"text": text[:90]}
+        body = text + (f"\n\n{absolute_url(n.link)}" if n.link else "")
+        send_mail(subject, body, None, [user.email])
+        Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(
+            emailed_at=timezone.now()
+        )
+        sent += 1
+    return sent

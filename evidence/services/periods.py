@@ -8,7 +8,6 @@ one sub-indicator for one agency until its own deadline.
 from __future__ import annotations
 
 import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -18,14 +17,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
-from agencies.models import Agency, AuditEvent, User
+from agencies.models import Agency, User
+from agencies.services import audit
 from dti_portal.errors import NotAllowed, ValidationFailed
 from indicators.models import Framework, Indicator
 from indicators.scoring_rules.base import Msg
 
 from ..models import ItemExtension, ReportingPeriod, Submission
 from . import notifications
-from .audit import current_request_id
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -96,29 +95,6 @@ def item_is_open(
             period=period, indicator_id=indicator_id, agency_id=agency_id
         ).first()
     return isinstance(extension, ItemExtension) and today <= extension.deadline
-
-
-def audit(
-    *,
-    actor: User | None,
-    action: str,
-    obj: Any,
-    data: dict[str, Any] | None = None,
-    request_id: str = "",
-    agency: Agency | None = None,
-) -> AuditEvent:
-    """Appends one AuditEvent row for a non-transition action."""
-    return AuditEvent.objects.create(
-        actor=actor,
-        actor_role=getattr(actor, "role", "") or "",
-        agency=agency if agency is not None else getattr(actor, "agency", None),
-        action=action,
-        object_type=obj._meta.model_name if obj is not None else "",
-        object_id=str(obj.pk) if obj is not None else "",
-        object_repr=str(obj)[:255] if obj is not None else "",
-        data=data or {},
-        request_id=request_id or current_request_id(),
-    )
 
 
 def _require_reviewer(actor: User) -> None:

@@ -1,6 +1,7 @@
 """The administrators' audit log: submission transitions and AuditEvents, filtered, exported.
 
-Read-only by construction: these views only read; there is no route that writes audit rows.
+Read-only by construction: no route changes or deletes audit rows; an export only appends its
+own event (through the audit service).
 """
 
 from __future__ import annotations
@@ -18,15 +19,16 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from agencies.models import Agency, AuditEvent, User
+from agencies.models import Agency, User
+from agencies.services import audit
 from dti_portal.spreadsheet import append_row, csv_row
 
 from ..history import AuditFilters, action_label, audit_actions, audit_log, audit_rows
-from ..services import current_request_id
 from ..services.audit import audit_context
 
 EXPORT_LIMIT = 200_000
@@ -156,11 +158,9 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
     fmt = request.GET.get("format", "csv")
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     with audit_context(request):
-        AuditEvent.objects.create(
-            actor_id=request.user.pk,
-            actor_role=getattr(request.user, "role", ""),
+        audit(
+            actor=request.user,  # type: ignore[arg-type]
             action="audit_export",
-            object_type="audit_log",
             data={
                 "format": fmt,
                 "user": filters.user.pk if filters.user else None,
@@ -169,7 +169,6 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
                 "date_to": filters.date_to.isoformat() if filters.date_to else None,
                 "action": filters.action,
             },
-            request_id=current_request_id(),
         )
     if fmt == "xlsx":
         from openpyxl import Workbook
@@ -185,7 +184,7 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
             buf.getvalue(),
             content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-        resp["Content-Disposition"] = f'attachment; filename="nhat-ky-{stamp}.xlsx"'
+        resp["Content-Disposition"] = content_disposition_header(True, f"nhat-ky-{stamp}.xlsx")
         return resp
     writer = csv.writer(_Echo())
 
@@ -195,5 +194,5 @@ def audit_log_export(request: HttpRequest) -> HttpResponseBase:
             yield writer.writerow(csv_row(line))  # user-typed text: never a formula
 
     resp2 = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
-    resp2["Content-Disposition"] = f'attachment; filename="nhat-ky-{stamp}.csv"'
+    resp2["Content-Disposition"] = content_disposition_header(True, f"nhat-ky-{stamp}.csv")
     return resp2

@@ -6,26 +6,24 @@ from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..models import Notification
+from .. import selectors
 from ..services import notification_mark_read, user_set_email_notifications
 
 
 @require_GET
 def notification_list(request: HttpRequest) -> HttpResponse:
     """The user's own notifications, newest first (``?unread=1``: unread only)."""
-    qs = Notification.objects.filter(recipient=request.user.pk).select_related(
+    unread_only = request.GET.get("unread") == "1"
+    qs = selectors.notification_list(user=request.user, unread_only=unread_only).select_related(
         "submission__indicator", "submission__period"
     )
-    unread_only = request.GET.get("unread") == "1"
-    if unread_only:
-        qs = qs.filter(read_at__isnull=True)
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
     return render(
         request,
@@ -37,7 +35,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Marks one of the user's notifications read and follows its (internal) link."""
-    note = get_object_or_404(Notification, pk=pk, recipient=request.user)
+    note = selectors.notification_get(user=request.user, pk=pk)
     notification_mark_read(user=request.user, notification_ids=[note.pk])  # type: ignore[arg-type]
     if note.link and url_has_allowed_host_and_scheme(note.link, allowed_hosts=None):
         return HttpResponseRedirect(note.link)

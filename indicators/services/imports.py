@@ -30,6 +30,7 @@ from .. import scoring_rules
 from ..importer import ParsedFramework, ParseError, parse_workbook, validate_structure
 from ..importer.parse import row_error
 from ..models import Framework, Indicator, Measure, natural_sort_key
+from .lifecycle import measure_rows
 
 CREATE = "create"
 
@@ -421,7 +422,7 @@ def _write_nodes(
     through_groups = Indicator.coordinating_groups.through
     agency_links = []
     group_links = []
-    measure_rows = []
+    new_measures: list[Measure] = []
     now = timezone.now()
     for level in ("group", "main", "sub", "criterion"):
         batch = [n for n in parsed.nodes if n.level == level]
@@ -452,21 +453,7 @@ def _write_nodes(
             _rule, measures = rules.get(node.code, ({}, []))
             agency_links += [through_agencies(indicator_id=ind.pk, agency_id=x) for x in a.agencies]
             group_links += [through_groups(indicator_id=ind.pk, agencygroup_id=x) for x in a.groups]
-            for pos, m in enumerate(measures):
-                measure_rows.append(
-                    Measure(
-                        indicator=ind,
-                        code=m["code"],
-                        label=m["label"],
-                        kind=m["kind"],
-                        unit=m.get("unit") or "",
-                        required=bool(m.get("required", True)),
-                        choices=m.get("choices") or [],
-                        position=pos,
-                        created_at=now,
-                        updated_at=now,
-                    )
-                )
+            new_measures += measure_rows(indicator=ind, definitions=measures, now=now)
     through_agencies.objects.bulk_create(agency_links, batch_size=500)
     through_groups.objects.bulk_create(group_links, batch_size=500)
-    Measure.objects.bulk_create(measure_rows, batch_size=500)
+    Measure.objects.bulk_create(new_measures, batch_size=500)

@@ -7,6 +7,7 @@ rules and the assignments, and records an identity crosswalk from the old codes.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -231,6 +232,29 @@ EDITABLE_FIELDS = {
 }
 
 
+def measure_rows(
+    *, indicator: Indicator, definitions: list[dict[str, Any]], now: datetime.datetime
+) -> list[Measure]:
+    """Unsaved Measure rows from a sub-indicator's validated measure definitions, in their order
+    (``required`` defaults to true; no unit, no choices: empty). ``now`` stamps them, as
+    ``bulk_create`` does not."""
+    return [
+        Measure(
+            indicator=indicator,
+            code=m["code"],
+            label=m["label"],
+            kind=m["kind"],
+            unit=m.get("unit") or "",
+            required=bool(m.get("required", True)),
+            choices=m.get("choices") or [],
+            position=pos,
+            created_at=now,
+            updated_at=now,
+        )
+        for pos, m in enumerate(definitions)
+    ]
+
+
 @transaction.atomic
 def indicator_update(
     *,
@@ -276,21 +300,7 @@ def indicator_update(
     if measures is not None and ind.level == Indicator.Level.SUB:
         ind.measures.all().delete()
         Measure.objects.bulk_create(
-            [
-                Measure(
-                    indicator=ind,
-                    code=m["code"],
-                    label=m["label"],
-                    kind=m["kind"],
-                    unit=m.get("unit") or "",
-                    required=bool(m.get("required", True)),
-                    choices=m.get("choices") or [],
-                    position=pos,
-                    created_at=timezone.now(),
-                    updated_at=timezone.now(),
-                )
-                for pos, m in enumerate(measures)
-            ]
+            measure_rows(indicator=ind, definitions=measures, now=timezone.now())
         )
     if coordinating_agencies is not None:
         ind.coordinating_agencies.set(coordinating_agencies)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..dashboards import selectors as sel
-from . import services
+from . import selectors, services
 from .models import ExportJob
 
 
@@ -54,24 +54,12 @@ class ExportRequestSerializer(serializers.Serializer):
     period = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
 
 
-def job_for(request: Request, pk: Any) -> ExportJob:
-    qs = ExportJob.objects.select_related("framework")
-    if getattr(request.user, "role", "") != "admin":
-        qs = qs.filter(requested_by_id=request.user.pk)
-    job = qs.filter(pk=pk).first()
-    if job is None:
-        raise Http404
-    return job
-
-
 class ExportListCreateView(APIView):
     """Lists the caller's exports; POST asks for one, generated in the background (202)."""
 
     @extend_schema(responses=ExportJobSerializer(many=True))
     def get(self, request: Request) -> Response:
-        jobs = ExportJob.objects.filter(requested_by_id=request.user.pk).select_related(
-            "framework"
-        )[:50]
+        jobs = selectors.export_job_list(user=request.user)[:50]
         return Response({"results": ExportJobSerializer(jobs, many=True).data})
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
@@ -96,13 +84,15 @@ class ExportListCreateView(APIView):
 class ExportDetailView(APIView):
     @extend_schema(responses=ExportJobSerializer)
     def get(self, request: Request, pk: Any) -> Response:
-        return Response(ExportJobSerializer(job_for(request, pk)).data)
+        return Response(
+            ExportJobSerializer(selectors.export_job_get(user=request.user, pk=pk)).data
+        )
 
 
 class ExportDownloadView(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request: Request, pk: Any) -> HttpResponse:
-        job = job_for(request, pk)
+        job = selectors.export_job_get(user=request.user, pk=pk)
         if job.state != ExportJob.State.DONE or not job.file:
             raise Http404
         services.export_job_downloaded(

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from agencies.models import AuditEvent
+from agencies.services import audit
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence.models import ReportingPeriod
 from indicators.models import Framework
@@ -26,14 +26,10 @@ logger = logging.getLogger(__name__)
 
 
 def _audit(*, actor: Any, action: str, job: ExportJob, request_id: str = "") -> None:
-    AuditEvent.objects.create(
+    audit(
         actor=actor,
-        actor_role=getattr(actor, "role", ""),
-        agency_id=getattr(actor, "agency_id", None),
         action=action,
-        object_type="export_job",
-        object_id=str(job.pk),
-        object_repr=str(job)[:255],
+        obj=job,
         data={"kind": job.kind, "framework": job.framework.code, "period": job.period_id},
         request_id=request_id,
     )
@@ -89,6 +85,33 @@ def export_job_create(
         from .tasks import run_export
 
         run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
+    return job
+
+
+def export_job_request(
+    *,
+    user: Any,
+    kind: str,
+    framework: Framework,
+    period: ReportingPeriod | None,
+    request_id: str = "",
+) -> ExportJob:
+    """An export asked for on the exports page: a small one (``is_small``) is made at once, in
+    the request, so the page can offer it straight away; a larger one is queued after commit."""
+    job = export_job_create(
+        user=user,
+        kind=kind,
+        framework=framework,
+        period=period,
+        request_id=request_id,
+        enqueue=False,
+    )
+    assert period is not None  # export_job_create refuses an export without a period
+    if is_small(user=user, kind=kind, framework=framework, period=period):
+        return export_job_run(job_id=str(job.pk)) or job
+    from .tasks import run_export
+
+    run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
     return job
 
 

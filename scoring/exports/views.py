@@ -14,19 +14,8 @@ from django_sendfile import sendfile
 from dti_portal.errors import ValidationFailed
 
 from ..dashboards.views import _base_context, _selection, domain_errors
-from . import services
+from . import selectors, services
 from .models import ExportJob
-
-
-def job_for(request: HttpRequest, job_id: Any) -> ExportJob:
-    """The job if it is the caller's (administrators: any); otherwise 404."""
-    qs = ExportJob.objects.select_related("framework", "period")
-    if getattr(request.user, "role", "") != "admin":
-        qs = qs.filter(requested_by_id=request.user.pk)
-    job = qs.filter(pk=job_id).first()
-    if job is None:
-        raise Http404
-    return job
 
 
 @domain_errors
@@ -38,30 +27,18 @@ def exports(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         kind = request.POST.get("kind", "")
         try:
-            job = services.export_job_create(
+            job = services.export_job_request(
                 user=request.user,
                 kind=kind,
                 framework=fw,
                 period=period,
                 request_id=getattr(request, "request_id", ""),
-                enqueue=False,
             )
         except ValidationFailed as exc:
             error = exc.message
         else:
-            assert period is not None
-            if services.is_small(user=request.user, kind=kind, framework=fw, period=period):
-                services.export_job_run(job_id=str(job.pk))
-            else:
-                from .tasks import run_export
-
-                run_export.delay_on_commit(str(job.pk))  # type: ignore[attr-defined]
             return redirect(reverse("scoring:export_job", args=[job.pk]))
-    jobs = list(
-        ExportJob.objects.filter(requested_by_id=request.user.pk).select_related(
-            "framework", "period"
-        )[:20]
-    )
+    jobs = list(selectors.export_job_list(user=request.user)[:20])
     return render(
         request,
         "scoring/exports.html",
@@ -80,7 +57,7 @@ def exports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     """The job's state and progress; htmx polls the partial until it is finished."""
-    job = job_for(request, job_id)
+    job = selectors.export_job_get(user=request.user, pk=job_id)
     template = "scoring/_export_job.html" if request.headers.get("HX-Request") else None
     ctx = {"job": job}
     if template:
@@ -90,7 +67,7 @@ def export_job(request: HttpRequest, job_id: Any) -> HttpResponse:
 
 @require_GET
 def export_download(request: HttpRequest, job_id: Any) -> HttpResponse:
-    job = job_for(request, job_id)
+    job = selectors.export_job_get(user=request.user, pk=job_id)
     if job.state != ExportJob.State.DONE or not job.file:
         raise Http404
     services.export_job_downloaded(

@@ -6,13 +6,14 @@ import csv
 import io
 import logging
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from agencies.services import audit
 from dti_portal.errors import NotFound, ValidationFailed
 from indicators.models import Framework, Indicator
 
@@ -68,7 +69,7 @@ def _cell_decimal(raw: Any) -> Decimal | None:
         return None
     try:
         d = Decimal(text)
-    except Exception:
+    except InvalidOperation:  # not a number: the caller reports the cell
         return None
     return d if d.is_finite() else None
 
@@ -163,8 +164,6 @@ def national_results_import(
     *, path: Path, framework_code: str, year: int, actor: Any = None
 ) -> list[NationalRow]:
     """Imports (replaces) the national results of ``year``: all rows or nothing."""
-    from agencies.models import AuditEvent
-
     try:
         framework = Framework.objects.get(code=framework_code)
     except Framework.DoesNotExist as exc:
@@ -186,13 +185,10 @@ def national_results_import(
             for r in rows
         ]
     )
-    AuditEvent.objects.create(
+    audit(
         actor=actor,
-        actor_role=getattr(actor, "role", "") or "",
         action="national_results.import",
-        object_type="framework",
-        object_id=str(framework.pk),
-        object_repr=f"{framework.code} {year}"[:255],
+        obj=framework,
         data={"file": path.name, "rows": len(rows), "year": year},
     )
     return rows

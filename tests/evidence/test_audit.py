@@ -225,3 +225,40 @@ def test_audit_log_reads_in_words(client_as, admin_user, reviewer, agency_a):
     )
     html = res.content.decode()
     assert "---------" not in html and "Ban hành bộ chỉ số" in html
+
+
+def test_every_app_audits_through_one_writer_that_names_the_model(client_as, admin_user, reviewer):
+    """Periods (evidence), frameworks (indicators) and the log's own export all write
+    ``app_label.model`` with the actor's agency, so the log names the object in words."""
+    from evidence.models import ReportingPeriod
+    from evidence.services import period_create
+    from tests.factories import FrameworkFactory
+
+    period = period_create(actor=reviewer, framework=FrameworkFactory(), year=2025, quarter=1)
+    event = AuditEvent.objects.get(action="period.create")
+    assert event.object_type == "evidence.reportingperiod"
+    assert event.agency_id == reviewer.agency_id and event.object_id == str(period.pk)
+    c = client_as(admin_user)
+    row = next(r for r in c.get("/reporting/audit/").context["rows"] if r.action == "period.create")
+    assert row.detail.lower() == str(ReportingPeriod._meta.verbose_name).lower()
+    c.get("/reporting/audit/export/", {"format": "xlsx"})
+    export = AuditEvent.objects.get(action="audit_export")
+    assert export.actor == admin_user and export.actor_role == "admin"
+    row = next(r for r in c.get("/reporting/audit/").context["rows"] if r.action == "audit_export")
+    assert row.action_label == "Xuất nhật ký thao tác"
+
+
+def test_rows_written_with_a_bare_model_name_still_read_in_words(client_as, admin_user, reviewer):
+    """Rows from before the one writer hold "reportingperiod" or "export_job": still named."""
+    from evidence.models import ReportingPeriod
+    from scoring.exports.models import ExportJob
+
+    for object_type in ("reportingperiod", "export_job"):
+        AuditEvent.objects.create(
+            actor=reviewer, action=f"old.{object_type}", object_type=object_type
+        )
+    rows = {r.action: r for r in client_as(admin_user).get("/reporting/audit/").context["rows"]}
+    assert rows["old.reportingperiod"].detail.lower() == (
+        str(ReportingPeriod._meta.verbose_name).lower()
+    )
+    assert rows["old.export_job"].detail.lower() == str(ExportJob._meta.verbose_name).lower()

@@ -727,3 +727,22 @@ def test_upload_queries_in_an_open_period(draft, user_a, api_as, django_assert_m
     sqls = [q["sql"] for q in ctx.captured_queries]
     assert not any("evidence_itemextension" in s for s in sqls)
     assert not any(s.startswith('SELECT "agencies_agency"') for s in sqls)
+
+
+@pytest.mark.django_db
+def test_truncated_jpeg_refused_in_a_process_that_loaded_weasyprint(draft, user_a, api_as):
+    """Importing WeasyPrint (any PDF export in that worker) sets Pillow's process-wide
+    LOAD_TRUNCATED_IMAGES, under which a truncated JPEG decodes "fine": the check must not
+    depend on it, and must leave it as it found it."""
+    from PIL import ImageFile
+
+    saved = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # what `import weasyprint` does
+    try:
+        resp = upload(api_as(user_a), draft, "anh.jpg", jpeg_truncated())
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = saved
+    assert resp.status_code == 400, resp.content
+    assert "Ảnh bị hỏng" in resp.json()["file"][0]
+    assert not EvidenceFile.objects.exists()

@@ -154,3 +154,21 @@ def test_email_preference_page(client_as, user_a):
     c.post("/reporting/notifications/settings/", {"email_notifications": "on"})
     user_a.refresh_from_db()
     assert user_a.email_notifications is True
+
+
+def test_notification_selectors_scope_to_the_recipient(user_a, user_b):
+    """The one place notifications are scoped: a user's own list; anyone else's is a 404."""
+    from django.http import Http404
+
+    from evidence.selectors import notification_get, notification_list, notification_unread_count
+
+    mine = Notification.objects.create(recipient=user_a, kind="x", message="của A")
+    theirs = Notification.objects.create(recipient=user_b, kind="x", message="của B")
+    assert list(notification_list(user=user_a)) == [mine]
+    assert notification_get(user=user_a, pk=mine.pk) == mine
+    for pk in (theirs.pk, "x", None):
+        with pytest.raises(Http404):
+            notification_get(user=user_a, pk=pk)
+    notification_mark_read(user=user_a)
+    assert notification_unread_count(user=user_a) == 0
+    assert list(notification_list(user=user_a, unread_only=True)) == []

@@ -12,7 +12,8 @@ from django.core import mail
 
 from agencies.models import Agency, User
 from evidence.models import Notification, ReminderDigest, Submission
-from evidence.tasks import send_deadline_reminders, unfinished_items
+from evidence.services.reminders import unfinished_items
+from evidence.tasks import send_deadline_reminders
 from tests.evidence.review_setup import make_item
 from tests.factories import (
     AgencyFactory,
@@ -236,7 +237,7 @@ def test_a_missed_escalation_is_sent_late_once_and_not_weeks_late(world):
 
 
 def test_an_escalation_more_than_catch_up_days_late_is_dropped(world):
-    from evidence.tasks import CATCH_UP_DAYS, ESCALATION_DAYS_AFTER
+    from evidence.services.reminders import CATCH_UP_DAYS, ESCALATION_DAYS_AFTER
 
     last_day = max(ESCALATION_DAYS_AFTER) + CATCH_UP_DAYS - 1
     with time_machine.travel(days_after(last_day + 1), tick=False):
@@ -257,3 +258,33 @@ def test_a_returned_or_reopened_item_is_never_escalated_as_overdue(world):
             send_deadline_reminders()
     assert "giamdoc.d@example.vn" not in [m.to[0] for m in mail.outbox]
     assert not ReminderDigest.objects.filter(agency__code="so-d").exists()
+
+
+def test_a_mail_server_failure_rolls_back_that_agencys_digest_and_the_task_retries(
+    world, monkeypatch
+):
+    """The service lists the agency whose email failed (its digest and notices rolled back, the
+    others kept); the task turns that into a transient error so Celery retries, and the retry
+    sends only what is still missing."""
+    from django.core.mail import EmailMessage
+
+    from evidence.services.reminders import reminder_send_due
+
+    real_send = EmailMessage.send
+
+    def send(self, *args, **kwargs):
+        if self.to == ["staff_a@example.gov.vn"]:
+            raise OSError("smtp down")
+        return real_send(self, *args, **kwargs)
+
+    monkeypatch.setattr(EmailMessage, "send", send)
+    with time_machine.travel(days_before(3), tick=False):
+        report = reminder_send_due()
+        assert report.failures == [str(world["a"].agency_id)] and report.digests == 1
+        assert list(ReminderDigest.objects.values_list("agency__code", flat=True)) == ["so-c"]
+        assert not Notification.objects.filter(recipient=world["a"]).exists()
+        with pytest.raises(OSError):
+            send_deadline_reminders.apply(throw=True, retries=3).get()
+        monkeypatch.setattr(EmailMessage, "send", real_send)
+        assert send_deadline_reminders()["digests"] == 1
+    assert ReminderDigest.objects.count() == 2

@@ -277,3 +277,21 @@ def test_pdf_respects_agency_scope(world, client_as, tmp_path):
     assert "Ban hành quy chế dữ liệu" in text and "Sở Nội vụ" in text
     assert "Tỷ lệ thôn có tổ công nghệ số" not in text  # not B's
     assert "Sở Du lịch" not in text  # other agencies' league rows are not B's to see
+
+
+def test_export_job_selectors_scope_to_the_requester(world, reviewer, leader, admin_user):
+    """The one place export jobs are scoped: lists show one's own jobs; an administrator may
+    also open anyone's; anything else is a 404."""
+    from django.http import Http404
+
+    from scoring.exports.selectors import export_job_get, export_job_list
+
+    job = services.export_job_create(
+        user=reviewer, kind="excel", framework=world.framework, period=world.period, enqueue=False
+    )
+    assert list(export_job_list(user=reviewer)) == [job]
+    assert list(export_job_list(user=admin_user)) == []
+    assert export_job_get(user=admin_user, pk=job.pk) == job
+    for user, pk in ((leader, job.pk), (reviewer, "not-a-uuid"), (reviewer, None)):
+        with pytest.raises(Http404):
+            export_job_get(user=user, pk=pk)
