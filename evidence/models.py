@@ -324,8 +324,29 @@ class SubmissionTransition(models.Model):
     Written in the same transaction as the transition; append-only (no update, no delete).
     """
 
+    class ReturnReason(models.TextChoices):
+        """Why an item is sent back (``SubmissionTransition.reason_code``)."""
+
+        MISSING_EVIDENCE = "thieu_minh_chung", _("Thiếu minh chứng")
+        VALUES_MISMATCH = "so_lieu_khong_khop", _("Số liệu không khớp")
+        WRONG_PERIOD = "sai_ky_bao_cao", _("Sai kỳ báo cáo")
+        OTHER = "khac", _("Khác")
+
+    class Action(models.TextChoices):
+        """``SubmissionTransition.action`` values."""
+
+        SUBMIT_TO_LEAD = "submit_to_lead", _("Gửi cơ quan chủ trì")
+        SUBMIT = "submit", _("Gửi Sở KH&CN")
+        RESUBMIT = "resubmit", _("Gửi lại")
+        START_REVIEW = "start_review", _("Bắt đầu thẩm định")
+        APPROVE = "approve", _("Duyệt")
+        RETURN = "return", _("Trả lại")
+        RETURN_CONTRIBUTION = "return_contribution", _("Chủ trì trả lại phần phối hợp")
+        REOPEN = "reopen", _("Mở lại")
+        SET_FINAL = "set_final", _("Hội đồng chốt điểm cuối cùng")
+
     submission = models.ForeignKey(Submission, on_delete=models.PROTECT, related_name="transitions")
-    action = models.CharField(_("thao tác"), max_length=30)
+    action = models.CharField(_("thao tác"), max_length=30, choices=Action.choices)
     from_state = models.CharField(_("từ"), max_length=20, blank=True)
     to_state = models.CharField(_("sang"), max_length=20)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -333,7 +354,9 @@ class SubmissionTransition(models.Model):
     actor_agency = models.ForeignKey(
         Agency, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    reason_code = models.CharField(_("mã lý do"), max_length=50, blank=True)
+    reason_code = models.CharField(
+        _("mã lý do"), max_length=50, blank=True, choices=ReturnReason.choices
+    )
     reason = models.TextField(_("lý do"), blank=True)
     data = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
@@ -367,10 +390,23 @@ class Notification(models.Model):
     before messages were structured show).
     """
 
+    class Kind(models.TextChoices):
+        SUBMITTED_TO_LEAD = "submitted_to_lead", _("Phần phối hợp gửi đến")
+        SUBMITTED = "submitted", _("Báo cáo gửi Sở KH&CN")
+        RESUBMITTED = "resubmitted", _("Báo cáo gửi lại")
+        APPROVED = "approved", _("Đã duyệt")
+        RETURNED = "returned", _("Trả lại")
+        REOPENED = "reopened", _("Mở lại")
+        #: A locked item reopened for one agency with its own deadline.
+        EXTENDED = "extended", _("Gia hạn")
+        FINAL = "final", _("Điểm cuối cùng")
+        REMINDER = "reminder", _("Nhắc hạn")
+        OVERDUE = "overdue", _("Quá hạn")
+
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )
-    kind = models.CharField(max_length=40)
+    kind = models.CharField(_("loại"), max_length=40, choices=Kind.choices)
     message = models.TextField()
     message_msg = models.JSONField(null=True, blank=True, default=None)
     link = models.CharField(max_length=255, blank=True)

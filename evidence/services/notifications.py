@@ -29,20 +29,8 @@ from indicators.scoring_rules.base import Msg
 
 from ..models import Notification, ReportingPeriod, Submission
 
-
-class Kind:
-    """Notification kinds (``Notification.kind``)."""
-
-    SUBMITTED_TO_LEAD = "submitted_to_lead"
-    SUBMITTED = "submitted"
-    RESUBMITTED = "resubmitted"
-    APPROVED = "approved"
-    RETURNED = "returned"
-    REOPENED = "reopened"
-    EXTENDED = "extended"  # a locked item reopened for one agency with its own deadline
-    FINAL = "final"
-    REMINDER = "reminder"
-    OVERDUE = "overdue"
+#: The kinds live on their model; the services name them through this alias.
+Kind = Notification.Kind
 
 
 def agency_recipients(agency_id: int) -> list[User]:

@@ -263,7 +263,7 @@ def _send_one(
             period=period_msg(period),
             n=str(len(items)),
         )
-        note_kind = "reminder"
+        note_kind = Notification.Kind.REMINDER
     else:
         oldest = min(it.deadline for it in items)
         late = (today - oldest).days
@@ -288,7 +288,7 @@ def _send_one(
             late=str(late),
             n=str(len(items)),
         )
-        note_kind = "overdue"
+        note_kind = Notification.Kind.OVERDUE
     body = f"{intro}\n\n{lines}\n\n{absolute_url(_inbox_path())}\n"
     fields = message_fields(message)  # the in-app notice: shown in each reader's language
     try:

@@ -21,17 +21,17 @@ from decimal import Decimal
 from typing import Any
 
 import rules
-from django.db import models, transaction
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, gettext_noop
+from django.utils.translation import gettext_noop
 from django_fsm import can_proceed
 
 from agencies.models import User
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 from indicators.scoring_rules.base import Msg
 
-from ..models import Submission
+from ..models import Submission, SubmissionTransition
 from . import notifications
 from .periods import item_is_open
 from .transition_steps import (
@@ -48,27 +48,9 @@ from .transition_steps import (
 State = Submission.State
 
 
-class ReturnReason(models.TextChoices):
-    """Why an item is sent back (``SubmissionTransition.reason_code``)."""
-
-    MISSING_EVIDENCE = "thieu_minh_chung", gettext_lazy("Thiếu minh chứng")
-    VALUES_MISMATCH = "so_lieu_khong_khop", gettext_lazy("Số liệu không khớp")
-    WRONG_PERIOD = "sai_ky_bao_cao", gettext_lazy("Sai kỳ báo cáo")
-    OTHER = "khac", gettext_lazy("Khác")
-
-
-class Action(models.TextChoices):
-    """``SubmissionTransition.action`` values."""
-
-    SUBMIT_TO_LEAD = "submit_to_lead", gettext_lazy("Gửi cơ quan chủ trì")
-    SUBMIT = "submit", gettext_lazy("Gửi Sở KH&CN")
-    RESUBMIT = "resubmit", gettext_lazy("Gửi lại")
-    START_REVIEW = "start_review", gettext_lazy("Bắt đầu thẩm định")
-    APPROVE = "approve", gettext_lazy("Duyệt")
-    RETURN = "return", gettext_lazy("Trả lại")
-    RETURN_CONTRIBUTION = "return_contribution", gettext_lazy("Chủ trì trả lại phần phối hợp")
-    REOPEN = "reopen", gettext_lazy("Mở lại")
-    SET_FINAL = "set_final", gettext_lazy("Hội đồng chốt điểm cuối cùng")
+#: The choices live on their model; these names are what the services and views import.
+ReturnReason = SubmissionTransition.ReturnReason
+Action = SubmissionTransition.Action
 
 
 def is_lead_submission(submission: Submission) -> bool:
