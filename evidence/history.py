@@ -11,15 +11,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db import connection
 from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Cast
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from agencies.models import Agency, AuditEvent, User
 from indicators.models import Measure
 
-from .models import Submission, SubmissionTransition
+from .models import ReportingPeriod, Submission, SubmissionTransition
 from .services.submissions import measures_of
 from .services.transitions import Action, reason_label
 from .services.values import display_value, format_points
@@ -222,16 +224,24 @@ class AuditFilters:
     action: str = ""
 
 
+def _day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight starting ``day`` in the portal's time zone (aware)."""
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
 def _filtered(qs: QuerySet[Any], f: AuditFilters, *, agency_field: str) -> QuerySet[Any]:
-    """The audit filters, applied the same way to both sources (actor, agency, dates, action)."""
+    """The audit filters, applied the same way to both sources (actor, agency, dates, action).
+
+    Dates are bounds on ``created_at`` itself (local days), not on its date: the index on
+    ``created_at`` serves them."""
     if f.user is not None:
         qs = qs.filter(actor=f.user)
     if f.agency is not None:
         qs = qs.filter(**{agency_field: f.agency})
     if f.date_from:
-        qs = qs.filter(created_at__date__gte=f.date_from)
+        qs = qs.filter(created_at__gte=_day_start(f.date_from))
     if f.date_to:
-        qs = qs.filter(created_at__date__lte=f.date_to)
+        qs = qs.filter(created_at__lt=_day_start(f.date_to + datetime.timedelta(days=1)))
     if f.action:
         qs = qs.filter(action=f.action)
     return qs
@@ -250,6 +260,7 @@ def _transitions(f: AuditFilters) -> QuerySet[Any]:
         orepr=F("to_state"),
         det=F("reason"),
         rid=F("request_id"),
+        row=F("id"),
     )
 
 
@@ -266,12 +277,48 @@ def _events(f: AuditFilters) -> QuerySet[Any]:
         orepr=F("object_repr"),
         det=F("object_type"),
         rid=F("request_id"),
+        row=F("id"),
     )
+
+
+# Newest first; ties (one request's rows) in a fixed order, so that pages never overlap.
+_ORDER = ("-at", "src", "-row")
+_BRANCH_ORDER = ("-created_at", "-id")
 
 
 def audit_log(*, filters: AuditFilters) -> QuerySet[Any]:
     """Transitions and AuditEvents as one list of dicts (keys ``AUDIT_COLUMNS``), newest first."""
-    return _transitions(filters).union(_events(filters), all=True).order_by("-at", "src")
+    return _transitions(filters).union(_events(filters), all=True).order_by(*_ORDER)
+
+
+class AuditLogPages:
+    """``audit_log`` for a paginator: the count is the two sources' counts, and a page reads only
+    the newest ``offset + limit`` rows of each source (by their ``created_at`` index) instead of
+    sorting the whole union, so a page costs the same at any size of the log."""
+
+    def __init__(self, filters: AuditFilters) -> None:
+        self.filters = filters
+
+    def count(self) -> int:
+        return _transitions(self.filters).count() + _events(self.filters).count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, key: slice) -> list[dict[str, Any]]:
+        if not isinstance(key, slice) or key.start is None or key.stop is None:
+            raise TypeError("AuditLogPages only serves slices with bounds")
+        if key.stop <= key.start:
+            return []  # an empty log's page
+        if not connection.features.supports_slicing_ordering_in_compound:
+            return list(audit_log(filters=self.filters)[key])  # SQLite: the union as is
+        top = key.stop
+        newest = (
+            _transitions(self.filters)
+            .order_by(*_BRANCH_ORDER)[:top]
+            .union(_events(self.filters).order_by(*_BRANCH_ORDER)[:top], all=True)
+        )
+        return list(newest.order_by(*_ORDER)[key])
 
 
 # What the AuditEvent action codes mean, for people (the codes stay in the data and exports).
@@ -336,8 +383,10 @@ def object_type_label(object_type: str) -> str:
 
 def audit_actions() -> list[str]:
     """The action names present in either log (for the filter)."""
-    a = set(SubmissionTransition.objects.values_list("action", flat=True).distinct())
-    b = set(AuditEvent.objects.values_list("action", flat=True).distinct())
+    # order_by(): the models' default ordering would make DISTINCT run over (action, created_at,
+    # id), i.e. every row of both logs.
+    a = set(SubmissionTransition.objects.order_by().values_list("action", flat=True).distinct())
+    b = set(AuditEvent.objects.order_by().values_list("action", flat=True).distinct())
     return sorted(a | b)
 
 
@@ -355,36 +404,76 @@ class AuditRow:
     request_id: str
 
 
-def audit_rows(page: list[dict[str, Any]]) -> list[AuditRow]:
-    """Resolves the names of one page of ``audit_log`` rows (three queries, whatever the size)."""
+class AuditNames:
+    """What audit rows show instead of ids and codes, each looked up once: for one page, or
+    across the batches of a whole export (a batch reads only the ids it has not seen yet)."""
+
+    def __init__(self) -> None:
+        self.users: dict[int, str] = {}
+        self.agencies: dict[int, str] = {}
+        self.items: dict[int, str] = {}  # submission id → "1.1 · Quý 1/2025"
+        self.periods: dict[int, str] = {}
+        self.labels: dict[tuple[str, str], str] = {}  # (what, code) → words, active language
+        self.roles = {k: str(v) for k, v in User.Role.choices}
+
+    def load(self, rows: list[tuple[Any, ...]]) -> None:
+        """Reads the names of ``rows`` not known yet: at most four queries."""
+        user_ids = {r[2] for r in rows if r[2]} - self.users.keys()
+        agency_ids = {r[4] for r in rows if r[4]} - self.agencies.keys()
+        sub_ids = {int(r[6]) for r in rows if r[0] == "transition" and r[6]} - self.items.keys()
+        if user_ids:
+            users = User.objects.filter(pk__in=user_ids).only("full_name", "username")
+            self.users.update((u.pk, str(u)) for u in users)
+        if agency_ids:
+            agencies = Agency.objects.filter(pk__in=agency_ids).only("name")
+            self.agencies.update((a.pk, str(a)) for a in agencies)
+        if sub_ids:
+            subs = list(
+                Submission.objects.filter(pk__in=sub_ids).values_list(
+                    "id", "indicator__code", "period_id"
+                )
+            )
+            period_ids = {period_id for _id, _code, period_id in subs} - self.periods.keys()
+            if period_ids:
+                periods = ReportingPeriod.objects.filter(pk__in=period_ids)
+                self.periods.update((p.pk, str(p)) for p in periods)
+            self.items.update((pk, f"{code} · {self.periods[pid]}") for pk, code, pid in subs)
+
+    def label(self, what: str, code: str) -> str:
+        key = (what, code)
+        if key not in self.labels:
+            if what == "action":
+                self.labels[key] = action_label(code)
+            elif what == "object_type":
+                self.labels[key] = object_type_label(code)
+            else:  # a transition's new state
+                self.labels[key] = _("→ %(state)s") % {"state": STATE_LABELS.get(code, code)}
+        return self.labels[key]
+
+
+def audit_rows(page: list[dict[str, Any]], names: AuditNames | None = None) -> list[AuditRow]:
+    """Resolves the names of one page of ``audit_log`` rows (four queries, whatever the size);
+    an export passes one ``names`` for all its batches."""
+    names = names or AuditNames()
     rows = [tuple(d[c] for c in AUDIT_COLUMNS) for d in page]
-    user_ids = {r[2] for r in rows if r[2]}
-    agency_ids = {r[4] for r in rows if r[4]}
-    sub_ids = {int(r[6]) for r in rows if r[0] == "transition" and r[6]}
-    users = User.objects.in_bulk(user_ids)
-    agencies = Agency.objects.in_bulk(agency_ids)
-    subs = Submission.objects.select_related("indicator", "period").in_bulk(sub_ids)
-    roles = dict(User.Role.choices)
+    names.load(rows)
     out = []
     for source, at, actor_id, role, agency_id, action, obj_id, obj_repr, detail, rid in rows:
         if source == "transition":
-            sub = subs.get(int(obj_id)) if obj_id else None
-            obj = f"{sub.indicator.code} · {sub.period}" if sub else str(obj_id)
-            detail = _("→ %(state)s") % {"state": STATE_LABELS.get(obj_repr, obj_repr)} + (
-                f" — {detail}" if detail else ""
-            )
+            obj = names.items.get(int(obj_id), str(obj_id)) if obj_id else str(obj_id)
+            detail = names.label("state", obj_repr) + (f" — {detail}" if detail else "")
         else:
             obj = obj_repr or str(obj_id or "")
-            detail = object_type_label(detail) if detail else ""
+            detail = names.label("object_type", detail) if detail else ""
         out.append(
             AuditRow(
                 source=source,
                 at=at,
-                actor=str(users.get(actor_id) or "—"),
-                actor_role=str(roles.get(role, role or "")),
-                agency=str(agencies.get(agency_id) or ""),
+                actor=names.users.get(actor_id, "—"),
+                actor_role=names.roles.get(role, role or ""),
+                agency=names.agencies.get(agency_id, ""),
                 action=action,
-                action_label=action_label(action),
+                action_label=names.label("action", action),
                 object=obj,
                 detail=detail or "",
                 request_id=rid or "",

@@ -13,7 +13,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import F, Func, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.http import Http404
 
 from agencies.models import Agency, AgencyGroup
@@ -149,6 +149,19 @@ def submission_list(*, user: Any) -> QuerySet[Submission]:
             )
         )
     return qs.none()
+
+
+def with_evidence_count(qs: QuerySet[Submission]) -> QuerySet[Submission]:
+    """``qs`` with ``evidence_count``: a correlated subquery, not ``Count("evidence")``. A join
+    and GROUP BY would group every visible row before the list is sorted and a page cut (the
+    whole province for a reviewer); the subquery runs for the rows of the page only."""
+    files = (
+        EvidenceFile.objects.filter(submission=OuterRef("pk"))
+        .order_by()
+        .annotate(n=Func(F("pk"), function="COUNT"))  # an aggregate without GROUP BY
+        .values("n")
+    )
+    return qs.annotate(evidence_count=Subquery(files, output_field=IntegerField()))
 
 
 def submission_get(*, user: Any, pk: Any, related: bool = True) -> Submission:

@@ -205,18 +205,16 @@ class SubmissionViewSet(
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_queryset(self):  # type: ignore[no-untyped-def]
-        from django.db.models import Count, F
+        from django.db.models import F
 
-        return (
+        return selectors.with_evidence_count(
             selectors.submission_list(user=self.request.user)
-            .annotate(evidence_count=Count("evidence"))
-            .order_by(
-                "period__year",
-                F("period__quarter").asc(nulls_last=True),  # the annual round after Q4
-                "indicator__sort_key",
-                "agency__name",
-                "pk",
-            )
+        ).order_by(
+            "period__year",
+            F("period__quarter").asc(nulls_last=True),  # the annual round after Q4
+            "indicator__sort_key",
+            "agency__name",
+            "pk",
         )
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:

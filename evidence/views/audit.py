@@ -28,7 +28,15 @@ from agencies.models import Agency, User
 from agencies.services import audit
 from dti_portal.spreadsheet import append_row, csv_row
 
-from ..history import AuditFilters, action_label, audit_actions, audit_log, audit_rows
+from ..history import (
+    AuditFilters,
+    AuditLogPages,
+    AuditNames,
+    action_label,
+    audit_actions,
+    audit_log,
+    audit_rows,
+)
 from ..services.audit import audit_context
 
 EXPORT_LIMIT = 200_000
@@ -91,7 +99,9 @@ def _form(request: HttpRequest) -> AuditFilterForm:
 def audit_log_page(request: HttpRequest) -> HttpResponse:
     form = _form(request)
     filters = form.filters() if form.is_bound and form.is_valid() else AuditFilters()
-    page = Paginator(audit_log(filters=filters), 50).get_page(request.GET.get("page"))
+    # AuditLogPages serves what Paginator uses (count, slices), not the whole sequence protocol.
+    log: Any = AuditLogPages(filters)
+    page = Paginator(log, 50).get_page(request.GET.get("page"))
     rows = audit_rows(list(page.object_list))
     query = request.GET.copy()
     query.pop("page", None)
@@ -117,18 +127,19 @@ HEADERS = [
 
 def _export_rows(filters: AuditFilters) -> Iterator[list[str]]:
     qs = audit_log(filters=filters)[:EXPORT_LIMIT]
+    names = AuditNames()  # shared by the batches: each name is read once per export
     batch: list[dict[str, Any]] = []
     for row in qs.iterator(chunk_size=2000):
         batch.append(row)
         if len(batch) == 2000:
-            yield from _format(batch)
+            yield from _format(batch, names)
             batch = []
     if batch:
-        yield from _format(batch)
+        yield from _format(batch, names)
 
 
-def _format(batch: list[dict[str, Any]]) -> Iterator[list[str]]:
-    for r in audit_rows(batch):
+def _format(batch: list[dict[str, Any]], names: AuditNames) -> Iterator[list[str]]:
+    for r in audit_rows(batch, names):
         yield [
             timezone.localtime(r.at).strftime("%d/%m/%Y %H:%M:%S"),
             r.source,

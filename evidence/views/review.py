@@ -12,7 +12,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -27,7 +27,7 @@ from indicators.models import Indicator
 
 from ..history import submission_history
 from ..models import EvidenceFile, ReportingPeriod, Submission
-from ..selectors import current_period, submission_get, submission_list
+from ..selectors import current_period, submission_get, submission_list, with_evidence_count
 from ..services import (
     ReturnReason,
     audit_context,
@@ -139,9 +139,8 @@ class ReviewQueueFilter(django_filters.FilterSet):
 def review_queryset(user: Any) -> QuerySet[Submission]:
     """The items the Sở reviews, ordered by deadline then points at stake."""
     return (
-        _lead_items(submission_list(user=user))
+        with_evidence_count(_lead_items(submission_list(user=user)))
         .select_related("indicator__parent")
-        .annotate(evidence_count=Count("evidence", distinct=True))
         .order_by(
             "period__deadline", "-indicator__max_points", "indicator__sort_key", "agency__name"
         )

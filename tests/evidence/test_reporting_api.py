@@ -187,6 +187,27 @@ def test_query_counts_do_not_grow(world, reviewer, n, api_as, django_assert_max_
 
 
 @pytest.mark.django_db
+def test_submission_list_counts_evidence_per_row_without_grouping(world, reviewer, api_as):
+    """``evidence_count`` comes from a subquery evaluated for the page's rows: no GROUP BY over
+    every visible submission (the province, for a reviewer) before the page is cut."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    subs = populate(world, 3)
+    Submission.objects.update(state=Submission.State.SUBMITTED, submitted_at=timezone.now())
+    bare = subs[-1].evidence.all()
+    for ev in bare:
+        ev.delete()
+    with CaptureQueriesContext(connection) as ctx:
+        data = api_as(reviewer).get(reverse("api:submission-list")).json()
+    counts = {row["id"]: row["evidence_count"] for row in data["results"]}
+    assert counts[subs[-1].pk] == 0
+    assert all(counts[s.pk] == 2 for s in subs[:-1])
+    listing = [q["sql"] for q in ctx.captured_queries if "evidence_submission" in q["sql"]]
+    assert listing and not any("GROUP BY" in sql for sql in listing)
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("n", [2, 8])
 def test_inbox_and_lead_page_queries_do_not_grow(
     world, n, client_as, django_assert_max_num_queries
