@@ -411,6 +411,9 @@ PROVINCE_NAME = env.str("PROVINCE_NAME", default="Khánh Hòa")
 DTI_LEAGUE_BANDS = env.list("DTI_LEAGUE_BANDS", cast=float, default=[90, 80, 65, 50])
 # Exports with at most this many evidence files are generated inside the request.
 EXPORT_SYNC_MAX_FILES = env.int("EXPORT_SYNC_MAX_FILES", default=50)
+# A province-wide PDF summary lists every agency's league row (about 18 s for 1000 agencies, a
+# web worker held all along): above this many active agencies it is generated in the background.
+EXPORT_SYNC_MAX_AGENCIES = env.int("EXPORT_SYNC_MAX_AGENCIES", default=150)
 
 LOGGING = {
     "version": 1,

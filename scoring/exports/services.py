@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from agencies.models import Agency
 from agencies.services import audit
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence.models import ReportingPeriod
@@ -49,7 +50,13 @@ def export_file_name(job: ExportJob) -> str:
 
 
 def is_small(*, user: Any, kind: str, framework: Framework, period: ReportingPeriod) -> bool:
-    """Excel and PDF are always small; an evidence pack is small up to EXPORT_SYNC_MAX_FILES."""
+    """Made inside the request, or queued: Excel always in the request; a PDF summary unless it
+    lists a province-wide league of more than EXPORT_SYNC_MAX_AGENCIES active agencies (agency
+    staff's PDF has their own row only); an evidence pack up to EXPORT_SYNC_MAX_FILES files."""
+    if kind == ExportJob.Kind.PDF:
+        if not getattr(user, "sees_province", False):
+            return True
+        return Agency.objects.filter(is_active=True).count() <= settings.EXPORT_SYNC_MAX_AGENCIES
     if kind != ExportJob.Kind.EVIDENCE:
         return True
     from .evidence_pack import approved_evidence

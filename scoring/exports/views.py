@@ -49,6 +49,7 @@ def exports(request: HttpRequest) -> HttpResponse:
             "error": error,
             "province_scope": getattr(request.user, "sees_province", False),
             "sync_max": settings.EXPORT_SYNC_MAX_FILES,
+            "sync_max_agencies": settings.EXPORT_SYNC_MAX_AGENCIES,
         },
         status=400 if error else 200,
     )

@@ -214,6 +214,24 @@ def test_large_evidence_pack_runs_as_a_background_job_with_progress(
     assert "hx-trigger" not in part  # finished: polling stops
 
 
+def test_province_pdf_with_many_agencies_runs_in_the_background(
+    world, client_as, leader, settings, django_capture_on_commit_callbacks
+):
+    """A province-wide PDF lists every agency's league row: above EXPORT_SYNC_MAX_AGENCIES it
+    is made by the worker, not inside the request; agency staff's PDF (their own row) is not."""
+    settings.EXPORT_SYNC_MAX_AGENCIES = 1
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        resp = client_as(leader).post(reverse("scoring:exports") + q(world), {"kind": "pdf"})
+    assert resp.status_code == 302
+    job = ExportJob.objects.get()
+    assert job.state == ExportJob.State.PENDING and len(callbacks) == 1
+    callbacks[0]()  # the worker runs it (eager in tests)
+    job.refresh_from_db()
+    assert job.state == ExportJob.State.DONE and job.file.read(4) == b"%PDF"
+    own, _content = run_export(client_as(world.staff["b"]), world, "pdf")  # in the request
+    assert own.state == ExportJob.State.DONE
+
+
 def test_progress_is_recorded_while_running(world, reviewer):
     job = services.export_job_create(
         user=reviewer,
