@@ -79,18 +79,43 @@ def assigned_indicators(*, agency: Agency, framework: Framework | int) -> QueryS
     )
 
 
+def coordinator_ids(indicators: list[Indicator]) -> dict[int, set[int]]:
+    """Ids of each sub-indicator's coordinating agencies, groups expanded, the lead left out.
+
+    A fixed number of queries whatever the number of indicators or groups (none more when
+    ``coordinating_agencies`` and ``coordinating_groups`` are prefetched): the groups' explicit
+    members in one, the active agencies of the groups' kinds in another.
+    """
+    groups = {ind.pk: list(ind.coordinating_groups.all()) for ind in indicators}
+    group_ids = {g.pk for gs in groups.values() for g in gs}
+    kinds = {k for gs in groups.values() for g in gs for k in (g.kinds or [])}
+    members: dict[int, set[int]] = {}
+    if group_ids:
+        for group_id, agency_id in AgencyGroup.members.through.objects.filter(
+            agencygroup_id__in=group_ids
+        ).values_list("agencygroup_id", "agency_id"):
+            members.setdefault(group_id, set()).add(agency_id)
+    by_kind: dict[str, set[int]] = {}
+    if kinds:
+        for pk, kind in Agency.objects.filter(kind__in=kinds, is_active=True).values_list(
+            "pk", "kind"
+        ):
+            by_kind.setdefault(kind, set()).add(pk)
+    out: dict[int, set[int]] = {}
+    for ind in indicators:
+        ids = {a.pk for a in ind.coordinating_agencies.all()}
+        for g in groups[ind.pk]:
+            ids |= members.get(g.pk, set())
+            for kind in g.kinds or []:
+                ids |= by_kind.get(kind, set())
+        ids.discard(ind.lead_agency_id)  # type: ignore[arg-type]
+        out[ind.pk] = ids
+    return out
+
+
 def coordinators_of(indicator: Indicator) -> list[Agency]:
     """The coordinating agencies of a sub-indicator, groups expanded, the lead left out."""
-    ids = set(indicator.coordinating_agencies.values_list("pk", flat=True))
-    for group in indicator.coordinating_groups.all():
-        ids |= set(group.members.values_list("pk", flat=True))
-        if group.kinds:
-            ids |= set(
-                Agency.objects.filter(kind__in=group.kinds, is_active=True).values_list(
-                    "pk", flat=True
-                )
-            )
-    ids.discard(indicator.lead_agency_id)
+    ids = coordinator_ids([indicator])[indicator.pk]
     return list(Agency.objects.filter(pk__in=ids).order_by("name"))
 
 
@@ -374,6 +399,7 @@ def agency_inbox(*, user: Any, period: ReportingPeriod | None = None) -> Inbox:
     }
     exts = {e.indicator_id: e for e in ItemExtension.objects.filter(period=period, agency=agency)}
     led = [i.pk for i in indicators if i.lead_agency_id == agency.pk]
+    expected = coordinator_ids([i for i in indicators if i.lead_agency_id == agency.pk])
     sent_counts: dict[int, int] = {}
     for ind_id in (
         Submission.objects.filter(period=period, indicator__in=led, is_consolidation=False)
@@ -400,6 +426,7 @@ def agency_inbox(*, user: Any, period: ReportingPeriod | None = None) -> Inbox:
                 or item_is_open(period, indicator_id=ind.pk, agency_id=agency.pk, extension=ext),
                 return_reason=reason,
                 contributions_sent=sent_counts.get(ind.pk, 0),
+                contributions_expected=len(expected.get(ind.pk, ())),
             )
         )
     return Inbox(period=period, items=items)

@@ -189,6 +189,13 @@ class ImportRequestSerializer(serializers.Serializer):
     code = serializers.SlugField(max_length=50)
     year = serializers.IntegerField(min_value=2000, max_value=2100)
     name = serializers.CharField(required=False, allow_blank=True, default="")
+    unit_type = serializers.ChoiceField(
+        choices=Framework.UnitType.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="province | department | commune (mặc định: theo tệp, nếu không thì province)",
+    )
     dry_run = serializers.BooleanField(required=False, default=False)
     create_unknown_agencies = serializers.BooleanField(required=False, default=False)
     agency_mapping = serializers.JSONField(
@@ -210,6 +217,7 @@ class ImportReportSerializer(serializers.Serializer):
     layout = serializers.CharField()
     code = serializers.CharField()
     name = serializers.CharField()
+    unit_type = serializers.CharField()
     total_points = serializers.CharField()
     main_indices = serializers.ListField(child=serializers.DictField())
     sub_count = serializers.IntegerField()
@@ -286,6 +294,7 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
                 code=data["code"],
                 year=data["year"],
                 name=data["name"],
+                unit_type=data["unit_type"],
                 file_name=upload.name,
                 dry_run=data["dry_run"],
                 create_unknown_agencies=data["create_unknown_agencies"],

@@ -30,6 +30,17 @@ class FrameworkImportForm(forms.Form):
     )
     year = forms.IntegerField(label=_("Năm"), min_value=2000, max_value=2100)
     name = forms.CharField(label=_("Tên bộ chỉ số"), required=False, max_length=255)
+    unit_type = forms.ChoiceField(
+        label=_("Đối tượng đánh giá"),
+        choices=Framework.UnitType.choices,
+        initial=Framework._meta.get_field("unit_type").default,
+        # Left out (an API-style post), the file's own metadata or the model default applies.
+        required=False,
+        help_text=_(
+            "Cấp tỉnh, sở/ban/ngành hoặc cấp xã: xu hướng qua các phiên bản chỉ nối các bộ "
+            "cùng đối tượng."
+        ),
+    )
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]

@@ -191,6 +191,7 @@ def _run_import(
             code=item["code"],
             year=item["year"],
             name=item["name"],
+            unit_type=item.get("unit_type", ""),
             file_name=item["file_name"],
             dry_run=dry_run,
             agency_mapping=mapping,
@@ -220,6 +221,7 @@ def framework_import(request: HttpRequest) -> HttpResponse:
                 "code": form.cleaned_data["code"],
                 "year": form.cleaned_data["year"],
                 "name": form.cleaned_data["name"],
+                "unit_type": form.cleaned_data["unit_type"],
                 "file_name": upload.name,
                 "mapping": {},
             }

@@ -57,6 +57,7 @@ class ImportReport:
     layout: str = ""
     code: str = ""
     name: str = ""
+    unit_type: str = ""
     total_points: Decimal = Decimal(0)
     main_indices: list[dict[str, Any]] = field(default_factory=list)
     group_count: int = 0
@@ -72,6 +73,10 @@ class ImportReport:
     framework_id: int | None = None
 
     @property
+    def unit_type_label(self) -> str:
+        return str(Framework.UnitType(self.unit_type).label) if self.unit_type else ""
+
+    @property
     def scored_main_count(self) -> int:
         return sum(1 for m in self.main_indices if Decimal(m["max_points"]) > 0)
 
@@ -80,6 +85,7 @@ class ImportReport:
             "layout": self.layout,
             "code": self.code,
             "name": self.name,
+            "unit_type": self.unit_type,
             "total_points": str(self.total_points),
             "main_indices": self.main_indices,
             "sub_count": self.sub_count,
@@ -227,6 +233,8 @@ def framework_import(
     decision = decision or parsed.decision
     unit_type = unit_type or parsed.meta.get("unit_type") or Framework.UnitType.PROVINCE
     report.errors.extend(_header_errors(name=name, decision=decision, unit_type=unit_type))
+    if unit_type in Framework.UnitType.values:
+        report.unit_type = unit_type
     if report.errors:
         raise ImportFailed(report)
 

@@ -1,4 +1,5 @@
-"""Excel export in the appendix layout (STT, chỉ số, điểm tối đa, cơ quan phụ trách, phối hợp)
+"""Excel export in the appendix layout (STT, chỉ số, điểm tối đa, cơ quan phụ trách, phối hợp;
+a group row (I, II) with its subtotals above its main indices when the framework has groups)
 with the self-assessed, appraised and final points, the state, the evidence count and the
 approved reported values per row; a sheet of the approved values one measure per row (for typing
 the national round into dti.gov.vn), a sheet per main index and a sheet of agency results. Built
@@ -33,7 +34,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from dti_portal.spreadsheet import write_cell
 
 from ..dashboards.league import LeagueRow
-from ..dashboards.selectors import KINDS, MainRow, ScoreTable, SubRow, dti_scale
+from ..dashboards.selectors import KINDS, GroupRow, MainRow, ScoreTable, SubRow, dti_scale
 from .reported import ReportedItem
 
 HEADERS = [
@@ -83,6 +84,7 @@ VALUE_FORMAT = "0.0000"
 THIN = Side(style="thin", color="999999")
 BORDER = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEADER_FILL = PatternFill("solid", fgColor="1F4E79")
+GROUP_FILL = PatternFill("solid", fgColor="BDD7EE")
 MAIN_FILL = PatternFill("solid", fgColor="DDEBF7")
 TOTAL_FILL = PatternFill("solid", fgColor="FCE4D6")
 HEADER_FONT = Font(bold=True, color="FFFFFF")
@@ -141,13 +143,16 @@ def _write_row(ws: Worksheet, row: int, values: Sequence[Any], *, style: str = "
         c.alignment = WRAP
         if col in (3, 6, 7, 8) and isinstance(value, Decimal | int | float):
             c.number_format = POINTS_FORMAT
-        if style == "main":
+        if style == "group":
+            c.font, c.fill = BOLD, GROUP_FILL
+        elif style == "main":
             c.font, c.fill = BOLD, MAIN_FILL
         elif style == "total":
             c.font, c.fill = BOLD, TOTAL_FILL
 
 
-def _main_values(m: MainRow) -> list[Any]:
+def _main_values(m: MainRow | GroupRow) -> list[Any]:
+    """A main index's row, or a group's (I, II) with its main indices' subtotals."""
     return [m.code, m.name, m.max_points, "", "", *(m.points[k] for k in KINDS), "", None, ""]
 
 
@@ -218,7 +223,12 @@ def build_workbook(
     row = _title_block(ws, "KẾT QUẢ ĐÁNH GIÁ CHỈ SỐ CHUYỂN ĐỔI SỐ (DTI)", table, len(HEADERS))
     _header(ws, row, HEADERS, WIDTHS)
     row += 1
+    groups = {g.code: g for g in table.groups}
     for m in table.mains:
+        group = groups.pop(m.group_code, None)  # the group's row above its first main index
+        if group is not None:
+            _write_row(ws, row, _main_values(group), style="group")
+            row += 1
         _write_row(ws, row, _main_values(m), style="main")
         row += 1
         for s in m.subs:

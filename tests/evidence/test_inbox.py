@@ -10,8 +10,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from agencies.models import Agency
 from evidence import selectors, services
-from tests.evidence.reporting_factories import make_world
+from tests.evidence.reporting_factories import make_ratio_indicator, make_world
+from tests.factories import AgencyFactory, AgencyGroupFactory, SubmissionFactory
 
 VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 DEADLINE = datetime.date(2025, 12, 25)
@@ -89,3 +91,60 @@ def test_home_for_other_roles_has_no_agency_panel(world, reviewer, leader, clien
     assert resp.status_code == 302 and resp["Location"] == reverse("scoring:dashboard")
     resp = client_as(reviewer).get("/")
     assert resp.status_code == 302 and resp["Location"] == reverse("evidence:review_queue")
+
+
+def _lead_world_with_groups(world, agency_a, n_communes: int):
+    """The lead's ratio item: agency A directly, B through an explicit group, and a kind group
+    of communes (active ones count; an inactive one and the lead itself do not)."""
+    communes = AgencyGroupFactory(name=f"Các địa phương {n_communes}", kinds=["commune"])
+    for i in range(n_communes):
+        AgencyFactory(code=f"xa-{n_communes}-{i}", kind=Agency.Kind.COMMUNE)
+    AgencyFactory(code=f"xa-{n_communes}-closed", kind=Agency.Kind.COMMUNE, is_active=False)
+    departments = AgencyGroupFactory(name=f"Các sở {n_communes}", kinds=["department"])
+    departments.members.add(world.lead)
+    world.ratio.coordinating_groups.add(communes)
+    for agency in (agency_a, world.lead):  # the lead's own part is not a contribution
+        SubmissionFactory(
+            indicator=world.ratio, period=world.period, agency=agency, state="submitted_to_lead"
+        )
+    return departments
+
+
+@pytest.mark.django_db
+def test_lead_sees_contributions_sent_out_of_expected(world, agency_a, client_as):
+    """Coordinators assigned through groups count once each, groups expanded: the lead sees
+    "1/N đóng góp", N being every coordinating agency (A, B, the departments, the communes)."""
+    departments = _lead_world_with_groups(world, agency_a, n_communes=3)
+    world.ratio.coordinating_groups.add(departments)  # A and B again, and the lead: not counted
+    expected = {a.pk for a in selectors.coordinators_of(world.ratio)}
+    active_departments = Agency.objects.filter(kind="department", is_active=True)
+    assert world.lead.pk not in expected
+    assert len(expected) == 3 + active_departments.exclude(pk=world.lead.pk).count()
+    box = selectors.agency_inbox(user=world.lead_user, period=world.period)
+    item = next(i for i in box.items if i.indicator == world.ratio)
+    assert (item.contributions_sent, item.contributions_expected) == (1, len(expected))
+    html = client_as(world.lead_user).get(reverse("evidence:inbox")).content.decode()
+    assert f"(1/{len(expected)} đóng góp)" in html
+
+
+@pytest.mark.django_db
+def test_inbox_contributions_expected_in_fixed_queries(
+    world, agency_a, client_as, django_assert_max_num_queries
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = client_as(world.lead_user)
+    _lead_world_with_groups(world, agency_a, n_communes=1)
+    with CaptureQueriesContext(connection) as small:
+        c.get(reverse("evidence:inbox"))
+    # more led items, each with its own groups and members
+    for i in range(2, 8):
+        ind = make_ratio_indicator(world.framework, f"1.{i + 10}", world.lead)
+        ind.coordinating_agencies.add(agency_a)
+        group = AgencyGroupFactory(name=f"Nhóm {i}", kinds=["commune", "police"])
+        group.members.add(AgencyFactory(code=f"extra-{i}"))
+        ind.coordinating_groups.add(group)
+    with django_assert_max_num_queries(len(small)):
+        html = c.get(reverse("evidence:inbox")).content.decode()
+    assert html.count("đóng góp)") == 7

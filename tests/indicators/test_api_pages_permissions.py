@@ -205,6 +205,71 @@ def test_import_page_flow_with_preview_mapping_and_confirm(reviewer, client_as, 
     assert fw.indicators.get(code="1.1").coordinating_agencies.get() == vp
 
 
+def test_import_page_asks_for_the_unit_type_and_keeps_it(reviewer, client_as, khanh_hoa):
+    """A department set imported through the page is stored as a department set (the trend
+    lineage matches on unit type), and the framework pages say so."""
+    c = client_as(reviewer)
+    url = reverse("indicators:framework_import")
+    html = c.get(url).content.decode()
+    assert 'name="unit_type"' in html
+    assert '<option value="province" selected>' in html  # the model's default
+    upload = SimpleUploadedFile("so.xlsx", xlsx(simple_rows()))
+    resp = c.post(url, {"file": upload, "code": "so-2026", "year": 2026, "unit_type": "department"})
+    preview_url = resp.headers["Location"]
+    html = c.get(preview_url).content.decode()
+    assert '<strong id="import-unit-type">Sở, ban, ngành</strong>' in html
+    assert not Framework.objects.filter(code="so-2026").exists()
+    c.post(preview_url, {"action": "confirm"})
+    fw = Framework.objects.get(code="so-2026")
+    assert fw.unit_type == Framework.UnitType.DEPARTMENT
+    detail = c.get(reverse("indicators:framework_detail", args=[fw.pk])).content.decode()
+    assert "Đối tượng đánh giá: Sở, ban, ngành" in " ".join(detail.split())
+    listing = c.get(reverse("indicators:framework_list")).content.decode()
+    assert "<td>Sở, ban, ngành</td>" in listing
+
+
+def test_import_page_rejects_an_unknown_unit_type(reviewer, client_as, khanh_hoa):
+    upload = SimpleUploadedFile("x.xlsx", xlsx(simple_rows()))
+    resp = client_as(reviewer).post(
+        reverse("indicators:framework_import"),
+        {"file": upload, "code": "x-2026", "year": 2026, "unit_type": "ministry"},
+    )
+    assert resp.status_code == 200 and "unit_type" in resp.context["form"].errors
+
+
+def test_import_page_without_a_unit_type_keeps_the_file_s_own(reviewer, client_as, khanh_hoa):
+    """A post without the field (an older form, a script) falls back to the file's metadata: a
+    department set exported in the portal's template comes back as a department set."""
+    from indicators.importer.export import export_framework_xlsx
+
+    src = framework_import(
+        actor=None, data=xlsx(simple_rows()), code="src", year=2026, unit_type="commune"
+    )
+    data = export_framework_xlsx(Framework.objects.get(pk=src.framework_id))
+    c = client_as(reviewer)
+    resp = c.post(
+        reverse("indicators:framework_import"),
+        {"file": SimpleUploadedFile("t.xlsx", data), "code": "copy", "year": 2027},
+    )
+    c.post(resp.headers["Location"], {"action": "confirm"})
+    assert Framework.objects.get(code="copy").unit_type == Framework.UnitType.COMMUNE
+
+
+def test_api_import_takes_the_unit_type(reviewer, api_as, khanh_hoa):
+    resp = api_as(reviewer).post(
+        "/api/v1/frameworks/import/",
+        {
+            "file": SimpleUploadedFile("x.xlsx", xlsx(simple_rows())),
+            "code": "xa-2026",
+            "year": 2026,
+            "unit_type": "commune",
+        },
+        format="multipart",
+    )
+    assert resp.status_code == 201 and resp.json()["unit_type"] == "commune"
+    assert Framework.objects.get(code="xa-2026").unit_type == Framework.UnitType.COMMUNE
+
+
 def test_import_page_shows_row_errors(reviewer, client_as, khanh_hoa):
     rows = simple_rows()
     rows[2][2] = 25

@@ -98,7 +98,9 @@ def add_evidence(sub: Submission, name: str, *, uploader: User, content: bytes |
     return ev
 
 
-def build_world(*, extra_agencies: int = 0, deadline_days: int = -5, tag: str = "") -> World:
+def build_world(
+    *, extra_agencies: int = 0, deadline_days: int = -5, tag: str = "", grouped: bool = False
+) -> World:
     """The standard province for dashboard tests.
 
     Framework (1000): main 1 "Nhận thức số" (300: 1.1 ratio 200 lead A coordinated by the extra
@@ -106,6 +108,8 @@ def build_world(*, extra_agencies: int = 0, deadline_days: int = -5, tag: str = 
     A, 2.2 yes/no 300 lead B), main 3 (0 points: 3.1 informational, lead C).
     Agency D has no assignment. ``extra_agencies`` coordinating agencies each send a contribution
     to 1.1 with evidence and transitions (the "data size" knob of the query-count tests).
+    ``grouped`` puts a group level above the main indices (DOMAIN.md §3): "I" (1000: mains 1
+    and 2) and "II" (0: main 3).
     """
     fw = FrameworkFactory(code=f"dti-test{tag}", name="Bộ chỉ số DTI cấp tỉnh thử nghiệm")
     a = AgencyFactory(code="so-tt", name="Sở Thông tin và Truyền thông", short_name="Sở TT&TT")
@@ -145,10 +149,28 @@ def build_world(*, extra_agencies: int = 0, deadline_days: int = -5, tag: str = 
             [("3.1", "Theo dõi đô thị thông minh", "0", {"type": "informational"}, c)],
         ),
     ]
+    groups = {}
+    if grouped:
+        for gcode, gname, gpts in (
+            ("I", "NHÓM CHỈ SỐ NỀN TẢNG", "1000"),
+            ("II", "NHÓM CHỈ SỐ THEO DÕI", "0"),
+        ):
+            groups[gcode] = IndicatorFactory(
+                framework=fw,
+                level=Indicator.Level.GROUP,
+                code=gcode,
+                name=gname,
+                max_points=D(gpts),
+            )
     subs: dict[str, Indicator] = {}
     for mcode, mname, mpts, children in spec:
         main = IndicatorFactory(
-            framework=fw, level=Indicator.Level.MAIN, code=mcode, name=mname, max_points=D(mpts)
+            framework=fw,
+            parent=groups.get("II" if mcode == "3" else "I"),
+            level=Indicator.Level.MAIN,
+            code=mcode,
+            name=mname,
+            max_points=D(mpts),
         )
         for scode, sname, spts, rule, lead in children:
             sub = IndicatorFactory(

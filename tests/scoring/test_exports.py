@@ -93,6 +93,80 @@ def test_excel_respects_agency_scope(world, client_as):
     assert codes == {"1.2", "2.1", "2.2"}
 
 
+def _appendix_rows(content: bytes) -> list[list]:
+    ws = load_workbook(io.BytesIO(content))["Phụ lục"]
+    return [[c.value for c in r] for r in ws.iter_rows(min_row=6) if r[0].value or r[1].value]
+
+
+@pytest.fixture
+def grouped_world():
+    from .dash_helpers import build_world, recompute
+
+    w = build_world(grouped=True)
+    recompute(w)
+    return w
+
+
+def test_excel_appendix_writes_group_rows_with_subtotals(grouped_world, client_as, api_as, leader):
+    """DOMAIN.md §3: group (I, II) → main index → sub-indicator. Each group's row stands above
+    its first main index, in the appendix layout, with its max points and its main indices'
+    subtotals of every kind; the total row stays the framework's."""
+    w = grouped_world
+    _job, content = run_export(client_as(leader), w, "excel")
+    rows = _appendix_rows(content)
+    assert [r[0] for r in rows if r[0]] == [
+        "I",
+        "1",
+        "1.1",
+        "1.2",
+        "2",
+        "2.1",
+        "2.2",
+        "II",
+        "3",
+        "3.1",
+    ]
+    by_code = {r[0]: r for r in rows if r[0]}
+    group_i, group_ii = by_code["I"], by_code["II"]
+    assert group_i[1:5] == ["NHÓM CHỈ SỐ NỀN TẢNG", 1000, None, None]
+    assert group_ii[1:3] == ["NHÓM CHỈ SỐ THEO DÕI", 0]
+    total = next(r for r in rows if r[1] == "Tổng cộng")
+    s = (
+        api_as(leader)
+        .get("/api/v1/scores/summary/", {"framework": w.framework.code, "period": w.period.pk})
+        .json()
+    )
+    for col, kind in ((5, "self_assessed"), (6, "appraised"), (7, "final")):
+        mains = D(str(by_code["1"][col])) + D(str(by_code["2"][col]))
+        assert D(str(group_i[col])) == mains
+        assert D(str(group_ii[col])) == D(str(by_code["3"][col])) == 0
+        assert D(str(group_i[col])) + D(str(group_ii[col])) == D(str(total[col]))
+        assert D(str(total[col])) == D(s[kind]["total_points"])
+    assert D(str(group_i[6])) == D("250")  # 1.1 appraised 150 + 1.2 approved 100
+    ws = load_workbook(io.BytesIO(content))["Phụ lục"]
+    first = ws[6]
+    assert first[0].value == "I" and first[0].font.bold
+    assert first[0].fill.fgColor.rgb != ws[7][0].fill.fgColor.rgb  # set apart from main rows
+    # one sheet per main index still (groups get none)
+    assert len(load_workbook(io.BytesIO(content)).sheetnames) == 3 + 3
+
+
+def test_excel_group_rows_in_agency_scope(grouped_world, client_as):
+    """An agency's export: only the groups of the main indices it sees, their max points and
+    subtotals over what it sees."""
+    _job, content = run_export(client_as(grouped_world.staff["b"]), grouped_world, "excel")
+    rows = _appendix_rows(content)
+    assert [r[0] for r in rows if r[0]] == ["I", "1", "1.2", "2", "2.1", "2.2"]
+    by_code = {r[0]: r for r in rows if r[0]}
+    assert by_code["I"][2] == by_code["1"][2] + by_code["2"][2] == 100 + 700
+
+
+def test_excel_without_groups_starts_at_the_main_indices(world, client_as, leader):
+    _job, content = run_export(client_as(leader), world, "excel")
+    rows = _appendix_rows(content)
+    assert [r[0] for r in rows if r[0]] == ["1", "1.1", "1.2", "2", "2.1", "2.2", "3", "3.1"]
+
+
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 def test_pdf_renders_vietnamese_text(world, client_as, leader, tmp_path):
     _job, content = run_export(client_as(leader), world, "pdf")

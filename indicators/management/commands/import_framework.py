@@ -1,5 +1,5 @@
-"""``import_framework PATH --code CODE --year YEAR [--name NAME] [--dry-run]
-[--create-unknown-agencies]`` (API.md).
+"""``import_framework PATH --code CODE --year YEAR [--name NAME] [--decision TEXT]
+[--unit-type province|department|commune] [--dry-run] [--create-unknown-agencies]`` (API.md).
 
 Reads the appendix layouts of DOMAIN.md §3 or the portal's own template, prints a summary (main
 indices, sub-indicators, total points, agencies matched / unknown). Any problem → non-zero exit
@@ -74,6 +74,8 @@ class Command(BaseCommand):
             f"chỉ số thành phần: {r.sub_count} ({r.scored_sub_count} có điểm); "
             f"tổng điểm: {r.total_points.normalize():f}"
         )
+        if r.unit_type:
+            self.stdout.write(f"Đối tượng đánh giá: {r.unit_type_label}")
         for m in r.main_indices:
             self.stdout.write(
                 f"  {m['code']:>4}  {m['max_points']:>8}  {m['sub_count']:>3}  {m['name']}"

@@ -55,6 +55,7 @@ from .ranking import (
     league_table,
 )
 from .table import (
+    GroupRow,
     MainRow,
     ScoreTable,
     SubRow,
@@ -71,6 +72,7 @@ from .trends import (
 
 __all__ = [
     "EarlierVersion",
+    "GroupRow",
     "KINDS",
     "LATEST_PERIOD_FIRST",
     "MAX_ID",

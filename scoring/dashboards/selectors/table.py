@@ -14,7 +14,7 @@ from evidence.models import (
     ReportingPeriod,
     Submission,
 )
-from indicators.models import Framework
+from indicators.models import Framework, Indicator
 
 from ...models import ScoreKind, ScoreSnapshot, ScoreState
 from .common import KINDS, ZERO, SubInfo, dec, load_tree, main_code_of, visible_codes
@@ -53,10 +53,54 @@ class MainRow:
     points: dict[str, Decimal | None]
     values: dict[str, Decimal | None]
     subs: list[SubRow]
+    group_code: str = ""  # the optional group above the main index (I, II: DOMAIN.md §3)
 
     @property
     def indicator_count(self) -> int:
         return len(self.subs)
+
+
+@dataclass
+class GroupRow:
+    """A group of main indices (I, II), with the subtotals of its main indices in the scope."""
+
+    code: str
+    name: str
+    max_points: Decimal
+    points: dict[str, Decimal | None]
+    mains: list[MainRow]
+
+
+def group_rows(
+    mains: list[MainRow], nodes: dict[str, Indicator], *, province_scope: bool
+) -> list[GroupRow]:
+    """The groups of ``mains`` in order (``nodes``: group code → group indicator). The province
+    sees the group's own max points; a narrower scope the sum of the main indices it sees."""
+    groups: dict[str, GroupRow] = {}
+    for m in mains:
+        node = nodes.get(m.group_code)
+        if node is None:
+            continue
+        g = groups.setdefault(
+            node.code,
+            GroupRow(code=node.code, name=node.name, max_points=ZERO, points={}, mains=[]),
+        )
+        g.mains.append(m)
+    for g in groups.values():
+        g.max_points = (
+            nodes[g.code].max_points
+            if province_scope
+            else sum((m.max_points for m in g.mains), ZERO)
+        )
+        g.points = {
+            k: (
+                sum((m.points[k] or ZERO for m in g.mains), ZERO)
+                if any(m.points.get(k) is not None for m in g.mains)
+                else None
+            )
+            for k in KINDS
+        }
+    return list(groups.values())
 
 
 @dataclass
@@ -71,6 +115,7 @@ class ScoreTable:
     visible: set[str] | None
     sub_infos: list[SubInfo]
     stale: bool = False
+    groups: list[GroupRow] = field(default_factory=list)  # empty when the framework has none
 
     @property
     def subs(self) -> list[SubRow]:
@@ -205,8 +250,10 @@ def score_table(*, user: Any, framework: Framework, period: ReportingPeriod | No
                 points=points,
                 values=values,
                 subs=subs,
+                group_code=m.parent.code if m.parent_id and m.parent else "",
             )
         )
+    group_nodes = {m.parent.code: m.parent for m in mains if m.parent_id and m.parent}
     if visible is None:
         totals = {k: snaps[k].total_points if k in snaps else None for k in KINDS}
         max_total = framework.total_points
@@ -230,4 +277,5 @@ def score_table(*, user: Any, framework: Framework, period: ReportingPeriod | No
         visible=visible,
         sub_infos=sub_infos,
         stale=bool(snaps) and (state is None or state.stale or state.enqueue_failed_at is not None),
+        groups=group_rows(main_rows, group_nodes, province_scope=visible is None),
     )
