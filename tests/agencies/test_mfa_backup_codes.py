@@ -229,3 +229,18 @@ def test_device_admin_pages_are_not_registered():
 
     assert not admin.site.is_registered(TOTPDevice)
     assert not admin.site.is_registered(StaticDevice)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_mfa_pages_linked_from_account_pass_the_crawl_checks(reviewer, client_as, language):
+    """What the link crawl reaches from the account page of a reviewer who has not enrolled."""
+    c = client_as(reviewer)
+    if language == "en":
+        c.post("/i18n/setlang/", {"language": "en"})
+    for url in ("/accounts/profile/", "/agencies/mfa/backup-codes/", "/agencies/mfa/setup/"):
+        r = c.get(url)
+        assert r.status_code == 200, url
+        crawl = Crawl("reviewer", home_title="")
+        check_page(crawl, url, parse(r.content.decode()), language)
+        assert not crawl.problems, "\n".join(crawl.problems)
