@@ -1,4 +1,5 @@
-"""Admin for agencies, groups, accounts (with bulk import + preview, export) and the audit log."""
+"""Admin for agencies, groups, accounts (with bulk import + preview, export, MFA reset) and the
+audit log."""
 
 from __future__ import annotations
 
@@ -12,12 +13,25 @@ from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import content_disposition_header
 from django.utils.translation import gettext_lazy as _
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from simple_history.admin import SimpleHistoryAdmin
+
+from dti_portal.audit import audit_context
+from dti_portal.errors import NotAllowed
 
 from .accounts_io import export_accounts_xlsx, read_account_rows
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, AuditEvent, User
-from .services import accounts_import, audit, user_end_sessions
+from .services import accounts_import, audit, user_end_sessions, user_mfa_reset
 from .spreadsheets import SpreadsheetError
+
+# django-otp registers admin pages for its devices, where a device could be deleted (or one with
+# a known key added) with no audit entry. MFA changes go through the audited services instead:
+# users enrol and regenerate backup codes themselves, an administrator resets a user's MFA with
+# the "reset MFA" action of the accounts list.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)
 
 
 class AgencyAliasInline(admin.TabularInline):
@@ -71,7 +85,7 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Cổng DTI"), {"fields": ("full_name", "agency", "role", "must_change_password")}),
     )
-    actions = ["export_selected"]
+    actions = ["export_selected", "reset_mfa"]
     change_list_template = "agencies/admin/user_changelist.html"
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -108,6 +122,25 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
         )
         response["Content-Disposition"] = content_disposition_header(True, "tai-khoan.xlsx")
         return response
+
+    @admin.action(description=_("Đặt lại xác thực hai lớp (mất điện thoại)"))
+    def reset_mfa(self, request: HttpRequest, queryset: Any) -> None:
+        """Deletes the selected users' TOTP devices and backup codes (audited, sessions ended):
+        they enrol again at their next login."""
+        done = 0
+        try:
+            with audit_context(request):
+                for user in queryset:
+                    user_mfa_reset(actor=request.user, user=user)  # type: ignore[arg-type]
+                    done += 1
+        except NotAllowed as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return
+        self.message_user(
+            request,
+            _("Đã đặt lại xác thực hai lớp của %(count)d tài khoản.") % {"count": done},
+            messages.SUCCESS,
+        )
 
     def get_urls(self) -> list[Any]:
         extra = [

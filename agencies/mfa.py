@@ -1,7 +1,8 @@
 """Multi-factor authentication (TOTP, django-otp) and session binding.
 
-- ``mfa_required(user)``: reviewers, administrators and the council must verify a TOTP code after the password
-  when ``settings.DTI_MFA_REQUIRED`` is on (default: on when DEBUG is off and not testing).
+- ``mfa_required(user)``: reviewers, administrators and the council must verify a TOTP code (or
+  one of their single-use backup codes) after the password when ``settings.DTI_MFA_REQUIRED`` is
+  on (default: on when DEBUG is off and not testing).
 - ``AccountSecurityMiddleware``:
   * an MFA-required user whose session is not OTP-verified only reaches the enrolment and
     verification pages (and logout); other pages redirect there, session API calls answer 403;
@@ -9,7 +10,7 @@
     user to another agency or changes the role, the old session ends at its next request.
     (Deactivated users lose their sessions already: Django's backend refuses inactive users.)
 - API tokens: ``token_login_mfa_error`` makes ``POST /api/v1/auth/token/`` require a valid
-  ``otp`` for MFA-required users, and ``revoke_tokens_on_scope_change`` deletes a user's API
+  ``otp`` (an authenticator or a backup code) for MFA-required users, and ``revoke_tokens_on_scope_change`` deletes a user's API
   tokens when the agency, role or active flag changes.
 """
 
@@ -30,6 +31,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 SESSION_BIND_KEY = "_dti_scope"
+#: The roles whose actions change scores or data: they must use MFA when it is on.
+MFA_ROLES = ("reviewer", "admin", "council")
 
 # Reachable by a logged-in but not yet OTP-verified user that must use MFA.
 MFA_EXEMPT_PREFIXES = (
@@ -52,7 +55,7 @@ def mfa_required(user: Any) -> bool:
     return (
         mfa_enabled()
         and getattr(user, "is_authenticated", False)
-        and getattr(user, "role", None) in ("reviewer", "admin", "council")
+        and getattr(user, "role", None) in MFA_ROLES
     )
 
 
@@ -60,6 +63,12 @@ def has_confirmed_device(user: Any) -> bool:
     from django_otp import user_has_device
 
     return bool(user_has_device(user, confirmed=True))
+
+
+def normalize_otp(value: str) -> str:
+    """An entered code as django-otp compares it: a backup code may be typed with spaces,
+    dashes or capitals (the stored codes are lower case); authenticator codes are digits."""
+    return "".join(str(value).split()).replace("-", "").lower()
 
 
 def scope_of(user: Any) -> str:
@@ -74,8 +83,19 @@ def token_login_mfa_error(user: Any, otp: str | None) -> str | None:
 
     if not has_confirmed_device(user):
         return _("Tài khoản này cần đăng ký xác thực hai lớp (TOTP) trên giao diện web trước.")
-    if not otp or match_token(user, str(otp).strip()) is None:
+    if not otp:
         return _("Cần mã xác thực hai lớp (otp) hợp lệ.")
+    # An authenticator code or a backup code (match_token tries every confirmed device; a
+    # matched backup code is deleted).
+    device = match_token(user, normalize_otp(otp))
+    if device is None:
+        return _("Cần mã xác thực hai lớp (otp) hợp lệ.")
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    if isinstance(device, StaticDevice):
+        from .services import user_backup_code_used
+
+        user_backup_code_used(user=user)
     return None
 
 

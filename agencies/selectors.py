@@ -6,6 +6,8 @@ accounts are visible to reviewers and admins only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from dti_portal.errors import NotFound
@@ -67,3 +69,24 @@ def agency_user_counts() -> dict[int, int]:
         "id", "n"
     )
     return dict(rows)
+
+
+@dataclass(frozen=True)
+class MfaStatus:
+    """What the account page says about the user's MFA: a confirmed TOTP device, and how many
+    unused backup codes are left (never the codes themselves)."""
+
+    enrolled: bool
+    backup_codes_left: int
+
+
+def mfa_status(*, user: User) -> MfaStatus:
+    from django_otp.plugins.otp_static.models import StaticToken
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return MfaStatus(
+        enrolled=TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        backup_codes_left=StaticToken.objects.filter(
+            device__user=user, device__confirmed=True
+        ).count(),
+    )

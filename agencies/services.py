@@ -15,6 +15,7 @@ from django.db.models import Model
 from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
 
 from dti_portal.audit import current_request_id
 from dti_portal.errors import NotAllowed, ValidationFailed
@@ -196,6 +197,108 @@ def user_move_agency(*, actor: User, user: User, agency: Agency, request_id: str
     )
     user_end_sessions(actor=actor, user=user, reason="agency_changed", request_id=request_id)
     return user
+
+
+# --- MFA (django-otp devices) ------------------------------------------------------------------
+# The TOTP device and the backup codes are django-otp's own models (otp_totp, otp_static); these
+# services only decide when they are created or removed, and audit it. The codes themselves are
+# returned to the caller to be shown once, and never written to the audit log or any log.
+
+BACKUP_CODE_COUNT = 10
+BACKUP_DEVICE_NAME = "backup"
+
+
+@sensitive_variables("codes", "code")
+def _replace_backup_codes(user: User, *, action: str, request_id: str) -> list[str]:
+    """Deletes the user's backup codes and creates ``BACKUP_CODE_COUNT`` new single-use ones
+    (django-otp's StaticDevice: a matched StaticToken is deleted when used); audits ``action``
+    with how many codes were made, never the codes."""
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    codes: list[str] = []
+    while len(codes) < BACKUP_CODE_COUNT:
+        code = StaticToken.random_token()
+        if code not in codes:
+            codes.append(code)
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
+    audit(
+        actor=user,
+        action=action,
+        obj=user,
+        data={"backup_codes": len(codes)},
+        request_id=request_id,
+    )
+    return codes
+
+
+@transaction.atomic
+def user_mfa_enrol(*, user: User, device: Any, request_id: str = "") -> list[str]:
+    """Confirms ``user``'s TOTP ``device`` (its first code was already verified by the caller:
+    the device's throttling must persist even when the code is wrong, so it is not done inside
+    this transaction), drops their other unconfirmed devices and gives them new backup codes.
+    Returns the codes, to be shown once."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not isinstance(device, TOTPDevice) or device.user_id != user.pk:
+        raise NotAllowed(_("Thiết bị xác thực không thuộc tài khoản này."))
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return _replace_backup_codes(user, action="user.mfa_enrol", request_id=request_id)
+
+
+@transaction.atomic
+def user_backup_codes_regenerate(*, user: User, request_id: str = "") -> list[str]:
+    """Replaces ``user``'s backup codes (the old ones stop working); returns the new ones, to be
+    shown once. Only for a user with a confirmed TOTP device (the caller checks the session was
+    verified)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+        raise NotAllowed(_("Hãy bật xác thực hai lớp trước khi tạo mã dự phòng."))
+    return _replace_backup_codes(user, action="user.backup_codes_regenerate", request_id=request_id)
+
+
+@transaction.atomic
+def user_backup_code_used(*, user: User, request_id: str = "") -> int:
+    """Records that ``user`` signed in with a backup code (already consumed by django-otp);
+    returns how many codes are left."""
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    left = StaticToken.objects.filter(device__user=user).count()
+    audit(
+        actor=user,
+        action="user.backup_code_used",
+        obj=user,
+        data={"left": left},
+        request_id=request_id,
+    )
+    return left
+
+
+@transaction.atomic
+def user_mfa_reset(*, actor: User, user: User, request_id: str = "") -> int:
+    """An administrator's reset of ``user``'s MFA (a lost phone): deletes their TOTP devices and
+    backup codes and ends their sessions and API tokens; they enrol again at their next login.
+    Returns how many devices were removed."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not (actor.is_authenticated and (actor.role == User.Role.ADMIN or actor.is_superuser)):
+        raise NotAllowed(_("Chỉ quản trị viên được đặt lại xác thực hai lớp."))
+    totp = TOTPDevice.objects.filter(user=user).delete()[1].get(TOTPDevice._meta.label, 0)
+    static = StaticDevice.objects.filter(user=user).delete()[1].get(StaticDevice._meta.label, 0)
+    audit(
+        actor=actor,
+        action="user.mfa_reset",
+        obj=user,
+        data={"totp_devices": totp, "backup_code_sets": static},
+        request_id=request_id,
+    )
+    user_end_sessions(actor=actor, user=user, reason="mfa_reset", request_id=request_id)
+    return totp + static
 
 
 # --- accounts in bulk ---------------------------------------------------------------------------

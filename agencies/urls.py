@@ -24,7 +24,8 @@ urlpatterns = [
         name="directory_import_confirm",
     ),
     path("<int:pk>/", views.agency_detail, name="agency_detail"),
-    # MFA (issue 8): enrolment and verification pages.
+    # MFA (issue 8): enrolment, verification and backup codes.
     path("mfa/setup/", views_mfa.mfa_setup, name="mfa_setup"),
     path("mfa/verify/", views_mfa.mfa_verify, name="mfa_verify"),
+    path("mfa/backup-codes/", views_mfa.mfa_backup_codes, name="mfa_backup_codes"),
 ]

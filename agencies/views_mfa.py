@@ -1,5 +1,9 @@
-"""MFA pages: TOTP enrolment (otpauth URI and key, QR when a QR library is installed) and the
-verification step after the password. See ``agencies.mfa`` for the enforcement."""
+"""MFA pages: TOTP enrolment (otpauth URI and key, QR when a QR library is installed), the
+verification step after the password (an authenticator code or a backup code) and the backup
+codes page. See ``agencies.mfa`` for the enforcement.
+
+Backup codes are django-otp static tokens: created at enrolment and on regeneration, shown in that
+one response only (no cache may keep it), single use."""
 
 from __future__ import annotations
 
@@ -11,15 +15,23 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods
 from django_otp import login as otp_login
 from django_otp import match_token
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from .mfa import has_confirmed_device
+from dti_portal.audit import audit_context
+
+from .mfa import has_confirmed_device, normalize_otp
+from .selectors import mfa_status
+from .services import user_backup_code_used, user_backup_codes_regenerate, user_mfa_enrol
 
 
 class TokenForm(forms.Form):
@@ -31,6 +43,21 @@ class TokenForm(forms.Form):
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),
     )
+
+
+class VerifyForm(forms.Form):
+    """An authenticator code (6 digits) or a backup code (8 characters; spaces, dashes and
+    letter case do not matter)."""
+
+    token = forms.CharField(
+        label=gettext_lazy("Mã xác thực hoặc mã dự phòng"),
+        min_length=6,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True}),
+    )
+
+    def clean_token(self) -> str:
+        return normalize_otp(self.cleaned_data["token"])
 
 
 def _next_url(request: HttpRequest) -> str:
@@ -54,6 +81,14 @@ def _qr_data_uri(uri: str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _backup_codes_page(request: HttpRequest, codes: list[str], *, next_url: str) -> HttpResponse:
+    """The new backup codes: this answer is the only place they are ever shown."""
+    return render(request, "agencies/mfa_backup_codes_new.html", {"codes": codes, "next": next_url})
+
+
+@never_cache  # the enrolment answer holds the TOTP key, then the backup codes
+@sensitive_post_parameters("token")
+@sensitive_variables("codes", "key_b32")
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_setup(request: HttpRequest) -> HttpResponse:
@@ -67,12 +102,11 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
-            TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+            with audit_context(request):
+                codes = user_mfa_enrol(user=user, device=device)  # type: ignore[arg-type]
             otp_login(request, device)
             messages.success(request, _("Đã bật xác thực hai lớp."))
-            return redirect(_next_url(request))
+            return _backup_codes_page(request, codes, next_url=_next_url(request))
         form.add_error("token", _("Mã không đúng hoặc đã hết hạn."))
     key_b32 = base64.b32encode(device.bin_key).decode()
     return render(
@@ -88,18 +122,56 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     )
 
 
+@sensitive_post_parameters("token")
 @login_required
 @require_http_methods(["GET", "POST"])
 def mfa_verify(request: HttpRequest) -> HttpResponse:
-    """The second step after the password: a code from the user's authenticator app."""
+    """The second step after the password: a code from the user's authenticator app, or one of
+    their backup codes (django-otp's ``match_token`` tries every confirmed device of the user;
+    a matched backup code is deleted)."""
     user = request.user
     if not has_confirmed_device(user):
         return redirect("agencies:mfa_setup")
-    form = TokenForm(request.POST or None)
+    form = VerifyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        device = match_token(user, form.cleaned_data["token"].strip())
+        device = match_token(user, form.cleaned_data["token"])
         if device is not None:
             otp_login(request, device)
+            if isinstance(device, StaticDevice):
+                with audit_context(request):
+                    left = user_backup_code_used(user=user)  # type: ignore[arg-type]
+                messages.warning(
+                    request,
+                    _(
+                        "Bạn vừa dùng một mã dự phòng, còn %(left)d mã. Hãy tạo mã dự phòng mới "
+                        "nếu sắp hết hoặc nếu bạn đã mất điện thoại."
+                    )
+                    % {"left": left},
+                )
             return redirect(_next_url(request))
         form.add_error("token", _("Mã không đúng hoặc đã hết hạn."))
     return render(request, "agencies/mfa_verify.html", {"form": form, "next": _next_url(request)})
+
+
+@never_cache  # a POST answer holds the new backup codes
+@sensitive_variables("codes")
+@login_required
+@require_http_methods(["GET", "POST"])
+def mfa_backup_codes(request: HttpRequest) -> HttpResponse:
+    """How many backup codes are left; POST replaces them with new ones, shown once. Needs a
+    session verified with a second factor (this page is reachable before verification, like
+    every page under /agencies/mfa/)."""
+    user = request.user
+    status = mfa_status(user=user)  # type: ignore[arg-type]
+    verified = user.is_verified()  # type: ignore[union-attr]
+    if request.method == "POST":
+        if not (status.enrolled and verified):
+            messages.error(request, _("Hãy xác thực hai lớp trước khi tạo mã dự phòng mới."))
+            target = "agencies:mfa_verify" if status.enrolled else "agencies:mfa_setup"
+            return redirect(f"{reverse(target)}?next={reverse('agencies:mfa_backup_codes')}")
+        with audit_context(request):
+            codes = user_backup_codes_regenerate(user=user)  # type: ignore[arg-type]
+        return _backup_codes_page(request, codes, next_url=reverse("profile"))
+    return render(
+        request, "agencies/mfa_backup_codes.html", {"status": status, "verified": verified}
+    )

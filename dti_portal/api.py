@@ -10,7 +10,9 @@ from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
 from drf_spectacular.utils import extend_schema, inline_serializer
 from knox.views import LoginView as KnoxLoginView
 from knox.views import LogoutView as KnoxLogoutView
@@ -76,10 +78,15 @@ class TokenCredentialsSerializer(serializers.Serializer):
     otp = serializers.CharField(
         required=False,
         allow_blank=True,
-        help_text="TOTP code; required for reviewers, administrators and council members when MFA is on.",
+        help_text=(
+            "TOTP code, or one of the user's single-use backup codes; required for reviewers, "
+            "administrators and council members when MFA is on."
+        ),
     )
 
 
+# Error reports never show the password or the one-time code (a backup code is a secret).
+@method_decorator(sensitive_post_parameters("password", "otp"), name="dispatch")
 class TokenLoginView(KnoxLoginView):
     """Exchanges ``{"username", "password"}`` for ``{"token", "expiry"}`` (django-axes guarded)."""
 

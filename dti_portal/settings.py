@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "import_export",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",  # single-use backup codes
     "health_check",
     "dti_portal.apps.PortalConfig",
     "agencies",
@@ -231,6 +232,9 @@ AXES_CLIENT_IP_CALLABLE = "dti_portal.api.client_ip"
 # demo (DEBUG) and for tests unless a test turns it on.
 DTI_MFA_REQUIRED = env.bool("DTI_MFA_REQUIRED", default=not DEBUG and not TESTING)
 OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="DTI portal")
+# Never show TOTP keys or backup codes in the Django admin (devices change through the audited
+# services of agencies/services.py; the admin only resets a user's MFA).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Only for `make bench`: a minimal view (/bench/floor/) measuring the server's floor latency.
 DTI_BENCH_FLOOR_VIEW = env.bool("DTI_BENCH_FLOOR_VIEW", default=False)
 

@@ -62,7 +62,14 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
-    return render(request, "profile.html", {})
+    """The user's account page; for the roles that use MFA (or a user who enrolled), its status
+    and the link to the backup codes."""
+    from agencies.mfa import MFA_ROLES
+    from agencies.selectors import mfa_status
+
+    status = mfa_status(user=request.user)  # type: ignore[arg-type]
+    show_mfa = status.enrolled or getattr(request.user, "role", "") in MFA_ROLES
+    return render(request, "profile.html", {"mfa": status if show_mfa else None})
 
 
 def ping(request: HttpRequest) -> JsonResponse:

@@ -18,7 +18,7 @@ verifies it before touching anything, then checks each restored evidence file ag
 ``sha256`` stored in its database row.
 
 Access: the backup directory is 0700 and every file in it 0600 (the database dump holds password
-hashes, TOTP secrets and every agency's data); restored media files get the portal's own modes
+hashes, TOTP secrets, unused MFA backup codes and every agency's data); restored media files get the portal's own modes
 (``FILE_UPLOAD_PERMISSIONS`` / ``FILE_UPLOAD_DIRECTORY_PERMISSIONS``), which nginx needs.
 
 Exports (``media/exports/``) are not backed up: they are derived data, regenerated on request,
@@ -48,7 +48,7 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 EVIDENCE_TABLE = "evidence_evidencefile"
 EXPORT_TABLE = "scoring_exportjob"
-#: Private: the dump holds password hashes and TOTP secrets.
+#: Private: the dump holds password hashes, TOTP secrets and unused MFA backup codes.
 BACKUP_DIR_MODE, BACKUP_FILE_MODE = 0o700, 0o600
 
 

@@ -178,6 +178,11 @@ MATRIX: dict[str, Rule] = {
     # --- MFA -------------------------------------------------------------------------------------
     "agencies:mfa_setup": Rule({"GET": ANY_USER}, note="enrols the caller's own device"),
     "agencies:mfa_verify": Rule({"GET": ANY_USER}),
+    "agencies:mfa_backup_codes": Rule(
+        {"GET": ANY_USER, "POST": roles(D, N, N, N, N, N)},
+        note="the caller's own backup codes; a POST needs an MFA-verified session, which no "
+        "persona of the world has (it is redirected to the MFA pages, nothing written)",
+    ),
     # --- API auth ----------------------------------------------------------------------------------
     "api:api-token": Rule(
         {"POST": PUBLIC}, data={"POST": lambda w: {"username": "nobody", "password": "x"}}
