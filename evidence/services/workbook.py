@@ -35,7 +35,14 @@ from .content_checks import refused
 from .evidence_files import inspect_upload
 from .periods import item_is_open
 from .submissions import measures_of, submission_create, submission_update
-from .values import clean_values, display_value, level_keys, level_label
+from .values import (
+    clean_values,
+    display_value,
+    is_blank,
+    level_keys,
+    level_label,
+    own_share_measures,
+)
 from .workbook_limits import check_workbook_budget, check_workbook_size, workbook_limit
 
 META_SHEET = "_meta"
@@ -43,6 +50,8 @@ GUIDE_SHEET = "Hướng dẫn"
 CODE_ROW, HEADER_ROW, VALUE_ROW = 4, 3, 5
 NOTE_CODE = "__note__"
 REASON_CODE = "__reason__"
+#: The lead's own part of a measure (``Submission.own_values``): column code ``own:<measure>``.
+OWN_PREFIX = "own:"
 ROLE_LABELS = {"lead": "Chủ trì", "coordinator": "Phối hợp"}
 
 
@@ -78,6 +87,9 @@ def _cell_value(m: Measure, raw: str | None) -> Any:
 def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
     """The workbook of ``user``'s agency for ``period`` (current values pre-filled)."""
     items = _agency_items(user, period)
+    from ..selectors import coordinator_ids
+
+    coordinated = coordinator_ids([ind for ind, role in items if role == "lead"])
     subs = {
         s.indicator_id: s
         for s in Submission.objects.filter(period=period, agency_id=user.agency_id or 0)
@@ -94,6 +106,9 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
         "Tải tệp lên trang “Việc cần làm → Nộp tệp Excel”: hệ thống cho xem trước mọi thay đổi "
         "và mọi ô sai; chỉ khi xác nhận mới lưu thành bản nháp.",
         "Chỉ số đã gửi, đã duyệt hoặc đã khóa sẽ không được thay đổi qua tệp này.",
+        "Cơ quan chủ trì: các cột “Phần riêng của cơ quan chủ trì” là số liệu của chính cơ quan "
+        "mình, được cộng với số liệu các cơ quan phối hợp đã gửi; số liệu tổng hợp khác tổng đó "
+        "cần ghi lý do điều chỉnh.",
     ]
     for i, text in enumerate(lines, start=3):
         guide.cell(row=i, column=1, value=text)
@@ -118,6 +133,12 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
         columns: list[tuple[str, Measure | None, str]] = [
             (m.code, m, f"{m.label}{f' ({m.unit})' if m.unit else ''}") for m in measures
         ]
+        if role == "lead" and coordinated.get(ind.pk):
+            # The lead's own part, added to the coordinators' figures (as on the item page).
+            columns += [
+                (f"{OWN_PREFIX}{m.code}", m, f"Phần riêng của cơ quan chủ trì: {m.label}")
+                for m in own_share_measures(ind, measures)
+            ]
         columns.append((NOTE_CODE, None, "Giải trình"))
         if role == "lead":
             columns.append((REASON_CODE, None, "Lý do điều chỉnh số liệu tổng hợp"))
@@ -135,9 +156,9 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
             elif m is None:
                 continue
             else:
-                write_cell(
-                    ws, VALUE_ROW, col, _cell_value(m, (sub.values if sub else {}).get(code))
-                )
+                own = code.startswith(OWN_PREFIX)
+                stored = ((sub.own_values if own else sub.values) or {}) if sub else {}
+                write_cell(ws, VALUE_ROW, col, _cell_value(m, stored.get(m.code)))
                 if m.kind == Measure.Kind.BOOLEAN:
                     dv = DataValidation(type="list", formula1='"Có,Không"', allow_blank=True)
                     ws.add_data_validation(dv)
@@ -165,6 +186,8 @@ class WorkbookItem:
     values: dict[str, str] = field(default_factory=dict)
     note: str = ""
     reason: str = ""
+    #: The lead's own part as read (None: the sheet has no such columns, the stored part stays).
+    own_values: dict[str, str] | None = None
     changes: list[tuple[str, str, str]] = field(default_factory=list)  # label, old, new
     errors: list[str] = field(default_factory=list)  # "Trang 1.1, ô B5: message"
     seen_version: int = 0
@@ -203,6 +226,7 @@ class WorkbookPreview:
                     "values": i.values,
                     "note": i.note,
                     "reason": i.reason,
+                    "own_values": i.own_values,
                 }
                 for i in self.changed_items
             ],
@@ -326,6 +350,7 @@ def _read_sheet(
     item = WorkbookItem(indicator=ind, sheet=ws.title, submission=sub)
     item.seen_version = int(version or 0)
     raw: dict[str, Any] = {}
+    own_raw: dict[str, Any] = {}
     col_of: dict[str, str] = {}
     for idx, code in enumerate(codes):
         if code is None:
@@ -341,6 +366,8 @@ def _read_sheet(
             item.note = _fmt(value).strip()
         elif code == REASON_CODE:
             item.reason = _fmt(value).strip()
+        elif code.startswith(OWN_PREFIX) and role == "lead":
+            own_raw[code.removeprefix(OWN_PREFIX)] = value
         elif code in by_code:
             raw[code] = value
         else:
@@ -349,7 +376,7 @@ def _read_sheet(
                 % {"cell": col_of[code], "code": code, "ind": ind.code}
             )
     if (
-        all(v is None or str(v).strip() == "" for v in raw.values())
+        all(v is None or str(v).strip() == "" for v in [*raw.values(), *own_raw.values()])
         and not item.note
         and sub is None
     ):
@@ -371,11 +398,30 @@ def _read_sheet(
     old_reason = sub.consolidation_reason if sub else ""
     if role == "lead" and item.reason != old_reason:
         item.changes.append(("Lý do điều chỉnh", old_reason, item.reason))
-    if role == "lead" and not errors:
+    own_errors: dict[str, str] = {}
+    if own_raw:
+        own_measures = own_share_measures(ind, measures)
+        item.own_values, own_errors = clean_values(
+            own_measures, {k: v for k, v in own_raw.items() if not is_blank(v)}
+        )
+        for code, msg in own_errors.items():
+            item.errors.append(f"{col_of.get(OWN_PREFIX + code, ws.title)}: {msg}")
+        old_own = (sub.own_values or {}) if sub else {}
+        for m in own_measures:
+            old, new = old_own.get(m.code, ""), item.own_values.get(m.code, "")
+            if old != new and m.code not in own_errors:
+                item.changes.append(
+                    (f"Phần riêng: {m.label}", display_value(m, old), display_value(m, new))
+                )
+    if role == "lead" and not errors and not own_errors:
         from .submissions import lead_proposal
 
         proposal = lead_proposal(
-            indicator=ind, period=period, own_values=sub.own_values if sub else None
+            indicator=ind,
+            period=period,
+            own_values=item.own_values
+            if item.own_values is not None
+            else (sub.own_values if sub else None),
         )
         if any(clean.get(k) != v for k, v in proposal.items()) and not item.reason:
             item.errors.append(
@@ -430,6 +476,7 @@ def workbook_apply(*, user: User, period: ReportingPeriod, payload: dict[str, An
                 values=entry["values"],
                 note=entry["note"],
                 consolidation_reason=entry.get("reason", ""),
+                own_values=entry.get("own_values"),
             )
         else:
             submission_update(
@@ -439,6 +486,7 @@ def workbook_apply(*, user: User, period: ReportingPeriod, payload: dict[str, An
                 values=entry["values"],
                 note=entry["note"],
                 consolidation_reason=entry.get("reason", ""),
+                own_values=entry.get("own_values"),
             )
         count += 1
     return count

@@ -209,3 +209,40 @@ def test_saved_text_comes_back_as_text_never_a_formula(world, user_a, client_as)
     cell = wb["1.1"]["C5"]
     assert cell.value == hostile and cell.data_type == "s"
     assert "không có thay đổi" in preview(c, world, to_upload(wb)).content.decode()
+
+
+@pytest.mark.django_db
+def test_lead_workbook_carries_its_own_part(world, user_a, client_as):
+    """The lead's sheet has its own part's columns (as the item page): figures equal to the
+    coordinators' plus its own part need no adjustment reason; a bad own cell is named."""
+    sub = services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=world.period,
+        values={"numerator": "3", "denominator": "4"},
+    )
+    services.submission_submit(submission=sub, actor=user_a, version=sub.version)
+    c = client_as(world.lead_user)
+    wb = download(c, world)
+    ws = wb["1.1"]
+    assert [ws.cell(row=3, column=col).value for col in range(1, 7)] == [
+        "Số CCVC chuyên trách",
+        "Tổng số CCVC",
+        "Phần riêng của cơ quan chủ trì: Số CCVC chuyên trách",
+        "Phần riêng của cơ quan chủ trì: Tổng số CCVC",
+        "Giải trình",
+        "Lý do điều chỉnh số liệu tổng hợp",
+    ]
+    ws["A5"], ws["B5"], ws["C5"], ws["D5"] = 5, 8, -2, 4
+    html = preview(c, world, to_upload(wb)).content.decode()
+    assert "Trang 1.1, ô C5" in html and "không được âm" in html
+    ws["C5"] = 2
+    resp = preview(c, world, to_upload(wb))
+    assert resp.status_code == 200, resp.content.decode()[:2000]
+    assert "cần ghi lý do" not in resp.content.decode()
+    assert confirm(c, world).status_code == 302
+    lead_sub = Submission.objects.get(agency=world.lead)
+    assert lead_sub.values == {"numerator": "5", "denominator": "8"}
+    assert lead_sub.own_values == {"numerator": "2", "denominator": "4"}
+    wb2 = download(c, world)  # the stored part comes back
+    assert (wb2["1.1"]["C5"].value, wb2["1.1"]["D5"].value) == (2, 4)
