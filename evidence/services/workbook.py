@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -89,7 +90,10 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
     items = _agency_items(user, period)
     from ..selectors import coordinator_ids
 
-    coordinated = coordinator_ids([ind for ind, role in items if role == "lead"])
+    led = [ind for ind, role in items if role == "lead"]
+    # Two queries for all the led items (coordinator_ids reads them from the prefetch).
+    prefetch_related_objects(led, "coordinating_agencies", "coordinating_groups")
+    coordinated = coordinator_ids(led)
     subs = {
         s.indicator_id: s
         for s in Submission.objects.filter(period=period, agency_id=user.agency_id or 0)

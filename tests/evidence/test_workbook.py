@@ -246,3 +246,25 @@ def test_lead_workbook_carries_its_own_part(world, user_a, client_as):
     assert lead_sub.own_values == {"numerator": "2", "denominator": "4"}
     wb2 = download(c, world)  # the stored part comes back
     assert (wb2["1.1"]["C5"].value, wb2["1.1"]["D5"].value) == (2, 4)
+
+
+@pytest.mark.django_db
+def test_lead_workbook_queries_do_not_grow_with_its_led_items(world, agency_a):
+    """Building the lead's workbook reads who coordinates its items in a fixed number of
+    queries, not two per item it leads."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from evidence.services.workbook import workbook_build
+    from tests.evidence.reporting_factories import make_ratio_indicator
+
+    def build() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            workbook_build(user=world.lead_user, period=world.period)
+        return len(ctx.captured_queries)
+
+    few = build()
+    for n in range(5):
+        ind = make_ratio_indicator(world.framework, f"1.{n + 10}", world.lead)
+        ind.coordinating_agencies.add(agency_a)
+    assert build() <= few + 1  # one query of the measures' prefetch at most
