@@ -215,8 +215,17 @@ def _replace_backup_codes(user: User, *, action: str, request_id: str) -> list[s
     with how many codes were made, never the codes."""
     from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    # The device is kept (its tokens replaced): a session verified with one of the old codes
+    # refers to it, and would otherwise stop being verified by its own regeneration.
+    device = StaticDevice.objects.filter(user=user).order_by("pk").first()
+    if device is None:
+        device = StaticDevice.objects.create(user=user, name=BACKUP_DEVICE_NAME, confirmed=True)
+    else:
+        StaticDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
+        if not device.confirmed:
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+        StaticToken.objects.filter(device=device).delete()
     codes: list[str] = []
     while len(codes) < BACKUP_CODE_COUNT:
         code = StaticToken.random_token()

@@ -244,3 +244,21 @@ def test_mfa_pages_linked_from_account_pass_the_crawl_checks(reviewer, client_as
         crawl = Crawl("reviewer", home_title="")
         check_page(crawl, url, parse(r.content.decode()), language)
         assert not crawl.problems, "\n".join(crawl.problems)
+
+
+@pytest.mark.django_db
+def test_regenerating_in_a_session_verified_by_a_backup_code_keeps_it_verified(mfa_on, reviewer):
+    """The lost-phone case: signed in with a backup code, the user makes new codes; the session
+    stays verified (the regeneration must not remove the device it was verified with, which
+    would send the user back to the verification page to spend one of the new codes)."""
+    _device, old = _enrolled(reviewer)
+    c = _login(reviewer)
+    r = c.post("/agencies/mfa/verify/", {"token": old[0], "next": "/accounts/profile/"})
+    assert r.status_code == 302 and c.get("/accounts/profile/").status_code == 200
+    r = c.post("/agencies/mfa/backup-codes/")
+    assert r.status_code == 200
+    new = CODE_RE.findall(r.content.decode())
+    assert len(new) == BACKUP_CODE_COUNT and not set(new) & set(old)
+    assert _codes_of(reviewer) == set(new)
+    assert c.get("/accounts/profile/").status_code == 200
+    assert c.get("/reporting/review/").status_code == 200
