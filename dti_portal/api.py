@@ -118,7 +118,10 @@ class TokenLoginView(KnoxLoginView):
             )
         from agencies.mfa import token_login_mfa_error
 
-        mfa_error = token_login_mfa_error(user, ser.validated_data.get("otp"))
+        from .audit import audit_context
+
+        with audit_context(request._request):  # a backup code used is audited with the request id
+            mfa_error = token_login_mfa_error(user, ser.validated_data.get("otp"))
         if mfa_error:
             return Response({"detail": mfa_error, "code": "mfa_required"}, status=403)
         if getattr(user, "must_change_password", False):

@@ -262,3 +262,17 @@ def test_regenerating_in_a_session_verified_by_a_backup_code_keeps_it_verified(m
     assert _codes_of(reviewer) == set(new)
     assert c.get("/accounts/profile/").status_code == 200
     assert c.get("/reporting/review/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_api_backup_code_use_is_audited_with_the_request_id(mfa_on, reviewer):
+    """The audit row of a backup code used for an API token carries the request's id, like the
+    web verification's, so it can be matched with the server's log line."""
+    _device, codes = _enrolled(reviewer)
+    body = {"username": "reviewer", "password": PASSWORD, "otp": codes[0]}
+    r = Client().post(
+        "/api/v1/auth/token/", body, content_type="application/json", HTTP_X_REQUEST_ID="rq-bk-1"
+    )
+    assert r.status_code == 200
+    event = AuditEvent.objects.get(action="user.backup_code_used")
+    assert event.request_id == r["X-Request-ID"] != ""
