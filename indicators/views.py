@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -429,7 +430,12 @@ def framework_assign(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("indicators:framework_detail", pk=fw.pk)
     subs = list(selectors.sub_indicators_with_assignments(framework=fw))
-    agencies = list(Agency.objects.filter(is_active=True).order_by("name"))
+    # Active agencies, and those already assigned even if no longer active: a choice the form
+    # does not offer would be dropped from every sub-indicator on save.
+    assigned = {s.lead_agency_id for s in subs if s.lead_agency_id} | {
+        a.pk for s in subs for a in s.coordinating_agencies.all()
+    }
+    agencies = list(Agency.objects.filter(Q(is_active=True) | Q(pk__in=assigned)).order_by("name"))
     groups = list(AgencyGroup.objects.order_by("name"))
     if request.method == "POST":
         by_id = {a.pk: a for a in agencies}

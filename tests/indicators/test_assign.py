@@ -95,3 +95,32 @@ def test_published_framework_and_other_roles_are_refused(draft, reviewer, user_a
     assert resp.status_code == 302
     s11.refresh_from_db()
     assert s11.lead_agency is None
+
+
+def test_an_inactive_agency_already_assigned_is_kept_on_save(draft, reviewer, client_as):
+    """The lists offer the agencies already assigned even once inactive (marked so): saving the
+    page with other rows changed does not silently drop them."""
+    gone = AgencyFactory(name="Sở Cũ", is_active=False)
+    s11, s12 = _sub(draft, "1.1"), _sub(draft, "1.2")
+    s11.lead_agency = gone
+    s11.save()
+    s12.coordinating_agencies.add(gone)
+    new_lead = AgencyFactory()
+    c = client_as(reviewer)
+    url = reverse("indicators:framework_assign", args=[draft.pk])
+    page = c.get(url).content.decode()
+    assert "Sở Cũ (ngừng hoạt động)" in page
+    resp = c.post(
+        url,
+        {
+            f"lead_{s11.pk}": gone.pk,  # as the page shows it
+            f"lead_{s12.pk}": new_lead.pk,
+            f"coord_{s12.pk}": [gone.pk],
+        },
+    )
+    assert resp.status_code == 302
+    s11.refresh_from_db()
+    s12.refresh_from_db()
+    assert s11.lead_agency == gone and s12.lead_agency == new_lead
+    assert list(s12.coordinating_agencies.all()) == [gone]
+    assert AuditEvent.objects.get(action="framework.assign").data["codes"] == ["1.2"]
