@@ -24,6 +24,7 @@ import magic
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
+from django.db.models import Count, Min, Q
 from django.utils.translation import gettext as _
 
 from agencies.models import User
@@ -297,12 +298,33 @@ def _lock_writable(*, submission: Submission, actor: User) -> Submission:
         )
     if sub.state != Submission.State.RETURNED:  # a returned item is answered after the deadline
         assert_item_open(period=sub.period, indicator=sub.indicator, agency=sub.agency)
-    if sub.evidence.count() >= MAX_FILES_PER_SUBMISSION:
+    return sub
+
+
+def _room_for_one_more(sub: Submission, *, sha256: str = "") -> str:
+    """Refuses one more piece of evidence on ``sub`` (locked by the caller) when it already has
+    ``MAX_FILES_PER_SUBMISSION``; returns the name of a file of ``sub`` with the content
+    ``sha256``, or "". One query, run after the row lock: a fresh statement, so it sees what a
+    concurrent upload to the same submission committed while this one waited for the lock
+    (folded into the locking SELECT, the subqueries would read the statement's older snapshot).
+    Removals never pass through here: the limit must not block the way back under it."""
+    found = (
+        EvidenceFile.objects.filter(submission=sub)
+        .order_by()
+        .aggregate(
+            n=Count("pk"),
+            same=Min(
+                "original_name",
+                filter=Q(kind=EvidenceFile.Kind.FILE, sha256=sha256) if sha256 else Q(pk=None),
+            ),
+        )
+    )
+    if found["n"] >= MAX_FILES_PER_SUBMISSION:
         raise refused(
             _("Mỗi báo cáo có tối đa %(n)s tài liệu.") % {"n": MAX_FILES_PER_SUBMISSION},
             "too_many",
         )
-    return sub
+    return str(found["same"] or "")
 
 
 def _doc_fields(meta: dict[str, Any]) -> dict[str, Any]:
@@ -334,11 +356,11 @@ def evidence_add_file(
         sub = _lock_writable(submission=submission, actor=actor)
         inspected = inspect_upload(upload, name=name, size=size)
         digest = sha256_of(upload)
-        same = sub.evidence.filter(kind=EvidenceFile.Kind.FILE, sha256=digest).first()
-        if same is not None:
+        same = _room_for_one_more(sub, sha256=digest)
+        if same:
             raise refused(
                 _("Tệp này đã có trong báo cáo (“%(name)s”), không cần tải lên lần nữa.")
-                % {"name": same.original_name},
+                % {"name": same},
                 "duplicate",
             )
         ev = EvidenceFile(
@@ -377,6 +399,7 @@ def evidence_add_link(
 ) -> EvidenceFile:
     """Attaches a link (http/https) as evidence."""
     sub = _lock_writable(submission=submission, actor=actor)
+    _room_for_one_more(sub)
     parsed = urlparse(url.strip())
     if parsed.scheme not in {"http", "https"} or not parsed.netloc or len(url) > 1000:
         raise ValidationFailed(

@@ -12,7 +12,7 @@ from agencies.services import audit
 from dti_portal.errors import ValidationFailed
 
 from ..models import SENT_STATES, EvidenceFile, Submission
-from .evidence_files import _lock_writable
+from .evidence_files import _lock_writable, _room_for_one_more
 from .periods import earlier_periods_q
 
 
@@ -44,7 +44,7 @@ def evidence_reuse(
     if not EvidenceFile.objects.filter(reusable_evidence_q(sub), pk=original.pk).exists():
         message = _("Chỉ dùng lại được tài liệu đã gửi kèm báo cáo ở kỳ trước.")
         raise ValidationFailed(message, errors={"source": [message]})
-    if sub.evidence.filter(sha256=original.sha256).exists():
+    if _room_for_one_more(sub, sha256=original.sha256):
         raise ValidationFailed(
             _("Tài liệu này đã có trong báo cáo."),
             errors={"source": [_("Tài liệu này đã có trong báo cáo.")]},

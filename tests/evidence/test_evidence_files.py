@@ -746,3 +746,58 @@ def test_truncated_jpeg_refused_in_a_process_that_loaded_weasyprint(draft, user_
     assert resp.status_code == 400, resp.content
     assert "Ảnh bị hỏng" in resp.json()["file"][0]
     assert not EvidenceFile.objects.exists()
+
+
+@pytest.mark.django_db
+class TestFileLimit:
+    """At most ``MAX_FILES_PER_SUBMISSION`` files per submission: the limit refuses one more
+    file, never a removal (the way back under it)."""
+
+    @pytest.fixture
+    def full(self, draft, user_a, monkeypatch):
+        from evidence.services import evidence_files
+
+        monkeypatch.setattr(evidence_files, "MAX_FILES_PER_SUBMISSION", 2)
+        for i in range(2):
+            EvidenceFile.objects.create(
+                submission=draft,
+                kind=EvidenceFile.Kind.LINK,
+                url=f"https://example.gov.vn/{i}",
+                uploaded_by=user_a,
+            )
+        return draft
+
+    def test_one_more_file_refused(self, full, user_a):
+        with pytest.raises(ValidationFailed) as exc:
+            services.evidence_add_file(
+                submission=full, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+            )
+        assert "tối đa 2 tài liệu" in str(exc.value)
+        with pytest.raises(ValidationFailed):
+            services.evidence_add_link(
+                submission=full, actor=user_a, url="https://example.gov.vn/3"
+            )
+        assert full.evidence.count() == 2 and stored_files() == []
+
+    def test_removal_at_the_limit_allowed(self, full, user_a):
+        services.evidence_remove(evidence=full.evidence.first(), actor=user_a)
+        assert full.evidence.count() == 1
+
+
+@pytest.mark.django_db
+def test_upload_counts_and_checks_duplicates_in_one_query(
+    draft, user_a, django_assert_max_num_queries
+):
+    """After the row lock, one query gives the number of files and the name of a file with the
+    same content (a fresh statement: it sees what a concurrent upload committed meanwhile)."""
+    with django_assert_max_num_queries(20) as ctx:
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+    reads = [
+        q["sql"]
+        for q in ctx.captured_queries
+        if q["sql"].startswith("SELECT")
+        and '"evidence_evidencefile"' in q["sql"].split(" FROM ")[1][:40]
+    ]
+    assert len(reads) == 1, reads
