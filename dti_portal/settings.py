@@ -264,7 +264,8 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/protected/"
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Uploaded files are flushed to disk before their rows commit (dti_portal.storage).
+    "default": {"BACKEND": "dti_portal.storage.DurableFileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
             "dti_portal.storage.StaticStorage"

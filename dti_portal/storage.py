@@ -1,10 +1,13 @@
-"""Static files storage for production (hashed names, compressed, served by WhiteNoise)."""
+"""Storages: uploaded files written durably; static files for production (hashed names,
+compressed, served by WhiteNoise)."""
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any
 
+from django.core.files.storage import FileSystemStorage
 from whitenoise.storage import CompressedManifestStaticFilesStorage
 
 log = logging.getLogger(__name__)
@@ -26,3 +29,28 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
                 raise
             log.warning("static file %s is referenced but not shipped; left unhashed", name)
             return name
+
+
+def _fsync_path(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class DurableFileSystemStorage(FileSystemStorage):
+    """The file system storage, with every saved file on disk before ``save`` returns.
+
+    Evidence is saved inside the transaction that inserts its row, before the commit (which
+    PostgreSQL makes durable). Without a flush, a power cut in the seconds after an upload could
+    leave a committed row whose file is empty or missing; so the file's data and its directory
+    entry (a new name, or the rename of the streamed temporary file) are flushed first.
+    """
+
+    def _save(self, name: str, content: Any) -> str:
+        name = super()._save(name, content)
+        full_path = self.path(name)
+        _fsync_path(full_path)  # the bytes
+        _fsync_path(os.path.dirname(full_path))  # the name pointing at them
+        return name

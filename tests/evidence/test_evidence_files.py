@@ -801,3 +801,30 @@ def test_upload_counts_and_checks_duplicates_in_one_query(
         and '"evidence_evidencefile"' in q["sql"].split(" FROM ")[1][:40]
     ]
     assert len(reads) == 1, reads
+
+
+@pytest.mark.django_db
+def test_stored_file_is_flushed_to_disk_before_its_row(draft, user_a, monkeypatch):
+    """The evidence file and its directory entry are fsynced by the storage, before the row is
+    inserted (and so before the commit that makes the row durable)."""
+    import dti_portal.storage
+
+    flushed: list[tuple[str, bool]] = []
+    real_open = dti_portal.storage.os.open
+
+    def recording_open(path, flags, *args):
+        fd = real_open(path, flags, *args)
+        paths[fd] = path
+        return fd
+
+    paths: dict[int, str] = {}
+
+    def recording_fsync(fd):
+        flushed.append((paths[fd], EvidenceFile.objects.exists()))
+
+    monkeypatch.setattr(dti_portal.storage.os, "open", recording_open)
+    monkeypatch.setattr(dti_portal.storage.os, "fsync", recording_fsync)
+    ev = services.evidence_add_file(
+        submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+    )
+    assert flushed == [(ev.file.path, False), (os.path.dirname(ev.file.path), False)]
