@@ -49,7 +49,7 @@ class DurableFileSystemStorage(FileSystemStorage):
     """
 
     def _save(self, name: str, content: Any) -> str:
-        name = super()._save(name, content)
+        name = super()._save(name, content)  # type: ignore[misc]  # not in django-stubs
         full_path = self.path(name)
         _fsync_path(full_path)  # the bytes
         _fsync_path(os.path.dirname(full_path))  # the name pointing at them
