@@ -190,6 +190,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "evidence.tasks.send_deadline_reminders",
         "schedule": crontab(hour=7, minute=30),
     },
+    "expire-exports": {
+        "task": "scoring.exports.tasks.expire_exports",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "remove-orphan-files": {
+        "task": "evidence.tasks.remove_orphan_files",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -419,6 +427,10 @@ EXPORT_SYNC_MAX_FILES = env.int("EXPORT_SYNC_MAX_FILES", default=50)
 # A province-wide PDF summary lists every agency's league row (about 18 s for 1000 agencies, a
 # web worker held all along): above this many active agencies it is generated in the background.
 EXPORT_SYNC_MAX_AGENCIES = env.int("EXPORT_SYNC_MAX_AGENCIES", default=150)
+# Export jobs and their files are deleted this many days after they were asked for (nightly).
+EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
+# Stored files no row points at (a worker killed mid-upload) are removed once this old.
+MEDIA_ORPHAN_GRACE_HOURS = env.int("MEDIA_ORPHAN_GRACE_HOURS", default=24)
 
 LOGGING = {
     "version": 1,

@@ -29,6 +29,7 @@ from .periods import (
     period_open,
     today_vn,
 )
+from .storage_cleanup import CleanupReport, evidence_orphans_remove
 from .submissions import (
     carry_over_values,
     lead_proposal,
@@ -52,6 +53,7 @@ from .values import clean_values, combined_proposal, compute_points
 
 __all__ = [
     "Action",
+    "CleanupReport",
     "BulkApproveResult",
     "ReturnReason",
     "audit_context",
@@ -64,6 +66,7 @@ __all__ = [
     "evidence_add_file",
     "evidence_add_link",
     "evidence_download_audit",
+    "evidence_orphans_remove",
     "evidence_remove",
     "evidence_reuse",
     "inspect_upload",

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
+import os
+import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -225,3 +229,84 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
 
 def export_job_downloaded(*, job: ExportJob, user: Any, request_id: str = "") -> None:
     _audit(actor=user, action="export.downloaded", job=job, request_id=request_id)
+
+
+@dataclass
+class ExpiredExports:
+    """What an expiry run deleted (or would delete, in a dry run)."""
+
+    jobs: list[str] = field(default_factory=list)
+    files: int = 0
+    bytes: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {"jobs": len(self.jobs), "files": self.files, "bytes": self.bytes}
+
+
+def export_retention() -> datetime.timedelta:
+    return datetime.timedelta(days=settings.EXPORT_RETENTION_DAYS)
+
+
+def export_jobs_expire(
+    *, now: datetime.datetime | None = None, dry_run: bool = False
+) -> ExpiredExports:
+    """Deletes the export jobs asked for more than ``EXPORT_RETENTION_DAYS`` ago, with their
+    files (an evidence pack copies every approved file: kept forever, they would fill the disk
+    and keep copies of evidence an agency has since replaced), then the directories under
+    ``exports/`` that no job owns, older than the same retention (a job deleted while its file
+    was being written). A job still unfinished after the retention is a lost task: deleted too.
+    Audited (one row per run that deleted something; none for a dry run)."""
+    now = now or timezone.now()
+    cutoff = now - export_retention()
+    report = ExpiredExports()
+    storage = ExportJob._meta.get_field("file").storage  # type: ignore[attr-defined]
+    root = os.path.abspath(storage.path("exports"))  # a file system storage (settings)
+    expired = list(
+        ExportJob.objects.filter(created_at__lt=cutoff).order_by().values_list("pk", flat=True)
+    )
+    keep = {
+        str(pk)
+        for pk in ExportJob.objects.filter(created_at__gte=cutoff).values_list("pk", flat=True)
+    }
+    expired_names = {str(pk) for pk in expired}
+    doomed_dirs = []
+    if os.path.isdir(root):
+        for entry in os.scandir(root):
+            if entry.name in keep or not entry.is_dir(follow_symlinks=False):
+                continue
+            if entry.name not in expired_names:
+                # No job: a leftover, removed once as old as an expired job would be.
+                mtime = entry.stat(follow_symlinks=False).st_mtime
+                if mtime > cutoff.timestamp():
+                    continue
+            doomed_dirs.append(entry.path)
+    for path in doomed_dirs:
+        for dirpath, _dirs, files in os.walk(path):
+            for name in files:
+                st = os.lstat(os.path.join(dirpath, name))
+                report.files += 1
+                report.bytes += st.st_size
+    report.jobs = [str(pk) for pk in expired]
+    if dry_run or not (expired or doomed_dirs):
+        return report
+    with transaction.atomic():
+        ExportJob.objects.filter(pk__in=expired).delete()
+        audit(
+            actor=None,
+            action="export.expired",
+            data={
+                "jobs": report.jobs[:200],
+                "count": len(report.jobs),
+                "files": report.files,
+                "bytes": report.bytes,
+                "retention_days": settings.EXPORT_RETENTION_DAYS,
+            },
+        )
+        # The files go once the rows are gone for good: a rolled-back delete keeps both.
+        transaction.on_commit(lambda: _remove_dirs(doomed_dirs))
+    return report
+
+
+def _remove_dirs(paths: list[str]) -> None:
+    for path in paths:
+        shutil.rmtree(path, ignore_errors=True)  # gone already: a concurrent run

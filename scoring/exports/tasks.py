@@ -21,3 +21,12 @@ def run_export(job_id: str) -> str:
 
     job = export_job_run(job_id=job_id)
     return job.state if job else "missing"
+
+
+@shared_task
+def expire_exports() -> dict[str, object]:
+    """Beat, nightly: deletes export jobs and files past ``EXPORT_RETENTION_DAYS`` (idempotent:
+    a second run finds nothing)."""
+    from .services import export_jobs_expire
+
+    return export_jobs_expire().as_dict()

@@ -50,6 +50,7 @@ def exports(request: HttpRequest) -> HttpResponse:
             "province_scope": getattr(request.user, "sees_province", False),
             "sync_max": settings.EXPORT_SYNC_MAX_FILES,
             "sync_max_agencies": settings.EXPORT_SYNC_MAX_AGENCIES,
+            "retention_days": settings.EXPORT_RETENTION_DAYS,
         },
         status=400 if error else 200,
     )
