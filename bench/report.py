@@ -247,13 +247,30 @@ def write_report(
         prof = up.get("profile") or {}
         if prof and up["http_mb_s"] < 0.5 * up["disk_fsync_mb_s"]:
             per_ms = up["file_mb"] / (up["http_mb_s"] or 1) * 1000
+            small = up.get("small_ms") or 0
+            floor_ms = up["file_mb"] / (up["disk_fsync_mb_s"] or 1) * 1000
+            per_mb = (per_ms - small) / up["file_mb"] if up["file_mb"] else 0
             lines += [
-                f"**Upload target missed: why.** Per 5 MB upload ({per_ms:.0f} ms over HTTP): Django's "
-                f"multipart parsing to a temporary file, SHA-256 computed on the way, "
+                f"**Upload target missed: why.** A 20 KB upload takes {small:.0f} ms (statuses "
+                f"{sorted(set(up.get('small_statuses') or []))}): the fixed cost of the request "
+                "(authentication, the submission's row lock and checks, the row, the audit entry, "
+                f"the commit). A 5 MB upload takes {per_ms:.0f} ms, i.e. {per_mb:.1f} ms per MB "
+                "on top of that for reading the body from the socket, parsing it, hashing it, "
+                "writing and flushing it; the direct write with fsync takes "
+                f"{floor_ms / up['file_mb']:.1f} ms per MB ({floor_ms:.0f} ms for the whole "
+                f"file). The fixed cost alone is {small / (floor_ms or 1):.1f}× the floor's time "
+                "for the whole file"
+                + (
+                    ": on this disk it exceeds, by itself, the time the target allows for the "
+                    "whole upload (twice the floor's). "
+                    if small > 2 * floor_ms
+                    else ". "
+                )
+                + "Within the request: Django's "
+                "multipart parsing to a temporary file, SHA-256 computed on the way, "
                 f"{prof['parse_s'] * 1000:.0f} ms; the evidence "
-                f"service (type checks, store and flush, row, audit) {prof['service_s'] * 1000:.0f} ms; "
-                "the rest is the HTTP round trip, authentication and the response. Profile of the "
-                "service:",
+                f"service (type checks, store and flush, row, audit) {prof['service_s'] * 1000:.0f} ms "
+                "under the profiler. Profile of the service:",
                 "",
                 "```",
                 prof.get("profile", ""),
