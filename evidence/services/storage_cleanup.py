@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import fnmatch
+import logging
 import os
 import stat
 import time
@@ -24,10 +25,18 @@ from agencies.services import audit
 
 from ..models import EvidenceFile
 
+logger = logging.getLogger(__name__)
+
 #: Django's temporary uploads: ``NamedTemporaryFile(suffix=".upload" + extension)``.
 TEMP_UPLOAD_PATTERN = "tmp*.upload*"
 #: How many removed names an audit row lists (the count and bytes are always complete).
 AUDIT_NAMES = 200
+#: A run that finds more orphans than this many, and more than this share of the stored evidence
+#: files, removes nothing unless forced: that is not what crashes leave behind, but what a
+#: database that is not this media directory's (a wrong DATABASE_URL, a restore half done)
+#: looks like, where every file would seem unreferenced.
+SAFETY_MIN_ORPHANS = 20
+SAFETY_MAX_SHARE = 0.1
 
 
 @dataclass
@@ -37,9 +46,19 @@ class CleanupReport:
     removed: list[str] = field(default_factory=list)
     bytes: int = 0
     kept_recent: int = 0
+    #: orphans found when the run refused to remove them (the safety limit), else 0
+    refused: int = 0
+    stored: int = 0
 
     def as_dict(self) -> dict[str, object]:
-        return {"removed": len(self.removed), "bytes": self.bytes, "kept_recent": self.kept_recent}
+        out: dict[str, object] = {
+            "removed": len(self.removed),
+            "bytes": self.bytes,
+            "kept_recent": self.kept_recent,
+        }
+        if self.refused:
+            out["refused"] = self.refused
+        return out
 
 
 def orphan_grace() -> datetime.timedelta:
@@ -70,11 +89,16 @@ def evidence_orphans_remove(
     *,
     grace: datetime.timedelta | None = None,
     dry_run: bool = False,
+    force: bool = False,
     now: float | None = None,
 ) -> CleanupReport:
     """Removes the stored evidence files no ``EvidenceFile`` row points at, and the temporary
     uploads left in ``FILE_UPLOAD_TEMP_DIR``, once older than ``grace``. Audited (one row per
-    run that removed something; none for a dry run)."""
+    run that removed something; none for a dry run).
+
+    Refuses (removes nothing, logs an error, ``report.refused`` = the orphans found) when the
+    orphans are more than ``SAFETY_MIN_ORPHANS`` and more than ``SAFETY_MAX_SHARE`` of the
+    stored evidence files, unless ``force``."""
     grace = orphan_grace() if grace is None else grace
     cutoff = (time.time() if now is None else now) - grace.total_seconds()
     storage = EvidenceFile._meta.get_field("file").storage  # type: ignore[attr-defined]
@@ -88,9 +112,24 @@ def evidence_orphans_remove(
     doomed: list[tuple[str, str, int]] = []
     evidence_root = os.path.join(location, "evidence")
     for path, size in _old_files(evidence_root, cutoff, report):
+        report.stored += 1
         name = os.path.relpath(path, location).replace(os.sep, "/")
         if name not in referenced:
             doomed.append((path, name, size))
+    report.stored += report.kept_recent
+    if (
+        not force
+        and len(doomed) > SAFETY_MIN_ORPHANS
+        and len(doomed) > SAFETY_MAX_SHARE * report.stored
+    ):
+        report.refused = len(doomed)
+        logger.error(
+            "Orphan evidence files: %s of %s stored files have no row; refusing to remove them "
+            "(is this media directory this database's?). Run cleanup_media --force if intended.",
+            len(doomed),
+            report.stored,
+        )
+        return report
     temp_dir = settings.FILE_UPLOAD_TEMP_DIR
     if temp_dir and os.path.isdir(temp_dir):
         for entry in os.scandir(temp_dir):

@@ -112,3 +112,27 @@ def test_the_audit_log_names_the_action(client_as, admin_user, media_root):
     services.evidence_orphans_remove(grace=datetime.timedelta(hours=1))
     page = client_as(admin_user).get("/reporting/audit/")
     assert "Dọn tệp không còn thuộc báo cáo nào" in page.content.decode()
+
+
+def test_too_many_orphans_is_a_misconfiguration_not_a_cleanup(stored, media_root, caplog):
+    """A database that is not this media directory's makes every file look unreferenced: above
+    the safety limit nothing is removed (an error is logged) unless forced."""
+    for i in range(25):
+        _file(media_root / "evidence" / "8" / "8" / f"f{i:02}", age=3 * 86400)
+    report = services.evidence_orphans_remove()
+    assert report.refused == 25 and report.removed == [] and report.stored == 26
+    assert len(list((media_root / "evidence" / "8" / "8").iterdir())) == 25
+    assert not AuditEvent.objects.filter(action="evidence.orphans_removed").exists()
+    assert "refusing to remove them" in caplog.text
+    assert remove_orphan_files()["refused"] == 25
+    forced = services.evidence_orphans_remove(force=True)
+    assert len(forced.removed) == 25 and Path(stored.file.path).exists()
+
+
+def test_a_few_orphans_among_many_files_are_removed(stored, media_root):
+    for i in range(21):
+        _file(media_root / "evidence" / "8" / "8" / f"f{i:02}", age=60)  # recent: stored ones
+    for i in range(3):
+        _file(media_root / "evidence" / "8" / "9" / f"o{i}", age=3 * 86400)
+    report = services.evidence_orphans_remove()
+    assert report.refused == 0 and len(report.removed) == 3

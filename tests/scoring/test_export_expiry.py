@@ -130,3 +130,18 @@ def test_janitors_are_scheduled():
 
     tasks = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert {"scoring.exports.tasks.expire_exports", "evidence.tasks.remove_orphan_files"} <= tasks
+
+
+def test_cleanup_media_command_stops_on_a_misconfiguration(world, media_root):
+    for i in range(30):
+        path = media_root / "evidence" / "77" / "7" / f"f{i}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+        t = time.time() - 3 * 86400
+        os.utime(path, (t, t))
+    out, err = StringIO(), StringIO()
+    call_command("cleanup_media", stdout=out, stderr=err)
+    assert "Dừng lại: 30 trong" in err.getvalue() and "--force" in err.getvalue()
+    assert len(list((media_root / "evidence" / "77" / "7").iterdir())) == 30
+    call_command("cleanup_media", "--force", stdout=StringIO())
+    assert not list((media_root / "evidence" / "77" / "7").iterdir())

@@ -1,4 +1,4 @@
-"""``cleanup_media [--dry-run]``: what the nightly janitor tasks do, now.
+"""``cleanup_media [--dry-run] [--force]``: what the nightly janitor tasks do, now.
 
 Deletes export jobs (and files) past ``EXPORT_RETENTION_DAYS`` and removes stored files that no
 evidence row points at, plus stale temporary uploads, older than ``MEDIA_ORPHAN_GRACE_HOURS``.
@@ -23,11 +23,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--dry-run", action="store_true", help="Chỉ liệt kê, không xóa gì.")
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Xóa cả khi số tệp không có bản ghi vượt ngưỡng an toàn.",
+        )
 
-    def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
+    def handle(
+        self, *args: Any, dry_run: bool = False, force: bool = False, **options: Any
+    ) -> None:
         exports = export_jobs_expire(dry_run=dry_run)
-        orphans = evidence_orphans_remove(dry_run=dry_run)
+        orphans = evidence_orphans_remove(dry_run=dry_run, force=force)
         verb = "Sẽ xóa" if dry_run else "Đã xóa"
+        if orphans.refused:
+            self.stderr.write(
+                f"Dừng lại: {orphans.refused} trong {orphans.stored} tệp minh chứng không có bản "
+                "ghi nào trỏ tới, quá nhiều để là tệp sót lại sau sự cố. Hãy kiểm tra "
+                "DATABASE_URL và MEDIA_ROOT là của cùng một hệ thống; nếu đúng là cần xóa, chạy "
+                "lại với --force. Không tệp minh chứng nào bị xóa."
+            )
         self.stdout.write(
             f"{verb} {len(exports.jobs)} yêu cầu xuất dữ liệu hết hạn "
             f"({exports.files} tệp, {filesizeformat(exports.bytes)})."
