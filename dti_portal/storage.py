@@ -3,6 +3,7 @@ compressed, served by WhiteNoise)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from typing import Any
@@ -51,6 +52,13 @@ class DurableFileSystemStorage(FileSystemStorage):
     def _save(self, name: str, content: Any) -> str:
         name = super()._save(name, content)  # type: ignore[misc]  # not in django-stubs
         full_path = self.path(name)
-        _fsync_path(full_path)  # the bytes
-        _fsync_path(os.path.dirname(full_path))  # the name pointing at them
+        try:
+            _fsync_path(full_path)  # the bytes
+            _fsync_path(os.path.dirname(full_path))  # the name pointing at them
+        except BaseException:
+            # The caller never learns the name (``save`` raises), so it cannot remove the file:
+            # removed here, or it would wait for the nightly janitor with its bytes unflushed.
+            with contextlib.suppress(OSError):
+                os.remove(full_path)
+            raise
         return name

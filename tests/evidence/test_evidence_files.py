@@ -828,3 +828,28 @@ def test_stored_file_is_flushed_to_disk_before_its_row(draft, user_a, monkeypatc
         submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
     )
     assert flushed == [(ev.file.path, False), (os.path.dirname(ev.file.path), False)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("failing", ["file", "directory"])
+def test_failed_flush_leaves_neither_row_nor_file(draft, user_a, monkeypatch, failing):
+    """A flush that fails (EIO, ENOSPC on a thin volume) fails the upload with an OSError (a
+    retryable error) and leaves nothing behind: the file the storage had already written is
+    removed, not left for the nightly janitor a day later."""
+    import errno
+
+    import dti_portal.storage
+
+    real_fsync_path = dti_portal.storage._fsync_path
+
+    def failing_fsync_path(path):
+        if os.path.isdir(path) == (failing == "directory"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_fsync_path(path)
+
+    monkeypatch.setattr(dti_portal.storage, "_fsync_path", failing_fsync_path)
+    with pytest.raises(OSError):
+        services.evidence_add_file(
+            submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
+        )
+    assert not EvidenceFile.objects.exists() and stored_files() == []
