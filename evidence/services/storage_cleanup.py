@@ -49,6 +49,8 @@ class CleanupReport:
     #: orphans found when the run refused to remove them (the safety limit), else 0
     refused: int = 0
     stored: int = 0
+    #: orphans that could not be removed (permissions, a read-only mount): logged, kept
+    failed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -58,6 +60,8 @@ class CleanupReport:
         }
         if self.refused:
             out["refused"] = self.refused
+        if self.failed:
+            out["failed"] = len(self.failed)
         return out
 
 
@@ -148,6 +152,11 @@ def evidence_orphans_remove(
                 os.remove(path)
             except FileNotFoundError:
                 continue  # removed meanwhile (a concurrent run)
+            except OSError as exc:
+                # Skipped, not raised: the files removed so far must still reach the audit row.
+                logger.error("Orphan file %s not removed: %s", name, exc)
+                report.failed.append(name)
+                continue
         report.removed.append(name)
         report.bytes += size
     if report.removed and not dry_run:
@@ -158,6 +167,7 @@ def evidence_orphans_remove(
                 "count": len(report.removed),
                 "bytes": report.bytes,
                 "files": report.removed[:AUDIT_NAMES],
+                "failed": len(report.failed),
             },
         )
     return report

@@ -136,3 +136,29 @@ def test_a_few_orphans_among_many_files_are_removed(stored, media_root):
         _file(media_root / "evidence" / "8" / "9" / f"o{i}", age=3 * 86400)
     report = services.evidence_orphans_remove()
     assert report.refused == 0 and len(report.removed) == 3
+
+
+def test_a_file_that_cannot_be_removed_does_not_hide_the_removals_from_the_audit(
+    media_root, monkeypatch, caplog
+):
+    """One orphan the worker may not remove (a directory a restore run as root left behind, a
+    read-only mount) is logged and skipped: the others are still removed, and every removal
+    that happened is audited (an exception out of the loop would have skipped the audit row)."""
+    from evidence.services import storage_cleanup
+
+    removable = _file(media_root / "evidence" / "1" / "1" / "gone", age=2 * DAY)
+    stuck = _file(media_root / "evidence" / "1" / "2" / "stuck", age=2 * DAY)
+    real_remove = os.remove
+
+    def remove(path, *args, **kwargs):
+        if str(path) == str(stuck):
+            raise PermissionError(13, "Permission denied", str(path))
+        real_remove(path, *args, **kwargs)
+
+    monkeypatch.setattr(storage_cleanup.os, "remove", remove)
+    report = services.evidence_orphans_remove()
+    assert report.removed == ["evidence/1/1/gone"] and not removable.exists() and stuck.exists()
+    assert report.failed == ["evidence/1/2/stuck"]
+    event = AuditEvent.objects.get(action="evidence.orphans_removed")
+    assert event.data["files"] == ["evidence/1/1/gone"] and event.data["failed"] == 1
+    assert "evidence/1/2/stuck" in caplog.text
