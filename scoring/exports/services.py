@@ -208,14 +208,16 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
         raise
     except Exception as exc:
         logger.exception("Export %s failed", job.pk)
-        ExportJob.objects.filter(pk=job.pk).update(
+        failed = ExportJob.objects.filter(pk=job.pk).update(
             state=ExportJob.State.FAILED,
             error=f"{type(exc).__name__}: {exc}"[:2000],
             finished_at=timezone.now(),
         )
+        if not failed:
+            return None  # expired meanwhile (export_jobs_expire)
         job.refresh_from_db()
         return job
-    ExportJob.objects.filter(pk=job.pk).update(
+    done = ExportJob.objects.filter(pk=job.pk).update(
         state=ExportJob.State.DONE,
         progress=100,
         file=job.file.name,
@@ -223,6 +225,12 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
         size=size,
         finished_at=timezone.now(),
     )
+    if not done:
+        # The job expired while its file was written (a task that ran past the retention): the
+        # row is gone, so is the file, rather than a copy of evidence left for the sweep.
+        logger.info("Export %s expired while it was generated; its file removed", job.pk)
+        _remove_dirs([os.path.dirname(job.file.path)])
+        return None
     job.refresh_from_db()
     return job
 

@@ -145,3 +145,31 @@ def test_cleanup_media_command_stops_on_a_misconfiguration(world, media_root):
     assert len(list((media_root / "evidence" / "77" / "7").iterdir())) == 30
     call_command("cleanup_media", "--force", stdout=StringIO())
     assert not list((media_root / "evidence" / "77" / "7").iterdir())
+
+
+def test_a_job_expired_while_its_file_is_being_written(
+    world, reviewer, media_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    """A queued export that runs only after its retention (a broker outage, a long backlog) is
+    expired by the nightly janitor while it renders: the task ends as for a missing job instead
+    of failing on the vanished row, and the file it had just written goes with the job instead
+    of staying behind, a copy of evidence nobody can download, until the leftover sweep."""
+    job = ExportJob.objects.create(
+        kind=ExportJob.Kind.EXCEL,
+        framework=world.framework,
+        period=world.period,
+        requested_by=reviewer,
+    )
+    ExportJob.objects.filter(pk=job.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=8)
+    )
+
+    def render_while_expired(*, out, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.export_jobs_expire()
+        out.write(b"PK\x03\x04 export")
+
+    monkeypatch.setattr(services, "render_export", render_while_expired)
+    assert services.export_job_run(job_id=str(job.pk)) is None
+    assert not ExportJob.objects.filter(pk=job.pk).exists()
+    assert not (media_root / "exports" / str(job.pk)).exists()
