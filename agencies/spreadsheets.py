@@ -69,7 +69,8 @@ def check_xlsx_bytes(data: bytes) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         infos = zf.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError) as exc:
+        # NotImplementedError: a central directory claiming a zip version from the future
         raise SpreadsheetError(_("Tệp .xlsx bị hỏng (không đọc được nén zip).")) from exc
     if len(infos) > MAX_ZIP_ENTRIES:
         raise SpreadsheetError(_("Tệp có quá nhiều thành phần, nghi là tệp độc hại (zip bomb)."))

@@ -431,6 +431,11 @@ EXPORT_SYNC_MAX_AGENCIES = env.int("EXPORT_SYNC_MAX_AGENCIES", default=150)
 EXPORT_RETENTION_DAYS = env.int("EXPORT_RETENTION_DAYS", default=7)
 # Stored files no row points at (a worker killed mid-upload) are removed once this old.
 MEDIA_ORPHAN_GRACE_HOURS = env.int("MEDIA_ORPHAN_GRACE_HOURS", default=24)
+# Zero would let the janitors remove an upload in flight or an export being generated.
+if EXPORT_RETENTION_DAYS < 1 or MEDIA_ORPHAN_GRACE_HOURS < 1:
+    raise ImproperlyConfigured(
+        "EXPORT_RETENTION_DAYS and MEDIA_ORPHAN_GRACE_HOURS must be at least 1."
+    )
 
 LOGGING = {
     "version": 1,

@@ -35,6 +35,7 @@ from ..models import EvidenceFile, Submission
 from ..uploadhandlers import DIGEST_ATTR
 from .content_checks import (
     MAX_SMALL_PART,
+    UNREADABLE,
     ZipBudget,
     budget_excess,
     check_image,
@@ -147,7 +148,7 @@ def _check_zip(fh: IO[bytes]) -> str:
     try:
         zf = zipfile.ZipFile(fh)
         infos = zf.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+    except (*UNREADABLE, ValueError) as exc:  # NotImplementedError: a zip version from the future
         raise refused(_("Tệp nén bị hỏng hoặc không đọc được."), "bad_zip") from exc
     bomb = _(
         "Tệp bị từ chối: nội dung nén bất thường (có thể là “zip bomb”: %(n)s mục, "

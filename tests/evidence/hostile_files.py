@@ -174,3 +174,14 @@ def with_shared_strings(
             zf.writestr(info.filename, data)
         zf.writestr(part, table)
     return out.getvalue()
+
+
+def zip_of_future_version(data: bytes) -> bytes:
+    """The same zip with every central-directory entry claiming it needs version 10.0 to
+    extract: ``zipfile`` raises NotImplementedError while reading the directory."""
+    out = bytearray(data)
+    at = out.find(b"PK\x01\x02")
+    while at != -1:
+        out[at + 6 : at + 8] = (100).to_bytes(2, "little")  # "version needed to extract"
+        at = out.find(b"PK\x01\x02", at + 4)
+    return bytes(out)

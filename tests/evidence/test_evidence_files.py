@@ -24,6 +24,7 @@ from tests.evidence.hostile_files import (
     odt_python_script,
     png_garbage_pixels,
     png_interlaced,
+    zip_of_future_version,
 )
 from tests.evidence.reporting_factories import (
     docx_bytes,
@@ -853,3 +854,15 @@ def test_failed_flush_leaves_neither_row_nor_file(draft, user_a, monkeypatch, fa
             submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
         )
     assert not EvidenceFile.objects.exists() and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_office_file_of_an_unknown_zip_version_refused(draft, user_a, api_as):
+    """A central directory claiming a zip version newer than Python reads (NotImplementedError
+    in ``zipfile``) is a broken file (400), not a server error."""
+    data = docx_bytes()
+    bad = zip_of_future_version(data)
+    assert bad != data
+    resp = upload(api_as(user_a), draft, "quyet-dinh.docx", bad)
+    assert resp.status_code == 400, resp.content
+    assert resp.json()["code"] == "bad_zip" and stored_files() == []

@@ -138,3 +138,11 @@ def test_each_middleware_once():
     from django.conf import settings
 
     assert len(set(settings.MIDDLEWARE)) == len(settings.MIDDLEWARE)
+
+
+@pytest.mark.parametrize("name", ["EXPORT_RETENTION_DAYS", "MEDIA_ORPHAN_GRACE_HOURS"])
+def test_janitor_periods_of_zero_are_refused(name):
+    """With 0 the nightly janitors would remove an upload in flight or an export being made."""
+    result = _run({**PROD, name: "0"}, "check")
+    assert result.returncode != 0
+    assert "must be at least 1" in result.stderr

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from agencies.models import Agency, AgencyAlias, AuditEvent
 from indicators.models import Framework, Indicator, Measure
 from indicators.services import ImportFailed, framework_import
+from tests.evidence.hostile_files import zip_of_future_version
 from tests.indicators.builders import simple_rows, xlsx
 
 
@@ -281,3 +282,10 @@ def test_created_agencies_do_not_rename_the_framework(khanh_hoa):
     )
     assert report.created_agencies == ["Ban Quản lý dự án mới"]
     assert "Ban Quản lý" not in Framework.objects.get(code="named").name
+
+
+def test_zip_of_an_unknown_version_is_refused(khanh_hoa, good):
+    bad = zip_of_future_version(good)
+    assert bad != good
+    errors = _refused(bad)
+    assert "bị hỏng" in errors[0]
