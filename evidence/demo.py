@@ -196,7 +196,9 @@ def _seed() -> int:
                 continue
             if period.quarter is None and lead_user is None:
                 continue
-            rng = random.Random(f"{period.pk}-{ind.code}")  # noqa: S311 - demo data
+            # Seeded by what the period is, not its id: the same demo on every database (on
+            # PostgreSQL the ids depend on what the sequences handed out before).
+            rng = random.Random(f"{period.year}-{period.quarter}-{ind.code}")  # noqa: S311 - demo
             plan = _plan(period, rng)
             # coordinators' contributions
             if period.quarter not in (3, 4):

@@ -78,13 +78,16 @@ class Audit:
 
 def demo_world():
     """The demo data, an MFA-enrolled council member, and the objects the pages are about."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from agencies.models import Agency, User
     from agencies.services import user_mfa_enrol
     from evidence.demo import DEMO_FRAMEWORK, DEMO_YEAR
     from evidence.models import ReportingPeriod, Submission
+    from evidence.services import evidence_add_file
     from indicators.models import Framework
+    from tests.evidence.reporting_factories import pdf_bytes
 
     call_command("seed_demo", password=PASSWORD)
     council = User.objects.get(username="hoidong")
@@ -96,11 +99,24 @@ def demo_world():
     period = ReportingPeriod.objects.get(framework=framework, year=DEMO_YEAR, quarter=4)
     items = Submission.objects.filter(period=period).order_by("indicator__sort_key", "pk")
     with_file = items.filter(evidence__kind="file").distinct()
-    lead_item = with_file.filter(  # a ratio: typed numbers, for the live points preview
-        agency__code="so-khcn",
-        state__in=["draft", "returned"],
-        indicator__measures__kind="denominator",
-    )[0]
+    # The lead's editable ratio item (typed numbers, for the live points preview), with a file:
+    # one with a file already if the demo has one, else the first one, given a file here.
+    editable = (
+        items.filter(
+            agency__code="so-khcn",
+            state__in=["draft", "returned"],
+            indicator__measures__kind="denominator",
+        )
+        .distinct()
+        .order_by("indicator__sort_key", "pk")
+    )
+    lead_item = editable.filter(pk__in=with_file.values("pk")).first() or editable[0]
+    if not lead_item.evidence.filter(kind="file").exists():
+        evidence_add_file(
+            submission=lead_item,
+            actor=User.objects.get(username="canbo_khcn"),
+            upload=SimpleUploadedFile("Bien ban hop.pdf", pdf_bytes()),
+        )
     sub = with_file.filter(state="approved").select_related("indicator__parent")[0].indicator
     return {
         "framework": framework,
