@@ -31,6 +31,19 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
             log.warning("static file %s is referenced but not shipped; left unhashed", name)
             return name
 
+    def _missing_directories(self, directory: str) -> list[str]:
+        """The directories above a file to be saved that do not exist yet (the save creates
+        them), deepest first, up to the storage's root."""
+        root = os.path.abspath(self.location)
+        missing = []
+        while directory != root and not os.path.isdir(directory):
+            parent = os.path.dirname(directory)
+            if parent == directory:  # the file system's root: never expected under MEDIA_ROOT
+                break
+            missing.append(directory)
+            directory = parent
+        return missing
+
 
 def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
@@ -46,15 +59,19 @@ class DurableFileSystemStorage(FileSystemStorage):
     Evidence is saved inside the transaction that inserts its row, before the commit (which
     PostgreSQL makes durable). Without a flush, a power cut in the seconds after an upload could
     leave a committed row whose file is empty or missing; so the file's data and its directory
-    entry (a new name, or the rename of the streamed temporary file) are flushed first.
+    entry (a new name, or the rename of the streamed temporary file) are flushed first, and so is
+    the entry of every directory the save created (the first file of an agency or a period).
     """
 
     def _save(self, name: str, content: Any) -> str:
+        created = self._missing_directories(os.path.dirname(self.path(name)))
         name = super()._save(name, content)  # type: ignore[misc]  # not in django-stubs
         full_path = self.path(name)
         try:
             _fsync_path(full_path)  # the bytes
             _fsync_path(os.path.dirname(full_path))  # the name pointing at them
+            for directory in created:  # deepest first: each new directory's name in its parent
+                _fsync_path(os.path.dirname(directory))
         except BaseException:
             # The caller never learns the name (``save`` raises), so it cannot remove the file:
             # removed here, or it would wait for the nightly janitor with its bytes unflushed.
@@ -62,3 +79,16 @@ class DurableFileSystemStorage(FileSystemStorage):
                 os.remove(full_path)
             raise
         return name
+
+    def _missing_directories(self, directory: str) -> list[str]:
+        """The directories above a file to be saved that do not exist yet (the save creates
+        them), deepest first, up to the storage's root."""
+        root = os.path.abspath(self.location)
+        missing = []
+        while directory != root and not os.path.isdir(directory):
+            parent = os.path.dirname(directory)
+            if parent == directory:  # the file system's root: never expected under MEDIA_ROOT
+                break
+            missing.append(directory)
+            directory = parent
+        return missing

@@ -828,7 +828,23 @@ def test_stored_file_is_flushed_to_disk_before_its_row(draft, user_a, monkeypatc
     ev = services.evidence_add_file(
         submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())
     )
-    assert flushed == [(ev.file.path, False), (os.path.dirname(ev.file.path), False)]
+    # The first file of this agency and period: evidence/<agency>/<period>/ were created too,
+    # and each new directory's entry in its parent is flushed (deepest first).
+    period_dir = os.path.dirname(ev.file.path)
+    agency_dir = os.path.dirname(period_dir)
+    evidence_dir = os.path.dirname(agency_dir)
+    assert flushed == [
+        (ev.file.path, False),
+        (period_dir, False),
+        (agency_dir, False),
+        (evidence_dir, False),
+        (settings.MEDIA_ROOT, False),
+    ]
+    flushed.clear()
+    second = services.evidence_add_file(
+        submission=draft, actor=user_a, upload=SimpleUploadedFile("b.pdf", pdf_bytes("Bien ban 2"))
+    )
+    assert flushed == [(second.file.path, True), (period_dir, True)]  # no new directory
 
 
 @pytest.mark.django_db
