@@ -31,19 +31,6 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
             log.warning("static file %s is referenced but not shipped; left unhashed", name)
             return name
 
-    def _missing_directories(self, directory: str) -> list[str]:
-        """The directories above a file to be saved that do not exist yet (the save creates
-        them), deepest first, up to the storage's root."""
-        root = os.path.abspath(self.location)
-        missing = []
-        while directory != root and not os.path.isdir(directory):
-            parent = os.path.dirname(directory)
-            if parent == directory:  # the file system's root: never expected under MEDIA_ROOT
-                break
-            missing.append(directory)
-            directory = parent
-        return missing
-
 
 def _fsync_path(path: str) -> None:
     fd = os.open(path, os.O_RDONLY)
