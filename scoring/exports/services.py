@@ -298,7 +298,19 @@ def export_jobs_expire(
     if dry_run or not (expired or doomed_dirs):
         return report
     with transaction.atomic():
-        ExportJob.objects.filter(pk__in=expired).delete()
+        # Only the jobs still there once locked: a concurrent run (the nightly task and a manual
+        # cleanup_media) that deleted them first has them audited already.
+        mine = list(
+            ExportJob.objects.select_for_update()
+            .filter(pk__in=expired)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
+        report.jobs = [str(pk) for pk in mine]
+        leftovers = [p for p in doomed_dirs if os.path.basename(p) not in expired_names]
+        if not (mine or leftovers):
+            return report
+        ExportJob.objects.filter(pk__in=mine).delete()
         audit(
             actor=None,
             action="export.expired",

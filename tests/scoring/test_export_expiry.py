@@ -173,3 +173,21 @@ def test_a_job_expired_while_its_file_is_being_written(
     assert services.export_job_run(job_id=str(job.pk)) is None
     assert not ExportJob.objects.filter(pk=job.pk).exists()
     assert not (media_root / "exports" / str(job.pk)).exists()
+
+
+def test_jobs_deleted_by_a_concurrent_run_are_not_audited_twice(
+    world, reviewer, media_root, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Another run (the nightly task and a manual ``cleanup_media`` at once) deletes the listed
+    jobs before this one locks them: this run deletes and audits nothing."""
+    job = _job(world, reviewer, days_old=8)
+    real_scandir = os.scandir
+
+    def other_run_deletes_first(path):
+        ExportJob.objects.filter(pk=job.pk).delete()  # between the listing and the lock
+        return real_scandir(path)
+
+    monkeypatch.setattr(services.os, "scandir", other_run_deletes_first)
+    with django_capture_on_commit_callbacks(execute=True):
+        report = services.export_jobs_expire()
+    assert report.jobs == [] and not AuditEvent.objects.filter(action="export.expired").exists()
