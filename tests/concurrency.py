@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 from collections.abc import Callable
 
+import pytest
 from django.db import connection
+
+#: The marks of a race test module: slow, and skipped unless the tests run on PostgreSQL
+#: (SQLite's whole-database lock would serialise the requests and prove nothing).
+RACE_MARKS = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
+        reason="needs PostgreSQL (DATABASE_URL): SQLite serialises writers",
+    ),
+]
 
 
 def race(n: int, fn: Callable[..., object]) -> list[object]:

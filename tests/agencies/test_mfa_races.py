@@ -13,7 +13,6 @@ SQLite, whose whole-database lock would serialise the requests and prove nothing
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
@@ -22,16 +21,10 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agencies.mfa import token_login_mfa_error
 from agencies.services import user_mfa_enrol
-from tests.concurrency import race
+from tests.concurrency import RACE_MARKS, race
 
 N = 8
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (DATABASE_URL)",
-    ),
-]
+pytestmark = RACE_MARKS
 
 
 @pytest.mark.django_db(transaction=True)

@@ -8,7 +8,6 @@ SQLite, whose whole-database lock would serialise the requests and prove nothing
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
@@ -16,18 +15,12 @@ from rest_framework.test import APIClient
 
 from evidence import services
 from evidence.models import Submission
-from tests.concurrency import race
+from tests.concurrency import RACE_MARKS, race
 from tests.evidence.reporting_factories import make_world
 from tests.factories import UserFactory
 
 N = 12
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (DATABASE_URL)",
-    ),
-]
+pytestmark = RACE_MARKS
 
 
 @pytest.fixture

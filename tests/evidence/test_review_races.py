@@ -7,7 +7,6 @@ SQLite, whose whole-database lock would serialise the requests and prove nothing
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
@@ -17,17 +16,11 @@ from dti_portal.errors import Conflict
 from evidence.models import Notification, Submission, SubmissionTransition
 from evidence.services import submission_approve, submission_submit
 from evidence.signals import scores_invalidated
-from tests.concurrency import race
+from tests.concurrency import RACE_MARKS, race
 from tests.evidence.review_setup import make_item
 
 N = 20
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (DATABASE_URL)",
-    ),
-]
+pytestmark = RACE_MARKS
 
 
 def _post(user, path: str, body: dict) -> int:

@@ -17,18 +17,12 @@ from agencies.models import User
 from dti_portal.errors import Conflict
 from evidence.models import ReportingPeriod, Submission, SubmissionTransition
 from indicators.models import Framework, Indicator, Measure
-from tests.concurrency import race
+from tests.concurrency import RACE_MARKS, race
 from tests.factories import AgencyFactory, UserFactory
 from tests.security.figures import record
 
 N = int(os.environ.get("RACE_THREADS", "20"))
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not os.environ.get("DATABASE_URL", "").startswith("postgres"),
-        reason="needs PostgreSQL (DATABASE_URL): SQLite serialises writers",
-    ),
-]
+pytestmark = RACE_MARKS
 
 
 @pytest.fixture
