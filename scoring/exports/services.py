@@ -269,13 +269,9 @@ def export_jobs_expire(
     report = ExpiredExports()
     storage = ExportJob._meta.get_field("file").storage  # type: ignore[attr-defined]
     root = os.path.abspath(storage.path("exports"))  # a file system storage (settings)
-    expired = list(
-        ExportJob.objects.filter(created_at__lt=cutoff).order_by().values_list("pk", flat=True)
-    )
-    keep = {
-        str(pk)
-        for pk in ExportJob.objects.filter(created_at__gte=cutoff).values_list("pk", flat=True)
-    }
+    asked = list(ExportJob.objects.order_by().values_list("pk", "created_at"))  # one query
+    expired = [pk for pk, at in asked if at < cutoff]
+    keep = {str(pk) for pk, at in asked if at >= cutoff}
     expired_names = {str(pk) for pk in expired}
     doomed_dirs = []
     if os.path.isdir(root):
