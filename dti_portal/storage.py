@@ -4,6 +4,7 @@ compressed, served by WhiteNoise)."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 from typing import Any
@@ -32,12 +33,50 @@ class StaticStorage(CompressedManifestStaticFilesStorage):
             return name
 
 
-def _fsync_path(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
+#: What PostgreSQL's ``fsync_fname_ext`` ignores for a directory: some systems refuse to open
+#: one (EISDIR, EACCES) and some file systems (CIFS, several FUSE and network volumes) refuse to
+#: flush one (EINVAL, EBADF). There is nothing to retry and the file's own bytes were flushed,
+#: so failing every upload on such a volume would protect nothing. Any other error still fails.
+_DIRECTORY_OPEN_UNSUPPORTED = frozenset({errno.EISDIR, errno.EACCES})
+_DIRECTORY_FSYNC_UNSUPPORTED = frozenset({errno.EBADF, errno.EINVAL})
+#: The errno values already reported by this process: a volume that cannot flush directories
+#: refuses on every save, and one warning says so; the repeats are debug lines.
+_reported_unsupported: set[int | None] = set()
+
+
+def fsync_path(path: str, *, directory: bool = False) -> None:
+    """Flushes a file's bytes, or a directory's entries (``directory=True``), to disk.
+
+    Any failure to flush a file raises. A directory on a file system that cannot flush
+    directories is skipped with a log line, exactly the errors PostgreSQL skips (above).
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        if directory and exc.errno in _DIRECTORY_OPEN_UNSUPPORTED:
+            _directory_not_flushed(path, exc)
+            return
+        raise
     try:
         os.fsync(fd)
+    except OSError as exc:
+        if not (directory and exc.errno in _DIRECTORY_FSYNC_UNSUPPORTED):
+            raise
+        _directory_not_flushed(path, exc)
     finally:
         os.close(fd)
+
+
+def _directory_not_flushed(path: str, exc: OSError) -> None:
+    level = logging.DEBUG if exc.errno in _reported_unsupported else logging.WARNING
+    _reported_unsupported.add(exc.errno)
+    log.log(
+        level,
+        "cannot flush directory %s (%s): this file system does not support it; files are "
+        "still flushed, a crash may lose their newest directory entries",
+        path,
+        exc.strerror or exc,
+    )
 
 
 class DurableFileSystemStorage(FileSystemStorage):
@@ -48,6 +87,8 @@ class DurableFileSystemStorage(FileSystemStorage):
     leave a committed row whose file is empty or missing; so the file's data and its directory
     entry (a new name, or the rename of the streamed temporary file) are flushed first, and so is
     the entry of every directory the save created (the first file of an agency or a period).
+    Where the file system cannot flush directories at all, those flushes are skipped
+    (``fsync_path``); a file that cannot be flushed always fails the save.
     """
 
     def _save(self, name: str, content: Any) -> str:
@@ -55,10 +96,10 @@ class DurableFileSystemStorage(FileSystemStorage):
         name = super()._save(name, content)  # type: ignore[misc]  # not in django-stubs
         full_path = self.path(name)
         try:
-            _fsync_path(full_path)  # the bytes
-            _fsync_path(os.path.dirname(full_path))  # the name pointing at them
+            fsync_path(full_path)  # the bytes
+            fsync_path(os.path.dirname(full_path), directory=True)  # the name pointing at them
             for directory in created:  # deepest first: each new directory's name in its parent
-                _fsync_path(os.path.dirname(directory))
+                fsync_path(os.path.dirname(directory), directory=True)
         except BaseException:
             # The caller never learns the name (``save`` raises), so it cannot remove the file:
             # removed here, or it would wait for the nightly janitor with its bytes unflushed.

@@ -19,7 +19,8 @@ verifies it before touching anything, then checks each restored evidence file ag
 
 Access: the backup directory is 0700 and every file in it 0600 (the database dump holds password
 hashes, TOTP secrets, unused MFA backup codes and every agency's data); restored media files get the portal's own modes
-(``FILE_UPLOAD_PERMISSIONS`` / ``FILE_UPLOAD_DIRECTORY_PERMISSIONS``), which nginx needs.
+(``FILE_UPLOAD_PERMISSIONS`` / ``FILE_UPLOAD_DIRECTORY_PERMISSIONS``), which nginx needs, and are
+flushed to disk (each file and its directory entries) before the restore reports success.
 
 Exports (``media/exports/``) are not backed up: they are derived data, regenerated on request,
 and an evidence pack would store the evidence twice. Restore marks every export job whose file is
@@ -278,8 +279,9 @@ def _restore_sqlite(db: dict[str, Any], copy: Path) -> None:
         src.close()
 
 
-def _makedirs(path: Path, mode: int | None) -> None:
-    """``path`` and its missing parents, new ones with ``mode`` (as the storage makes them)."""
+def _makedirs(path: Path, mode: int | None) -> list[Path]:
+    """``path`` and its missing parents, new ones with ``mode`` (as the storage makes them);
+    returns the directories it created, deepest first."""
     missing = []
     while not path.exists():
         missing.append(path)
@@ -288,6 +290,40 @@ def _makedirs(path: Path, mode: int | None) -> None:
         directory.mkdir(exist_ok=True)
         if mode is not None:
             directory.chmod(mode)
+    return missing
+
+
+def _restore_media(
+    *,
+    source: Path,
+    names: list[str],
+    media_root: Path,
+    directory_mode: int | None,
+    file_mode: int | None,
+) -> None:
+    """Copies the backup's media files (``media/...`` in the manifest) under ``media_root`` and
+    flushes them to disk, as the storage flushes an upload: the database restored just before
+    names every one of them, so a crash after the restore reported success must not leave rows
+    pointing at empty files or at names that never reached the disk.
+    """
+    from dti_portal import storage
+
+    directories: set[Path] = set()
+    for rel in names:
+        if not rel.startswith("media/"):
+            continue
+        dst = media_root / rel.removeprefix("media/")
+        created = _makedirs(dst.parent, directory_mode)
+        shutil.copy2(source / rel, dst)
+        if file_mode is not None:
+            dst.chmod(file_mode)
+        storage.fsync_path(str(dst))
+        # Each directory once, however many files it got: its entry for every file, and each
+        # new directory's entry in its parent.
+        directories.add(dst.parent)
+        directories.update(directory.parent for directory in created)
+    for directory in sorted(directories, key=lambda d: len(d.parts), reverse=True):
+        storage.fsync_path(str(directory), directory=True)
 
 
 def _fail_missing_exports(cursor: Any, media_root: Path) -> int:
@@ -327,13 +363,13 @@ def restore(source: Path) -> dict[str, Any]:
     media_root = Path(settings.MEDIA_ROOT)
     # The backup's files are 0600; restored ones get the modes the storage gives (nginx reads
     # evidence through the group, see the Dockerfile).
-    for rel in manifest["files"]:
-        if rel.startswith("media/"):
-            dst = media_root / rel.removeprefix("media/")
-            _makedirs(dst.parent, settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS)
-            shutil.copy2(source / rel, dst)
-            if settings.FILE_UPLOAD_PERMISSIONS is not None:
-                dst.chmod(settings.FILE_UPLOAD_PERMISSIONS)
+    _restore_media(
+        source=source,
+        names=list(manifest["files"]),
+        media_root=media_root,
+        directory_mode=settings.FILE_UPLOAD_DIRECTORY_PERMISSIONS,
+        file_mode=settings.FILE_UPLOAD_PERMISSIONS,
+    )
 
     # Every evidence row of the restored database points at a file with the recorded hash.
     with connection.cursor() as cur:

@@ -7,8 +7,10 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
 from django_sendfile import sendfile
 
 from dti_portal.errors import ValidationFailed
@@ -59,11 +61,23 @@ def exports(request: HttpRequest) -> HttpResponse:
 @require_GET
 def export_job(request: HttpRequest, job_id: Any) -> HttpResponse:
     """The job's state and progress; htmx polls the partial until it is finished."""
-    job = selectors.export_job_get(user=request.user, pk=job_id)
-    template = "scoring/_export_job.html" if request.headers.get("HX-Request") else None
+    polled = bool(request.headers.get("HX-Request"))
+    try:
+        job = selectors.export_job_get(user=request.user, pk=job_id)
+    except Http404:
+        if not polled:
+            raise
+        # A page left open past the retention polls a job the nightly janitor deleted: a 404
+        # is not swapped by htmx, so the page would poll every 2 s for ever and still show the
+        # progress bar. 286 makes htmx stop polling and swap in the notice. Deleted, never
+        # existed and someone else's job get the same answer, so this reveals nothing more
+        # than the 404 a direct request still gets.
+        return HttpResponseStopPolling(
+            render_to_string("scoring/_export_job_gone.html", request=request)
+        )
     ctx = {"job": job}
-    if template:
-        return render(request, template, ctx)
+    if polled:
+        return render(request, "scoring/_export_job.html", ctx)
     return render(request, "scoring/export_job.html", ctx)
 
 

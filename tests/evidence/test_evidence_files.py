@@ -857,14 +857,14 @@ def test_failed_flush_leaves_neither_row_nor_file(draft, user_a, monkeypatch, fa
 
     import dti_portal.storage
 
-    real_fsync_path = dti_portal.storage._fsync_path
+    real_fsync_path = dti_portal.storage.fsync_path
 
-    def failing_fsync_path(path):
+    def failing_fsync_path(path, *, directory=False):
         if os.path.isdir(path) == (failing == "directory"):
             raise OSError(errno.EIO, "Input/output error")
-        real_fsync_path(path)
+        real_fsync_path(path, directory=directory)
 
-    monkeypatch.setattr(dti_portal.storage, "_fsync_path", failing_fsync_path)
+    monkeypatch.setattr(dti_portal.storage, "fsync_path", failing_fsync_path)
     with pytest.raises(OSError):
         services.evidence_add_file(
             submission=draft, actor=user_a, upload=SimpleUploadedFile("a.pdf", pdf_bytes())

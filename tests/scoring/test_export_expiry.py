@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import os
 import time
+import uuid
 from io import StringIO
 from pathlib import Path
 
@@ -98,6 +99,41 @@ def test_expired_download_answers_404(world, reviewer, client_as):
         client_as(reviewer).get(reverse("scoring:export_download", args=[job.pk])).status_code
         == 404
     )
+
+
+def test_status_page_left_open_stops_polling_once_its_job_expired(world, reviewer, client_as):
+    """A status page left open past the retention polls a job the janitor deleted: the poll
+    answers 286 (htmx stops polling) with a notice in place of the progress bar, instead of a
+    404 htmx ignores while it keeps polling; a direct request is still a 404."""
+    job = _job(world, reviewer, days_old=8, state=ExportJob.State.RUNNING)
+    url = reverse("scoring:export_job", args=[job.pk])
+    client = client_as(reviewer)
+    polled = client.get(url, headers={"HX-Request": "true"})
+    assert polled.status_code == 200 and 'hx-trigger="every 2s"' in polled.content.decode()
+    services.export_jobs_expire()
+    gone = client.get(url, headers={"HX-Request": "true"})
+    assert gone.status_code == 286
+    body = gone.content.decode()
+    assert 'id="export-job"' in body and "hx-get" not in body and "hx-trigger" not in body
+    assert "Tệp xuất này đã hết hạn hoặc không còn tồn tại." in body
+    assert f'href="{reverse("scoring:exports")}"' in body
+    assert client.get(url).status_code == 404
+
+
+def test_polling_another_users_job_looks_like_polling_a_missing_one(
+    world, reviewer, leader, client_as
+):
+    """The poll's notice reveals nothing a 404 does not: someone else's live job and a job that
+    never existed get the same answer; a direct request for either is a 404."""
+    job = _job(world, reviewer, days_old=1, state=ExportJob.State.RUNNING)
+    theirs = reverse("scoring:export_job", args=[job.pk])
+    missing = reverse("scoring:export_job", args=[uuid.uuid4()])
+    client = client_as(leader)
+    assert client.get(theirs).status_code == client.get(missing).status_code == 404
+    a = client.get(theirs, headers={"HX-Request": "true"})
+    b = client.get(missing, headers={"HX-Request": "true"})
+    assert a.status_code == b.status_code == 286 and a.content == b.content
+    assert str(job.pk) not in a.content.decode()
 
 
 def test_exports_page_states_the_retention(world, reviewer, client_as, settings):
