@@ -414,7 +414,12 @@ def display_value(m: Measure, raw: Any) -> str:
 def compute_points(indicator: Indicator, measures: Sequence[Measure], values: Mapping[str, str]):  # type: ignore[no-untyped-def]
     """Self-assessed points of ``values`` with the sub-indicator's rule (``PointsPreview``)."""
     rule = indicator.scoring_rule or {"type": "informational"}
-    result = evaluate_rule(rule, rule_values(measures, values), indicator.max_points)
+    result = evaluate_rule(
+        rule,
+        rule_values(measures, values),
+        indicator.max_points,
+        {m.code: m.kind for m in measures},
+    )
     return PointsPreview(
         points=result.points,
         max_points=indicator.max_points,

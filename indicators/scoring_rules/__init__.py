@@ -12,8 +12,10 @@ sub-indicator's ``Measure.code``s. Decimals are strings in JSON. Rule types (DOM
      "bands": [{"min": "4", "points": "20"}, {"min": "1", "points": "5"}]}  # highest band reached
     {"type": "threshold_bands", "numerator": "numerator", "denominator": "denominator",
      "bands": [{"min": "80", "fraction": "1"}, {"min": "50", "fraction": "0.5"}]}
-                                                           # on a percentage (or "measure": a
-                                                           # percent measure instead of a/b)
+                                                           # on a percentage capped at 100%
+                                                           # (or "measure": a percent measure
+                                                           # instead of a/b; a rate or number
+                                                           # measure meets the bands uncapped)
     {"type": "target", "measure": "value", "target": "10"}  # min(value / target, 1) × max
     {"type": "manual", "measure": "points"}                # entered/appraised points, capped
     {"type": "informational"}                              # always 0
@@ -23,6 +25,7 @@ Several agencies' values (``combine_values``): numerators, denominators, counts 
 added up (a ratio is Σ numerators / Σ denominators); a ``rate`` (a figure per 100 or 1000
 inhabitants), a percentage, text and the points of a manual or external rule are never added up:
 the lead enters the province's figure. A target or threshold rule may read a rate; a ratio may not.
+``evaluate_rule`` takes the measures' kinds (``measure_kinds``) to tell a percentage from a rate.
 
 Arithmetic and rounding
 -----------------------

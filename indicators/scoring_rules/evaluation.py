@@ -31,13 +31,23 @@ from .base import (
 
 
 def evaluate_rule(
-    rule: Mapping[str, Any], values: Mapping[str, Value], max_points: Decimal
+    rule: Mapping[str, Any],
+    values: Mapping[str, Value],
+    max_points: Decimal,
+    measure_kinds: Mapping[str, str] | None = None,
 ) -> RuleResult:
     """Applies ``rule`` to ``values`` (measure code → Decimal/str/None) for a sub-indicator worth
     ``max_points``. Never raises on bad data: missing or unreadable required values give 0 points
     and ``complete=False``; oddities are reported in ``warnings``; values too large to compute
     with (stored before the input bounds, e.g. ``1E+9999999``) give 0 points, incomplete, with a
     warning. Points are in [0, max_points].
+
+    ``measure_kinds`` (measure code → ``Measure.kind``) says what a threshold rule's ``measure``
+    is: a percentage (kind ``percent``, and always a numerator/denominator pair) is capped at
+    100% before it meets the bands; a rate per 100/1000 inhabitants or a number is compared with
+    the bands as it is (130 subscriptions per 100 inhabitants reaches a band at 120). Without
+    it, the measure is taken for a percentage. The scoring engine, the reporting form and the
+    what-if all pass it.
     """
     max_d = to_decimal(max_points)
     if max_d is None or max_d < _ZERO:
@@ -45,7 +55,7 @@ def evaluate_rule(
     with localcontext() as ctx:
         ctx.prec = _PRECISION
         try:
-            result = _evaluate(rule, values, max_d)
+            result = _evaluate(rule, values, max_d, measure_kinds or {})
         except DecimalException:
             result = _missing(
                 Msg(gettext_noop("Không tính được điểm.")),
@@ -77,7 +87,12 @@ def _read_ratio(
     return num, den
 
 
-def _evaluate(rule: Mapping[str, Any], values: Mapping[str, Value], mx: Decimal) -> RuleResult:
+def _evaluate(
+    rule: Mapping[str, Any],
+    values: Mapping[str, Value],
+    mx: Decimal,
+    measure_kinds: Mapping[str, str],
+) -> RuleResult:
     warnings: list[Msg] = []
     kind = rule.get("type") if isinstance(rule, Mapping) else None
     if kind == "informational":
@@ -190,44 +205,7 @@ def _evaluate(rule: Mapping[str, Any], values: Mapping[str, Value], mx: Decimal)
         )
 
     if kind == "threshold_bands":
-        if "numerator" in rule:
-            pair = _read_ratio(rule, values, warnings)
-            if isinstance(pair, RuleResult):
-                return pair
-            num, den = pair
-            percent = num * _HUNDRED / den
-        else:
-            got = _read_number(values, str(rule.get("measure", "")), _PERCENT, warnings)
-            if got is None:
-                return _missing(Msg(gettext_noop("Chưa có tỷ lệ %%.")), warnings)
-            percent = got
-        if percent > _HUNDRED:
-            warnings.append(Msg(gettext_noop("Tỷ lệ vượt 100%%: tính như 100%%.")))
-            percent = _HUNDRED
-        for lo, frac in _sorted_bands(rule.get("bands") or [], "fraction"):
-            if percent >= lo:
-                f = _clamp(frac, _ONE)
-                pts = f * mx
-                return RuleResult.of(
-                    pts,
-                    warnings,
-                    Msg(
-                        gettext_noop(
-                            "Tỷ lệ %(percent)s%% ≥ %(min)s%% → %(fraction)s × %(max)s = "
-                            "%(points)s điểm."
-                        ),
-                        percent=percent,
-                        min=lo,
-                        fraction=f,
-                        max=mx,
-                        points=pts,
-                    ),
-                )
-        return RuleResult.of(
-            _ZERO,
-            warnings,
-            Msg(gettext_noop("Tỷ lệ %(percent)s%% chưa đạt ngưỡng nào → 0 điểm."), percent=percent),
-        )
+        return _threshold(rule, values, mx, measure_kinds, warnings)
 
     if kind == "target":
         target = to_decimal(rule.get("target"))
@@ -286,6 +264,74 @@ def _evaluate(rule: Mapping[str, Any], values: Mapping[str, Value], mx: Decimal)
             else gettext_noop("Điểm chấm trực tiếp: %(points)s điểm."),
             points=pts,
         ),
+    )
+
+
+def _threshold(
+    rule: Mapping[str, Any],
+    values: Mapping[str, Value],
+    mx: Decimal,
+    measure_kinds: Mapping[str, str],
+    warnings: list[Msg],
+) -> RuleResult:
+    """Threshold bands: the highest band whose ``min`` the figure reaches gives its fraction of
+    ``mx``. The figure is a percentage (numerator × 100 ÷ denominator, or a ``percent``
+    measure), capped at 100%; or a rate or number (``measure_kinds``), compared as it is."""
+    if "numerator" in rule:
+        pair = _read_ratio(rule, values, warnings)
+        if isinstance(pair, RuleResult):
+            return pair
+        num, den = pair
+        figure = num * _HUNDRED / den
+        is_percent = True
+    else:
+        code = str(rule.get("measure", ""))
+        is_percent = measure_kinds.get(code, "percent") == "percent"
+        got = _read_number(values, code, _PERCENT if is_percent else _VALUE, warnings)
+        if got is None:
+            return _missing(
+                Msg(gettext_noop("Chưa có tỷ lệ %%."))
+                if is_percent
+                else Msg(gettext_noop("Chưa có giá trị.")),
+                warnings,
+            )
+        figure = got
+    if is_percent and figure > _HUNDRED:
+        warnings.append(Msg(gettext_noop("Tỷ lệ vượt 100%%: tính như 100%%.")))
+        figure = _HUNDRED
+    for lo, frac in _sorted_bands(rule.get("bands") or [], "fraction"):
+        if figure >= lo:
+            f = _clamp(frac, _ONE)
+            pts = f * mx
+            if is_percent:
+                reached = Msg(
+                    gettext_noop(
+                        "Tỷ lệ %(percent)s%% ≥ %(min)s%% → %(fraction)s × %(max)s = %(points)s điểm."
+                    ),
+                    percent=figure,
+                    min=lo,
+                    fraction=f,
+                    max=mx,
+                    points=pts,
+                )
+            else:
+                reached = Msg(
+                    gettext_noop(
+                        "Giá trị %(value)s ≥ %(min)s → %(fraction)s × %(max)s = %(points)s điểm."
+                    ),
+                    value=figure,
+                    min=lo,
+                    fraction=f,
+                    max=mx,
+                    points=pts,
+                )
+            return RuleResult.of(pts, warnings, reached)
+    return RuleResult.of(
+        _ZERO,
+        warnings,
+        Msg(gettext_noop("Tỷ lệ %(percent)s%% chưa đạt ngưỡng nào → 0 điểm."), percent=figure)
+        if is_percent
+        else Msg(gettext_noop("Giá trị %(value)s chưa đạt ngưỡng nào → 0 điểm."), value=figure),
     )
 
 

@@ -146,7 +146,9 @@ def _project(
                     )
                 values[mcode] = _clean_value(known[mcode], raw, values.get(mcode))
             rule = entry.get("rule") or ind.scoring_rule or {}
-            result = evaluate_rule(rule, values, ind.max_points)
+            result = evaluate_rule(
+                rule, values, ind.max_points, {c: m.kind for c, m in known.items()}
+            )
             points = result.points
             changed.append(
                 {

@@ -139,7 +139,7 @@ def _evaluate_kinds(
                 values = {code: used[0].values.get(code) for code in sub.measure_kinds}
             else:
                 values = combine_values(sub.rule, sub.measure_kinds, [s.values for s in used])
-            result = evaluate_rule(sub.rule, values, sub.max_points)
+            result = evaluate_rule(sub.rule, values, sub.max_points, sub.measure_kinds)
             json_values = {k: _json_value(v) for k, v in values.items()}
             done = evaluated[key] = (
                 result,

@@ -43,8 +43,12 @@ _MAIN_FIELDS = _field_getter(MainIndexData)
 _SUB_FIELDS = _field_getter(SubIndicatorData)
 _SUBMISSION_FIELDS = _field_getter(SubmissionData)
 _PERIOD_FIELDS = _field_getter(PeriodData)
-#: Changes whenever the canonical form below changes (a new form never matches an old hash).
-_HASH_FORMAT = "dti-inputs/3"
+#: Changes whenever the canonical form below changes (a new form never matches an old hash),
+#: and whenever the engine or a rule scores the same inputs differently (a fix): a stored
+#: snapshot is kept as long as its hash matches, so only a new hash makes the next recompute
+#: rewrite it. /4: threshold bands compare a rate or a number with the bands as it is
+#: (no 100% cap).
+_HASH_FORMAT = "dti-inputs/4"
 
 
 def input_hash(

@@ -256,6 +256,55 @@ def test_threshold_bands_on_ratio_and_percent():
     assert ev(THRESHOLD, "20", numerator="1").complete is False
 
 
+def test_threshold_bands_on_a_rate_compare_the_value_as_it_is():
+    """A threshold rule may read a rate (a figure per 100 or 1000 inhabitants) or a number
+    (``validate_rule`` accepts both). Such a figure is not a percentage: 2025 sub-indicator 3.3
+    "Tỷ lệ thuê bao băng rộng di động/100 dân" (30 points, Phụ lục I of Plan 4636) is
+    commonly above 100 subscriptions per 100 inhabitants. Only a percentage is capped at 100%.
+
+    By hand, bands ≥ 120 → 1, ≥ 100 → 0.8, ≥ 80 → 0.5 of 30 points:
+    125 → band 120 → 1 × 30 = 30 (capping 125 at 100 would give band 100 → 24);
+    105 → band 100 → 0.8 × 30 = 24; 90 → band 80 → 0.5 × 30 = 15; 50 → no band → 0.
+    """
+    rule = {
+        "type": "threshold_bands",
+        "measure": "value",
+        "bands": [
+            {"min": "120", "fraction": "1"},
+            {"min": "100", "fraction": "0.8"},
+            {"min": "80", "fraction": "0.5"},
+        ],
+    }
+    from django.utils import translation
+
+    for kind in ("rate", "number"):
+        kinds = {"value": kind}
+        assert validate_rule(rule, kinds, D(30)) == []
+
+        def pts(value, kinds=kinds):
+            return evaluate_rule(rule, {"value": value}, D(30), kinds)
+
+        top = pts("125")
+        assert top.points == 30, kind
+        assert top.warnings == ()  # nothing "above 100%" about a rate
+        assert "125" in top.explanation and "%" not in top.explanation
+        assert pts("105").points == 24
+        assert pts("90").points == 15
+        none = pts("50")
+        assert none.points == 0 and none.complete and "%" not in none.explanation
+        assert pts(None).complete is False
+        with translation.override("en"):
+            assert top.explanation_text() == "Value 125 ≥ 120 → 1 × 30 = 30 points."
+            assert none.explanation_text() == "Value 50 reaches no threshold → 0 points."
+            assert (
+                pts(None).explanation_text() == evaluate_rule(TARGET, {}, D(30)).explanation_text()
+            )
+    # A percentage is still capped at 100% (with a warning), whether its kind is given or not.
+    pct = {**THRESHOLD_PCT}
+    assert evaluate_rule(pct, {"pct": "150"}, D(20), {"pct": "percent"}).warnings
+    assert evaluate_rule(pct, {"pct": "150"}, D(20), {"pct": "percent"}).points == 20
+
+
 def test_target_capped():
     assert ev(TARGET, "30", value="5").points == 15
     assert ev(TARGET, "30", value="10").points == 30

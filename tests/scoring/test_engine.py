@@ -454,3 +454,26 @@ def test_input_hash_covers_the_left_out_counts():
     moved = engine.input_hash(fw(), kept, OPEN, {"1.1": {"submitted_to_lead": 1}})
     elsewhere = engine.input_hash(fw(), kept, OPEN, {"1.2": {"draft": 1}})
     assert len({base, one, two, moved, elsewhere}) == 5
+
+
+def test_threshold_bands_on_a_rate_are_scored_on_the_rate_by_the_engine():
+    """The engine tells the rule what its measure is (``measure_kinds``): a rate of 125
+    subscriptions per 100 inhabitants reaches the band at 120 (1 × 200 points, by hand), where
+    capping it at 100% would give the band at 100 (0.8 × 200 = 160)."""
+    rule = {
+        "type": "threshold_bands",
+        "measure": "value",
+        "bands": [{"min": "120", "fraction": "1"}, {"min": "100", "fraction": "0.8"}],
+    }
+    framework = FrameworkData(
+        total_points=D(1000),
+        mains=[MainIndexData("3", "Hạ tầng số", D(1000))],
+        subs=[
+            SubIndicatorData("3.3", "Thuê bao/100 dân", "3", D(200), rule, {"value": "rate"}, LEAD),
+            SubIndicatorData("3.1", "Tỷ lệ", "3", D(800), RATIO, RATIO_KINDS, LEAD),
+        ],
+    )
+    res = compute_all(framework, [sub("3.3", LEAD, {"value": "125"})], OPEN)
+    for kind in (SELF_ASSESSED, APPRAISED, FINAL):
+        assert D(res[kind].lineage["3.3"]["points"]) == D(200), kind
+        assert res[kind].total_points == D(200)

@@ -299,7 +299,12 @@ class Command(BaseCommand):
                     points = None
                     if ind.scoring_rule:
                         try:
-                            points = evaluate_rule(ind.scoring_rule, values, ind.max_points).points
+                            points = evaluate_rule(
+                                ind.scoring_rule,
+                                values,
+                                ind.max_points,
+                                {m.code: m.kind for m in measures},
+                            ).points
                         except Exception:  # noqa: BLE001 - a rule the generator cannot feed
                             points = None
                     user = staff[agency.id]
