@@ -13,7 +13,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from dti_portal.errors import NotFound
 
 from .models import Agency, AgencyAlias, AgencyGroup, User
-from .text import normalize_name
+from .text import search_words
 
 
 def agency_search(
@@ -27,9 +27,9 @@ def agency_search(
         qs = qs.filter(is_active=True)
     if kind:
         qs = qs.filter(kind=kind)
-    key = normalize_name(q)
-    if key:
-        qs = qs.filter(*[Q(search_text__contains=word) for word in key.split()])
+    words = search_words(q)
+    if words:
+        qs = qs.filter(*[Q(search_text__contains=word) for word in words])
     return qs.order_by("name")
 
 

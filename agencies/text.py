@@ -25,3 +25,15 @@ def normalize_name(text: str) -> str:
     text = strip_diacritics(unicodedata.normalize("NFC", text or "")).lower()
     text = _PUNCT.sub(" ", text)
     return _SPACES.sub(" ", text).strip()
+
+
+def search_words(query: str) -> list[str]:
+    """The words of a search box's ``query`` as matched against ``Agency.search_text``: an agency
+    matches when its search text contains every word ("so khoa hoc" finds "Sở Khoa học và Công
+    nghệ")."""
+    return normalize_name(query).split()
+
+
+def matches_search(search_text: str, words: list[str]) -> bool:
+    """The in-memory twin of the directory's database filter (every word contained)."""
+    return all(word in search_text for word in words)

@@ -10,6 +10,8 @@ has nothing assigned in the period, or has not sent anything yet in it: a rank o
 every agency that has not started says nothing and would move them up and down between periods.
 Movement compares two periods in which the agency was ranked in both.
 Ranks follow the Ministry's convention: ties share a rank and the next rank is skipped (1, 2, 2, 4).
+A league may cover one unit type only (communes against communes, as a province compares them):
+its ranks and movement are then among that type, and ``overall_rank`` keeps the province-wide rank.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class LeagueRow:
     figures: AgencyFigures
     score: Decimal | None
     rank: int | None = None
+    overall_rank: int | None = None  # among every agency; differs from ``rank`` within one type
     band: str = ""
     band_key: str = ""
     previous_rank: int | None = None
@@ -132,11 +135,14 @@ def build_league(
     *,
     thresholds: Sequence[float | Decimal],
     previous: Mapping[int, int | None] | None = None,
+    overall: Mapping[int, int | None] | None = None,
 ) -> list[LeagueRow]:
     """Ranks agencies: ranked ones by rank then name, unranked ones last by name.
 
     ``previous`` maps agency id → its rank in the previous period (for the movement column);
-    movement is None unless the agency is ranked in both periods.
+    movement is None unless the agency is ranked in both periods. ``overall`` maps agency id →
+    its province-wide rank when ``figures`` are one unit type only; without it the rank is the
+    overall rank.
     """
     figs = list(figures)
     scores = [agency_score(f) for f in figs]
@@ -151,6 +157,7 @@ def build_league(
                 figures=f,
                 score=score,
                 rank=rank,
+                overall_rank=rank if overall is None else overall.get(f.agency_id),
                 band=label,
                 band_key=key,
                 previous_rank=prev,

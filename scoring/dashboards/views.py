@@ -7,12 +7,14 @@ from functools import wraps
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
+from agencies.models import Agency
 from dti_portal.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from indicators.models import Measure
 
@@ -202,15 +204,79 @@ def national(request: HttpRequest) -> HttpResponse:
     )
 
 
+LEAGUE_PAGE_SIZE = 50
+LEAGUE_PAGE_SIZES = (20, 50, 100)
+SEARCH_MAX_LENGTH = 100
+
+
+def _page_number(raw: str | None) -> int:
+    """The page asked for; anything that is not a page number gives the first page (a number past
+    the last page gives the last one, through ``Paginator.get_page``)."""
+    try:
+        return max(int(raw or 1), 1)
+    except ValueError:
+        return 1
+
+
+def _page_size(raw: str | None) -> int:
+    """Rows a page: one of LEAGUE_PAGE_SIZES, else the default."""
+    return int(raw) if raw in {str(n) for n in LEAGUE_PAGE_SIZES} else LEAGUE_PAGE_SIZE
+
+
 @domain_errors
 def league(request: HttpRequest) -> HttpResponse:
+    """The league table, filtered by unit type and name, 50 rows a page (ranks over the whole
+    table: see ``selectors.league_table``); the exports keep the full table."""
     fw, period, query = _selection(request)
     kind = request.GET.get("kind") or ScoreKind.APPRAISED
     if kind not in ScoreKind.values:
         kind = ScoreKind.APPRAISED
-    data = sel.league_table(user=request.user, framework=fw, period=period, kind=kind)
+    agency_kind = request.GET.get("agency_kind", "")
+    if agency_kind not in Agency.Kind.values:
+        agency_kind = ""
+    search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    per_page = _page_size(request.GET.get("per_page"))
+    data = sel.league_table(
+        user=request.user,
+        framework=fw,
+        period=period,
+        kind=kind,
+        agency_kind=agency_kind,
+        search=search,
+    )
+    paginator = Paginator(data["rows"], per_page)
+    page = paginator.get_page(_page_number(request.GET.get("page")))
+    filters = {
+        "kind": kind if "kind" in request.GET else "",
+        "agency_kind": agency_kind,
+        "q": search,
+        "per_page": str(per_page) if per_page != LEAGUE_PAGE_SIZE else "",
+    }
+    filter_query = "&".join(
+        p for p in (query, urlencode({k: v for k, v in filters.items() if v})) if p
+    )
+    n_ranked = len(data["ranked_rows"])
     return render(
         request,
         "scoring/league.html",
-        {**_base_context(request, fw, period, query), **data, "kinds": ScoreKind.choices},
+        {
+            **_base_context(request, fw, period, query),
+            **data,
+            "kinds": ScoreKind.choices,
+            "kind_in_query": filters["kind"],
+            "agency_kinds": Agency.Kind.choices,
+            "agency_kind_label": Agency.Kind(agency_kind).label if agency_kind else "",
+            "page_sizes": LEAGUE_PAGE_SIZES,
+            "per_page": per_page,
+            "page": page,
+            "page_links": [
+                n if isinstance(n, int) else None
+                for n in paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1)
+            ],
+            "page_ranked": [r for r in page.object_list if r.ranked],
+            "page_unranked": [r for r in page.object_list if not r.ranked],
+            # The page the unranked rows start on (they come after every ranked row).
+            "unranked_page": n_ranked // per_page + 1,
+            "filter_query": filter_query,
+        },
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from agencies.matching import NameResolver
 from agencies.models import Agency, AgencyAlias
 from agencies.selectors import agency_search
-from agencies.text import normalize_name
+from agencies.text import matches_search, normalize_name, search_words
 
 
 def test_normalize_name():
@@ -51,6 +51,16 @@ def test_search_text_includes_aliases(khanh_hoa, user_a):
     assert list(agency_search(user=user_a, q="so xd tinh")) == [agency]
     AgencyAlias.objects.get(agency=agency, alias="Sở XD tỉnh").delete()
     assert not agency_search(user=user_a, q="so xd tinh").exists()
+
+
+def test_in_memory_search_agrees_with_the_directory_search(khanh_hoa, user_a):
+    """The league page filters agencies it has already read with ``matches_search``."""
+    agencies = list(Agency.objects.filter(is_active=True))
+    for q in ("so khoa hoc", "Sở KH&CN", "UBND", "  ", "phường nha trang", "không tồn tại"):
+        words = search_words(q)
+        in_memory = {a.pk for a in agencies if matches_search(a.search_text, words)}
+        assert in_memory == set(agency_search(user=user_a, q=q).values_list("pk", flat=True)), q
+    assert search_words("  Sở  KH&CN ") == ["so", "kh&cn"]
 
 
 def test_demo_seed_is_idempotent(db):

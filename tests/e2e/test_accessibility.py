@@ -210,6 +210,14 @@ def test_pages_have_no_axe_violations(page, live_server, artifacts_dir):
     audit.visit("leader", f"/scores/main/{world['main_code']}/{q}", ready=charts_drawn)
     audit.visit("leader", f"/scores/sub/{world['sub_code']}/{q}")
     audit.visit("leader", f"/scores/league/{q}")
+    # The league at 20 rows a page (page 2: the pagination, the unranked agencies); one unit
+    # type, searched; and the search box typed into (htmx refreshes the rows and the status).
+    audit.visit("leader", f"/scores/league/{q}&per_page=20&page=2", note="page 2")
+    audit.visit("leader", f"/scores/league/{q}&agency_kind=commune&q=phuong", note="communes")
+    page.get_by_label("Tìm theo tên, tên viết tắt, mã (có dấu hoặc không dấu)").fill("so")
+    page.wait_for_url("**q=so**")
+    page.locator("#league-status", has_text="khớp với “so”").wait_for()
+    audit.check("leader", "/scores/league/ (searched as typed)")
     audit.visit("leader", f"/scores/what-if/{q}")
     page.locator("[data-whatif-row] input.form-control").first.fill("5")
     page.get_by_role("button", name="Tính thử").first.click()

@@ -56,6 +56,19 @@ def test_build_league_ties_unranked_and_bands():
     assert by["Sở C"].movement is None
 
 
+def test_league_of_one_unit_type_keeps_the_province_rank():
+    figures = [fig(1, "Sở A", "100", "90"), fig(2, "Xã B", "100", "80"), fig(3, "Xã C", "10", "7")]
+    everyone = league.build_league(figures, thresholds=[90, 80, 65, 50])
+    assert [(r.rank, r.overall_rank) for r in everyone] == [(1, 1), (2, 2), (3, 3)]
+    communes = league.build_league(
+        figures[1:], thresholds=[90, 80, 65, 50], overall=league.ranks_by_agency(everyone)
+    )
+    assert [(r.figures.name, r.rank, r.overall_rank) for r in communes] == [
+        ("Xã B", 1, 2),
+        ("Xã C", 2, 3),
+    ]
+
+
 def test_bands_follow_configured_thresholds():
     assert league.band_for(D("70"), [90, 80, 65, 50])[0] == "Khá"
     assert league.band_for(D("70"), [95, 90, 85, 75])[0] == "Yếu"

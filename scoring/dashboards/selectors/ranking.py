@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from agencies.models import Agency
+from agencies.text import matches_search, search_words
 from evidence.models import (
     ReportingPeriod,
     Submission,
@@ -129,18 +130,30 @@ def league_table(
     framework: Framework,
     period: ReportingPeriod | None,
     kind: str = ScoreKind.APPRAISED,
+    agency_kind: str = "",
+    search: str = "",
 ) -> dict[str, Any]:
     """The agency league table of ``period`` with movement since the previous period.
 
     Province users see every agency; agency staff see their own row only (with its rank).
     ``ranked_rows`` / ``unranked_rows`` split ``rows``: unranked agencies (nothing assigned or
-    nothing sent yet) are shown apart, last, without rank or movement.
+    nothing sent yet) are shown apart, last, without rank or movement; ``unranked_counts`` counts
+    them by reason (``unassigned``, ``not_reported``).
+
+    ``agency_kind`` (an ``Agency.Kind`` value) makes it the league of that unit type: the
+    agencies of the type are ranked among themselves (communes against communes), movement
+    compares those ranks, and each row's ``overall_rank`` keeps its province-wide rank.
+    ``search`` keeps the rows whose agency's name, short name, code or an alias contains every
+    word (ignoring case and diacritics, as the agency directory searches); it only hides rows,
+    so a rank never changes with it. Without either (the exports): every agency.
+    Queries: the tree, the agencies, the periods and 3 per period, whatever the filters.
     """
     if period is None:
         return {
             "rows": [],
             "ranked_rows": [],
             "unranked_rows": [],
+            "unranked_counts": {},
             "period": None,
             "previous": None,
             "kind": kind,
@@ -150,37 +163,56 @@ def league_table(
     thresholds = settings.DTI_LEAGUE_BANDS
     periods = periods_of(framework)
     prev = previous_period(period, periods)
-    prev_ranks: dict[int, int | None] = {}
-    if prev is not None:
-        prev_rows = league_mod.build_league(
-            agency_figures(
-                framework=framework,
-                period=prev,
-                sub_infos=sub_infos,
-                agencies=agencies,
-                kind=kind,
-            ),
-            thresholds=thresholds,
-        )
-        prev_ranks = league_mod.ranks_by_agency(prev_rows)
-    rows = league_mod.build_league(
-        agency_figures(
-            framework=framework, period=period, sub_infos=sub_infos, agencies=agencies, kind=kind
-        ),
-        thresholds=thresholds,
-        previous=prev_ranks,
+    figures = agency_figures(
+        framework=framework, period=period, sub_infos=sub_infos, agencies=agencies, kind=kind
     )
+    prev_figures = (
+        agency_figures(
+            framework=framework, period=prev, sub_infos=sub_infos, agencies=agencies, kind=kind
+        )
+        if prev is not None
+        else []
+    )
+
+    def league_of(
+        figs: list[league_mod.AgencyFigures],
+        prev_figs: list[league_mod.AgencyFigures],
+        overall: dict[int, int | None] | None = None,
+    ) -> list[league_mod.LeagueRow]:
+        prev_ranks = league_mod.ranks_by_agency(
+            league_mod.build_league(prev_figs, thresholds=thresholds)
+        )
+        return league_mod.build_league(
+            figs, thresholds=thresholds, previous=prev_ranks, overall=overall
+        )
+
+    rows = league_of(figures, prev_figures)
+    if agency_kind:
+        of_kind = {a.pk for a in agencies if a.kind == agency_kind}
+        rows = league_of(
+            [f for f in figures if f.agency_id in of_kind],
+            [f for f in prev_figures if f.agency_id in of_kind],
+            overall=league_mod.ranks_by_agency(rows),
+        )
     own_agency = None if getattr(user, "sees_province", False) else getattr(user, "agency_id", None)
     if own_agency is not None:
         rows = [r for r in rows if r.figures.agency_id == own_agency]
+    words = search_words(search)
+    if words:
+        search_text = {a.pk: a.search_text for a in agencies}
+        rows = [r for r in rows if matches_search(search_text[r.figures.agency_id], words)]
+    unranked = [r for r in rows if not r.ranked]
     return {
         "rows": rows,
         "ranked_rows": [r for r in rows if r.ranked],
-        "unranked_rows": [r for r in rows if not r.ranked],
+        "unranked_rows": unranked,
+        "unranked_counts": Counter(r.unranked_reason for r in unranked),
         "period": period,
         "previous": prev,
         "kind": kind,
         "kind_label": str(ScoreKind(kind).label),
+        "agency_kind": agency_kind,
+        "search": search,
         "thresholds": thresholds,
         "own_agency_id": own_agency,
         "province_scope": own_agency is None,
