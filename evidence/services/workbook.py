@@ -107,6 +107,10 @@ def workbook_build(*, user: User, period: ReportingPeriod) -> bytes:
         "Mỗi trang tính là một chỉ số thành phần được giao cho cơ quan.",
         "Nhập số liệu ở dòng 5, dưới tên từng cột; không sửa dòng 4 (mã số liệu, được ẩn).",
         "Số thập phân dùng dấu phẩy hoặc dấu chấm (ví dụ 12,5). Có/Không: chọn trong danh sách.",
+        # Each period is scored from its own figures and the dashboard shows the latest one, so
+        # a count entered as the quarter's increment alone would lose the earlier quarters.
+        "Số liệu tính đến hết kỳ báo cáo: số lượng phát sinh trong năm thì cộng dồn từ đầu năm "
+        "(lũy kế); số hiện có và tỷ lệ thì lấy tại thời điểm báo cáo.",
         "Tải tệp lên trang “Việc cần làm → Nộp tệp Excel”: hệ thống cho xem trước mọi thay đổi "
         "và mọi ô sai; chỉ khi xác nhận mới lưu thành bản nháp.",
         "Chỉ số đã gửi, đã duyệt hoặc đã khóa sẽ không được thay đổi qua tệp này.",

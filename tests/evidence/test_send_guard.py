@@ -208,3 +208,16 @@ def test_a_sent_item_page_offers_no_save_buttons(world, user_a, client_as):
     html = client_as(user_a).get(item_url(world)).content.decode()
     assert "Báo cáo đã gửi: chỉ xem." in html
     assert 'value="save"' not in html and 'value="carry_over"' not in html
+
+
+# --- what a period's figures are --------------------------------------------------------------
+
+
+def test_the_form_says_figures_are_as_at_the_end_of_the_period(world, user_a, client_as):
+    """Each period is scored from its own figures alone: the form tells the agency that counts
+    are cumulative from January, so a quarter's increment alone is not entered by mistake."""
+    html = client_as(user_a).get(item_url(world)).content.decode()
+    assert 'aria-describedby="values-help"' in html.split('id="values-form"')[1].split(">")[0]
+    help_text = html.split('id="values-help">')[1].split("</p>")[0]
+    assert "cộng dồn từ đầu năm (lũy kế)" in help_text
+    assert "không cộng các kỳ với nhau" in help_text

@@ -45,6 +45,8 @@ def confirm(client, world):
 def test_workbook_lists_assigned_items_with_vietnamese_labels(world, user_a, client_as):
     wb = download(client_as(user_a), world)
     assert wb.sheetnames[0] == "Hướng dẫn"
+    guide = [c.value for c in wb["Hướng dẫn"]["A"] if c.value]
+    assert any("cộng dồn từ đầu năm (lũy kế)" in line for line in guide)  # each period alone
     assert "1.1" in wb.sheetnames and "1.2" in wb.sheetnames
     ws = wb["1.1"]
     assert ws["A1"].value.startswith("1.1. Tỷ lệ cán bộ chuyên trách")
