@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TypedDict
 
 from django.db import models
@@ -107,6 +108,10 @@ class NationalResult(TimeStamped):
 
     ``main_values`` maps main-index codes to the published value (0–1); ``dti`` is computed from
     the framework's weights at full precision; ``rank`` ties share a rank, the next is skipped.
+    ``published_dti`` and ``published_rank`` are the Ministry's own figures when its table has
+    them: those are official (the Ministry ranks on values it publishes rounded to 4 decimals, so
+    a DTI recomputed from them can tie or swap two close provinces); ``official_dti`` and
+    ``official_rank`` are what every page shows.
     """
 
     framework = models.ForeignKey(
@@ -131,7 +136,17 @@ class NationalResult(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year} {self.province}: {self.dti} (#{self.rank})"
+        return f"{self.year} {self.province}: {self.official_dti} (#{self.official_rank})"
+
+    @property
+    def official_dti(self) -> Decimal:
+        """The published DTI when the Ministry's table has one, else the computed one."""
+        return self.published_dti if self.published_dti is not None else self.dti
+
+    @property
+    def official_rank(self) -> int:
+        """The published rank when the Ministry's table has one, else the computed one."""
+        return self.published_rank if self.published_rank is not None else self.rank
 
 
 from .exports.models import ExportJob  # noqa: E402,F401  (exports own their model)

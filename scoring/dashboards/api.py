@@ -142,8 +142,8 @@ class DashboardView(APIView):
                 "target_gap": s(d["target_gap"]),
                 "official": {
                     "year": official.year,
-                    "dti": s(official.dti),
-                    "rank": official.rank,
+                    "dti": s(official.official_dti),
+                    "rank": official.official_rank,
                     "total_points": s(d["official_points"]),
                 }
                 if official

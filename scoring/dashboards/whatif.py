@@ -201,7 +201,7 @@ def _project(
         others = [r for r in rows if not sel.same_province(r.province, settings.PROVINCE_NAME)]
         out["national_year"] = year
         out["provinces"] = len(others) + 1
-        out["rank"] = sel.rank_among(dti, [r.dti for r in others])
+        out["rank"] = sel.rank_among(dti, [r.official_dti for r in others])
         for r in main_rows:
             if r["max_points"] > 0:
                 vals = [

@@ -147,3 +147,36 @@ def test_projected_rank_ties_at_the_published_precision():
     assert rank_among(Decimal("0.80016"), [Decimal("0.8002")]) == 1
     assert rank_among(Decimal("0.80014"), [Decimal("0.8002")]) == 2
     assert rank_among(Decimal("0.5"), [Decimal("0.9"), Decimal("0.9"), Decimal("0.4")]) == 3
+
+
+def test_pages_show_the_published_dti_and_rank_over_the_recomputed(tmp_path, fw2022, client_as):
+    """Recomputed from main-index values published to 4 decimals, two close provinces can tie or
+    swap; where the Ministry's table gives a DTI and a rank, those are official and shown."""
+    from django.urls import reverse
+
+    from scoring.dashboards.selectors import national_comparison, national_rows
+    from tests.factories import UserFactory
+
+    close = ["0.8000"] * 8
+    rows = [
+        # Equal once rounded: recomputed, both rank 1; the Ministry ranked Khánh Hòa second.
+        ["Tỉnh Phú Yên", *close, "0.80004", "1"],
+        ["Khánh Hòa", *close, "0.79996", "2"],
+        ["Tỉnh Không Ghi", *["0.5"] * 8, "", ""],  # no published figures: recomputed
+    ]
+    out = run(write_csv(tmp_path, rows), "--framework", "dti-2022", "--year", 2024)
+    assert "1 tỉnh, thành phố có hạng tính lại khác hạng công bố" in out
+    ours = NationalResult.objects.get(province="Khánh Hòa")
+    assert (ours.rank, ours.official_rank) == (1, 2)
+    assert ours.official_dti == D("0.79996")
+    plain = NationalResult.objects.get(province="Tỉnh Không Ghi")
+    assert (plain.official_rank, plain.official_dti) == (plain.rank, plain.dti) == (3, D("0.5"))
+
+    _year, table = national_rows(fw2022)
+    assert [r.province for r in table] == ["Tỉnh Phú Yên", "Khánh Hòa", "Tỉnh Không Ghi"]
+    nat = national_comparison(fw2022)
+    assert (nat["rank"], nat["dti"]) == (2, D("0.79996"))
+
+    leader = UserFactory(role="leader", agency=None)
+    html = client_as(leader).get(reverse("scoring:national")).content.decode()
+    assert '<td class="num">2</td><td>Khánh Hòa</td><td class="num">0,8000</td>' in html

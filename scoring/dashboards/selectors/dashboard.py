@@ -305,8 +305,10 @@ def dashboard(
         if (table.province_scope and total is not None)
         else None,
         "official": official,
-        "official_points": official.dti * 1000 if official else None,
-        "official_gap": (total - official.dti * 1000) if (official and total is not None) else None,
+        "official_points": official.official_dti * 1000 if official else None,
+        "official_gap": (total - official.official_dti * 1000)
+        if (official and total is not None)
+        else None,
         "points_at_risk": table.figure(kind, "points_at_risk"),
         "max_reachable": table.figure(kind, "max_reachable"),
         "at_risk_by_reason": dict(at_risk_by_reason),

@@ -24,14 +24,16 @@ def same_province(a: str, b: str) -> bool:
 
 
 def national_rows(framework: Framework | None = None) -> tuple[int | None, list[NationalResult]]:
-    """The latest year's national table (of ``framework`` when it has one, else any): 2 queries."""
+    """The latest year's national table (of ``framework`` when it has one, else any), in the
+    order of the official ranks (:attr:`NationalResult.official_rank`): 2 queries."""
     qs = NationalResult.objects.all()
     if framework is not None and qs.filter(framework=framework).exists():
         qs = qs.filter(framework=framework)
     year = qs.order_by("-year").values_list("year", flat=True).first()
     if year is None:
         return None, []
-    return year, list(qs.filter(year=year).select_related("framework").order_by("rank"))
+    rows = list(qs.filter(year=year).select_related("framework"))
+    return year, sorted(rows, key=lambda r: (r.official_rank, r.province))
 
 
 def own_row(rows: Iterable[NationalResult]) -> NationalResult | None:
@@ -76,8 +78,8 @@ def national_comparison(framework: Framework) -> dict[str, Any] | None:
         "provinces": len(rows),
         "province": ours.province if ours else settings.PROVINCE_NAME,
         "found": ours is not None,
-        "dti": ours.dti if ours else None,
-        "rank": ours.rank if ours else None,
+        "dti": ours.official_dti if ours else None,
+        "rank": ours.official_rank if ours else None,
         "main_indices": mains,
         "top10": sum(1 for m in mains if m["rank"] <= 10),
         "top10_target": 4,

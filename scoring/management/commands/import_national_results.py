@@ -45,3 +45,13 @@ class Command(BaseCommand):
         for r in sorted(rows, key=lambda r: (r.rank, r.province)):
             self.stdout.write(f"{r.rank:>3}. {r.province:<30} {round_display(r.dti)}")
         self.stdout.write(self.style.SUCCESS(f"Đã nhập {len(rows)} tỉnh, thành phố."))
+        differ = [r for r in rows if r.published_rank is not None and r.published_rank != r.rank]
+        if differ:
+            # The pages show the published ranks; the computed ones are for checking the table.
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{len(differ)} tỉnh, thành phố có hạng tính lại khác hạng công bố (ví dụ "
+                    f"{differ[0].province}: công bố {differ[0].published_rank}, tính lại "
+                    f"{differ[0].rank}); các trang hiển thị hạng và DTI công bố."
+                )
+            )
