@@ -72,7 +72,7 @@ class Agency(TimeStamped):
 
     def build_search_text(self) -> str:
         """Name, short name, code and aliases, normalised (no diacritics, lowercase)."""
-        parts = [self.normalized_name, normalize_name(self.short_name), self.code]
+        parts = [self.normalized_name, normalize_name(self.short_name), normalize_name(self.code)]
         if self.pk:
             parts += list(
                 AgencyAlias.objects.filter(agency_id=self.pk).values_list("normalized", flat=True)

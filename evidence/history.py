@@ -350,6 +350,7 @@ EVENT_LABELS: dict[str, Any] = {
     "period.extend": gettext_lazy("Đổi hạn kỳ báo cáo"),
     "period.item_extension": gettext_lazy("Mở lại chỉ số cho cơ quan"),
     "period.open": gettext_lazy("Mở kỳ báo cáo"),
+    "submission.rescored": gettext_lazy("Tính lại điểm tự chấm theo quy tắc đã sửa"),
     "user.backup_code_used": gettext_lazy("Đăng nhập bằng mã dự phòng"),
     "user.backup_codes_regenerate": gettext_lazy("Tạo lại mã dự phòng xác thực hai lớp"),
     "user.deactivate": gettext_lazy("Khóa tài khoản"),

@@ -109,7 +109,8 @@ class NationalResult(TimeStamped):
     ``main_values`` maps main-index codes to the published value (0–1); ``dti`` is computed from
     the framework's weights at full precision; ``rank`` ties share a rank, the next is skipped.
     ``published_dti`` and ``published_rank`` are the Ministry's own figures when its table has
-    them: those are official (the Ministry ranks on values it publishes rounded to 4 decimals, so
+    them (both, on every row of the year, or on none: the import refuses anything between):
+    those are official (the Ministry ranks on values it publishes rounded to 4 decimals, so
     a DTI recomputed from them can tie or swap two close provinces); ``official_dti`` and
     ``official_rank`` are what every page shows.
     """

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 
 from agencies.models import Agency
+from agencies.text import search_words
 from dti_portal.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from indicators.models import Measure
 
@@ -226,7 +227,8 @@ def _page_size(raw: str | None) -> int:
 @domain_errors
 def league(request: HttpRequest) -> HttpResponse:
     """The league table, filtered by unit type and name, 50 rows a page (ranks over the whole
-    table: see ``selectors.league_table``); the exports keep the full table."""
+    table, or over the chosen unit type: see ``selectors.league_table``); the exports keep the
+    full table."""
     fw, period, query = _selection(request)
     kind = request.GET.get("kind") or ScoreKind.APPRAISED
     if kind not in ScoreKind.values:
@@ -235,6 +237,8 @@ def league(request: HttpRequest) -> HttpResponse:
     if agency_kind not in Agency.Kind.values:
         agency_kind = ""
     search = request.GET.get("q", "").strip()[:SEARCH_MAX_LENGTH]
+    if not search_words(search):  # only punctuation, symbols or spaces: no search at all
+        search = ""
     per_page = _page_size(request.GET.get("per_page"))
     data = sel.league_table(
         user=request.user,

@@ -47,7 +47,8 @@ _PERIOD_FIELDS = _field_getter(PeriodData)
 #: and whenever the engine or a rule scores the same inputs differently (a fix): a stored
 #: snapshot is kept as long as its hash matches, so only a new hash makes the next recompute
 #: rewrite it. /4: threshold bands compare a rate or a number with the bands as it is
-#: (no 100% cap).
+#: (no 100% cap). A bump alone reaches open periods only (the nightly run); closed ones are
+#: recomputed when a data migration marks every ``ScoreState`` stale, as scoring 0004 does.
 _HASH_FORMAT = "dti-inputs/4"
 
 

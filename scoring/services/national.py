@@ -149,6 +149,27 @@ def parse_national_table(path: Path, framework: Framework) -> list[NationalRow]:
         parsed.append((province, values, published_dti, published_rank))
     if not parsed and not errors:
         errors.append(_("Tệp không có dòng dữ liệu nào."))
+    # The published figures replace the recomputed ones on every page (official_dti/_rank):
+    # only a complete pair of columns makes one ranking; a published rank beside recomputed
+    # ones would give two provinces the same place.
+    filled = {
+        "dti": sum(1 for *_rest, d, _r in parsed if d is not None),
+        "rank": sum(1 for *_rest, r in parsed if r is not None),
+    }
+    if (
+        parsed
+        and not errors
+        and set(filled.values()) != {0}
+        and set(filled.values()) != {len(parsed)}
+    ):
+        errors.append(
+            _(
+                "Cột dti và rank (kết quả công bố) phải ghi đủ cho mọi tỉnh, thành phố, hoặc bỏ "
+                "trống cả hai cột: đang có %(dti)s/%(n)s dòng ghi dti, %(rank)s/%(n)s dòng ghi "
+                "rank."
+            )
+            % {"dti": filled["dti"], "rank": filled["rank"], "n": len(parsed)}
+        )
     if errors:
         raise ValidationFailed(" ".join(errors[:20]), errors={"file": errors})
     dtis = [engine.weighted_dti(v, scored, total) for _p, v, _d, _r in parsed]

@@ -13,6 +13,7 @@ from agencies.directory import agency_directory_import, export_directory_xlsx, r
 from agencies.models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias
 from dti_portal.errors import NotAllowed
 from indicators.models import Framework, Indicator
+from tests.factories import AgencyFactory
 
 ROOT = Path(__file__).resolve().parents[2]
 DIRECTORY = ROOT / "data" / "agencies_khanh_hoa.csv"
@@ -187,3 +188,33 @@ def test_the_shipped_directory_has_the_head_email_column():
     """README: fill it in so the escalations after a missed deadline have a recipient."""
     rows = read_directory_rows(DIRECTORY.read_bytes(), DIRECTORY.name)
     assert rows and all("head_email" in r for r in rows)
+
+
+@pytest.mark.django_db
+def test_search_by_code_ignores_case():
+    """An uppercase code is found whatever the case typed (found by the review: the search is
+    lowercased, the stored code was not)."""
+    from agencies.text import matches_search, search_words
+
+    a = AgencyFactory(code="STTTT", name="Sở Thông tin và Truyền thông", short_name="")
+    a = Agency.objects.get(pk=a.pk)
+    for q in ("STTTT", "stttt"):
+        assert matches_search(a.search_text, search_words(q)), q
+    assert Agency.objects.filter(search_text__contains="stttt").exists()
+
+
+@pytest.mark.django_db
+def test_migration_refreshes_the_search_text_of_existing_agencies():
+    import importlib
+
+    from django.apps import apps
+
+    refresh = importlib.import_module(
+        "agencies.migrations.0004_search_text_code_normalized"
+    ).refresh
+    a = AgencyFactory(code="STTTT", name="Sở Thông tin và Truyền thông", short_name="")
+    Agency.objects.filter(pk=a.pk).update(search_text="so thong tin va truyen thong | STTTT")
+    refresh(apps, None)
+    a.refresh_from_db()
+    assert a.search_text == a.build_search_text()
+    assert "stttt" in a.search_text

@@ -336,3 +336,18 @@ def test_league_page_queries_do_not_grow_with_agencies(client_as):
     small = [n for tag, n in counts if tag == "s"]
     large = [n for tag, n in counts if tag == "l"]
     assert small == large, counts
+
+
+@pytest.mark.parametrize("q", ["-", "%", "😀", "\u200b"])
+def test_a_search_with_no_word_is_no_search(client_as, leader, q):
+    """A query with no letter or digit filters nothing, so the page does not say it did (found
+    by the review)."""
+    province = build_province(ranked=3, idle=0, unassigned=0)
+    html = (
+        client_as(leader)
+        .get(reverse("scoring:league") + "?" + province.query, {"q": q})
+        .content.decode()
+    )
+    assert len(table_rows(html)) == 3
+    assert "Chỉ hiện các cơ quan khớp với" not in html
+    assert "Bỏ lọc, xem toàn bộ bảng xếp hạng" not in html

@@ -162,21 +162,38 @@ def test_pages_show_the_published_dti_and_rank_over_the_recomputed(tmp_path, fw2
         # Equal once rounded: recomputed, both rank 1; the Ministry ranked Khánh Hòa second.
         ["Tỉnh Phú Yên", *close, "0.80004", "1"],
         ["Khánh Hòa", *close, "0.79996", "2"],
-        ["Tỉnh Không Ghi", *["0.5"] * 8, "", ""],  # no published figures: recomputed
+        ["Tỉnh Cuối", *["0.5"] * 8, "0.5", "3"],
     ]
     out = run(write_csv(tmp_path, rows), "--framework", "dti-2022", "--year", 2024)
     assert "1 tỉnh, thành phố có hạng tính lại khác hạng công bố" in out
     ours = NationalResult.objects.get(province="Khánh Hòa")
     assert (ours.rank, ours.official_rank) == (1, 2)
     assert ours.official_dti == D("0.79996")
-    plain = NationalResult.objects.get(province="Tỉnh Không Ghi")
-    assert (plain.official_rank, plain.official_dti) == (plain.rank, plain.dti) == (3, D("0.5"))
 
     _year, table = national_rows(fw2022)
-    assert [r.province for r in table] == ["Tỉnh Phú Yên", "Khánh Hòa", "Tỉnh Không Ghi"]
+    assert [r.province for r in table] == ["Tỉnh Phú Yên", "Khánh Hòa", "Tỉnh Cuối"]
     nat = national_comparison(fw2022)
     assert (nat["rank"], nat["dti"]) == (2, D("0.79996"))
 
     leader = UserFactory(role="leader", agency=None)
     html = client_as(leader).get(reverse("scoring:national")).content.decode()
     assert '<td class="num">2</td><td>Khánh Hòa</td><td class="num">0,8000</td>' in html
+
+
+@pytest.mark.parametrize(
+    "published",
+    [
+        [("0.9", "1"), ("0.8", "2"), ("", "")],  # one row without: its rank would be recomputed
+        [("0.9", ""), ("0.8", ""), ("0.95", "")],  # DTI without ranks
+        [("", "1"), ("", "2"), ("", "3")],  # ranks without DTI
+    ],
+)
+def test_published_columns_are_complete_or_absent(tmp_path, fw2022, published):
+    """A published rank beside recomputed ones would give two provinces one place (found by the
+    review: 1, 1, 2): the pair of columns is filled on every row or on none, else refused."""
+    names = ["Tỉnh Phú Yên", "Tỉnh Bình Định", "Khánh Hòa"]
+    values = [["0.9"] * 8, ["0.8"] * 8, ["0.95"] * 8]
+    rows = [[n, *v, d, r] for n, v, (d, r) in zip(names, values, published, strict=True)]
+    with pytest.raises(CommandError, match="phải ghi đủ cho mọi tỉnh"):
+        run(write_csv(tmp_path, rows), "--framework", "dti-2022", "--year", 2024)
+    assert not NationalResult.objects.exists()
