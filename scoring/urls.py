@@ -14,6 +14,7 @@ urlpatterns: list = [
     path("sub/<str:code>/", dash.sub_indicator, name="sub_indicator"),
     path("what-if/", dash.whatif, name="whatif"),
     path("national/", dash.national, name="national"),
+    path("national/import/", dash.national_import, name="national_import"),
     path("league/", dash.league, name="league"),
     path("exports/", exports.exports, name="exports"),
     path("exports/<uuid:job_id>/", exports.export_job, name="export_job"),

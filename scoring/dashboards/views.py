@@ -6,12 +6,15 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from agencies.models import Agency
@@ -19,7 +22,9 @@ from agencies.text import search_words
 from dti_portal.errors import DomainError, NotAllowed, NotFound, ValidationFailed
 from indicators.models import Measure
 
+from ..forms import NationalImportForm
 from ..models import ScoreKind
+from ..services import national_results_import
 from . import selectors as sel
 from . import whatif as whatif_mod
 
@@ -202,6 +207,59 @@ def national(request: HttpRequest) -> HttpResponse:
             "national": comparison,
             "projection": projection,
         },
+    )
+
+
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def national_import(request: HttpRequest) -> HttpResponse:
+    """The Sở imports the Ministry's published national table (replaces that year's, all rows
+    or nothing); leaders then see it on the national comparison."""
+    if not request.user.has_perm("scoring.import_national_results"):
+        raise NotAllowed("")
+    form = NationalImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        fw = form.cleaned_data["framework"]
+        upload = form.cleaned_data["file"]
+        try:
+            rows = national_results_import(
+                data=upload.read(),
+                file_name=upload.name,
+                framework_code=fw.code,
+                year=form.cleaned_data["year"],
+                actor=request.user,
+                request_id=getattr(request, "request_id", ""),
+            )
+        except ValidationFailed as exc:
+            errors = list((exc.errors or {}).get("file") or [exc.message])
+        else:
+            messages.success(
+                request,
+                _("Đã nhập kết quả công bố năm %(year)s: %(n)s tỉnh, thành phố.")
+                % {"year": form.cleaned_data["year"], "n": len(rows)},
+            )
+            differ = [
+                r for r in rows if r.published_rank is not None and r.published_rank != r.rank
+            ]
+            if differ:
+                messages.warning(
+                    request,
+                    ngettext(
+                        "%(n)s tỉnh, thành phố có hạng tính lại từ giá trị các chỉ số chính khác "
+                        "hạng công bố; trang so sánh hiển thị hạng công bố.",
+                        "%(n)s tỉnh, thành phố có hạng tính lại từ giá trị các chỉ số chính khác "
+                        "hạng công bố; trang so sánh hiển thị hạng công bố.",
+                        len(differ),
+                    )
+                    % {"n": len(differ)},
+                )
+            return redirect(reverse("scoring:national") + "?" + urlencode({"framework": fw.code}))
+    columns = sel.national_columns(form.fields["framework"].queryset)  # type: ignore[attr-defined]
+    return render(
+        request,
+        "scoring/national_import.html",
+        {"form": form, "errors": errors, "columns": columns},
     )
 
 

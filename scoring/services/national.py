@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from agencies.services import audit
+from agencies.spreadsheets import MAX_COLUMNS, MAX_ROWS, SpreadsheetError, load_xlsx
 from dti_portal.errors import NotFound, ValidationFailed
 from indicators.models import Framework, Indicator
 
@@ -34,27 +35,43 @@ class NationalRow:
     published_rank: int | None
 
 
-def _read_table(path: Path) -> list[list[Any]]:
-    suffix = path.suffix.lower()
+def _read_table(data: bytes, file_name: str) -> list[list[Any]]:
+    """The rows of a .csv (UTF-8) or of the first sheet of an .xlsx (checked like every
+    workbook upload: size, zip bombs, macros, XML through defusedxml), at most ``MAX_ROWS``."""
+    suffix = Path(file_name).suffix.lower()
+    too_many = _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
+    rows: list[list[Any]] = []
     if suffix == ".csv":
-        raw = path.read_bytes()
         try:
-            text = raw.decode("utf-8-sig")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ValidationFailed(_("Tệp CSV phải được mã hóa UTF-8.")) from exc
-        return list(csv.reader(io.StringIO(text)))
-    if suffix == ".xlsx":
-        import openpyxl
-
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except Exception as exc:
-            raise ValidationFailed(
-                _("Không đọc được tệp Excel: %(error)s") % {"error": exc}
-            ) from exc
-        ws = wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        wb.close()
+            for row in csv.reader(io.StringIO(text)):
+                rows.append(list(row))
+                if len(rows) > MAX_ROWS:
+                    raise ValidationFailed(too_many)
+        except csv.Error as exc:  # e.g. a field longer than the csv module allows
+            raise ValidationFailed(_("Tệp CSV không đọc được: %(e)s") % {"e": exc}) from exc
+        return rows
+    if suffix == ".xlsx":
+        try:
+            wb = load_xlsx(data, read_only=True)
+            try:
+                # Read-only mode parses the sheet only now: a damaged sheet fails here.
+                for values in wb.worksheets[0].iter_rows(values_only=True):
+                    rows.append(list(values[:MAX_COLUMNS]))
+                    if len(rows) > MAX_ROWS:
+                        raise ValidationFailed(too_many)
+            finally:
+                wb.close()
+        except SpreadsheetError as exc:
+            raise ValidationFailed(str(exc), errors={"file": [str(exc)]}) from exc
+        except ValidationFailed:
+            raise
+        except Exception as exc:  # openpyxl raises many kinds on a malformed sheet
+            msg = _("Không đọc được tệp Excel: nội dung bị hỏng hoặc không hợp lệ.")
+            raise ValidationFailed(msg, errors={"file": [msg]}) from exc
         return rows
     raise ValidationFailed(_("Chỉ nhận tệp .csv hoặc .xlsx."))
 
@@ -74,13 +91,13 @@ def _cell_decimal(raw: Any) -> Decimal | None:
     return d if d.is_finite() else None
 
 
-def parse_national_table(path: Path, framework: Framework) -> list[NationalRow]:
+def parse_national_table(data: bytes, file_name: str, framework: Framework) -> list[NationalRow]:
     """Reads a published national table and computes each province's DTI and rank.
 
     Columns: ``province``, one per scored main-index code (value 0–1), optional ``dti`` and
     ``rank``. Raises ValidationFailed with row-numbered Vietnamese messages when anything is wrong.
     """
-    rows = _read_table(path)
+    rows = _read_table(data, file_name)
     while rows and not any(c not in (None, "") for c in rows[0]):
         rows.pop(0)
     if not rows:
@@ -182,14 +199,21 @@ def parse_national_table(path: Path, framework: Framework) -> list[NationalRow]:
 
 @transaction.atomic
 def national_results_import(
-    *, path: Path, framework_code: str, year: int, actor: Any = None
+    *,
+    data: bytes,
+    file_name: str,
+    framework_code: str,
+    year: int,
+    actor: Any = None,
+    request_id: str = "",
 ) -> list[NationalRow]:
-    """Imports (replaces) the national results of ``year``: all rows or nothing."""
+    """Imports (replaces) the national results of ``year`` from a file's bytes (``file_name``
+    says .csv or .xlsx): all rows or nothing."""
     try:
         framework = Framework.objects.get(code=framework_code)
     except Framework.DoesNotExist as exc:
         raise NotFound(_("Không có bộ chỉ số mã “%(code)s”.") % {"code": framework_code}) from exc
-    rows = parse_national_table(path, framework)
+    rows = parse_national_table(data, file_name, framework)
     NationalResult.objects.filter(framework=framework, year=year).delete()
     NationalResult.objects.bulk_create(
         [
@@ -210,6 +234,7 @@ def national_results_import(
         actor=actor,
         action="national_results.import",
         obj=framework,
-        data={"file": path.name, "rows": len(rows), "year": year},
+        data={"file": Path(file_name).name, "rows": len(rows), "year": year},
+        request_id=request_id,
     )
     return rows

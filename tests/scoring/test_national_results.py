@@ -197,3 +197,111 @@ def test_published_columns_are_complete_or_absent(tmp_path, fw2022, published):
     with pytest.raises(CommandError, match="phải ghi đủ cho mọi tỉnh"):
         run(write_csv(tmp_path, rows), "--framework", "dti-2022", "--year", 2024)
     assert not NationalResult.objects.exists()
+
+
+# --- the import page ----------------------------------------------------------------------------
+
+
+def publish(fw):
+    from indicators.models import Framework
+
+    Framework.objects.filter(pk=fw.pk).update(status=Framework.Status.PUBLISHED)  # FSM-guarded
+
+
+def _upload(name, content):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content)
+
+
+def _csv_bytes(rows):
+    header = ["province", *[str(i) for i in range(1, 9)], "dti", "rank"]
+    return "\n".join(",".join(map(str, r)) for r in [header, *rows]).encode()
+
+
+def test_the_sở_imports_the_table_from_the_page(client_as, reviewer, fw2022):
+    from django.urls import reverse
+
+    publish(fw2022)
+    c = client_as(reviewer)
+    page = c.get(reverse("scoring:national_import")).content.decode()
+    assert "province, 1, 2, 3, 4, 5, 6, 7, 8, dti, rank" in page  # the columns of each framework
+    body = _csv_bytes(
+        [["Đà Nẵng", *DA_NANG, "0.8002", "1"], ["Khánh Hòa", *["0.7"] * 8, "0.7", "2"]]
+    )
+    r = c.post(
+        reverse("scoring:national_import"),
+        {"framework": "dti-2022", "year": "2022", "file": _upload("kq.csv", body)},
+    )
+    assert r.status_code == 302 and r.url.endswith("?framework=dti-2022")
+    assert NationalResult.objects.filter(year=2022).count() == 2
+    from agencies.models import AuditEvent
+
+    event = AuditEvent.objects.get(action="national_results.import")
+    assert event.actor == reviewer and event.data["file"] == "kq.csv"
+    html = c.get(r.url).content.decode()
+    assert "Đã nhập kết quả công bố năm 2022: 2 tỉnh, thành phố." in html
+
+
+def _xlsx_bomb() -> bytes:
+    """A real workbook plus one part of 51 MB of spaces: small on disk, huge inflated."""
+    import io
+    import zipfile
+
+    wb = openpyxl.Workbook()
+    wb.active.append(["province"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            dst.writestr(item, src.read(item))
+        dst.writestr("xl/worksheets/sheet9.xml", b" " * (51 * 1024 * 1024))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("kq.csv", "bad_value", "giá trị “1.5” phải là số từ 0 đến 1"),
+        ("kq.xlsx", "not_a_zip", "Tệp .xlsx bị hỏng"),
+        ("kq.xlsx", "zip_bomb", "zip bomb"),
+        ("kq.csv", "latin1", "UTF-8"),
+    ],
+)
+def test_a_bad_or_hostile_file_changes_nothing(
+    tmp_path, client_as, reviewer, fw2022, name, content, message
+):
+    from django.urls import reverse
+
+    publish(fw2022)
+    run(
+        write_csv(tmp_path, [["Hà Nội", *["0.6"] * 8, "", ""]]),
+        "--framework",
+        "dti-2022",
+        "--year",
+        2022,
+    )
+    data = {
+        "bad_value": lambda: _csv_bytes([["Đà Nẵng", *DA_NANG[:7], "1.5", "", ""]]),
+        "not_a_zip": lambda: b"PK\x03\x04 not really a zip",
+        "zip_bomb": _xlsx_bomb,
+        "latin1": lambda: "province,1\nĐà Nẵng,1".encode("cp1258", errors="replace"),
+    }[content]()
+    r = client_as(reviewer).post(
+        reverse("scoring:national_import"),
+        {"framework": "dti-2022", "year": "2022", "file": _upload(name, data)},
+    )
+    assert r.status_code == 200
+    assert message in r.content.decode()
+    assert list(NationalResult.objects.values_list("province", flat=True)) == ["Hà Nội"]
+
+
+def test_only_the_sở_may_import(client_as, leader, fw2022):
+    from django.urls import reverse
+
+    publish(fw2022)
+    assert client_as(leader).get(reverse("scoring:national_import")).status_code == 403
+    html = client_as(leader).get(reverse("scoring:national")).content.decode()
+    assert "chưa nhập kết quả công bố toàn quốc." in html
+    assert reverse("scoring:national_import") not in html

@@ -257,6 +257,7 @@ MATRIX: dict[str, Rule] = {
     "scoring:sub_indicator": Rule({"GET": ASSIGNED}, kw=lambda w: {"code": "1.1"}),
     "scoring:whatif": Rule({"GET": PROVINCE}),
     "scoring:national": Rule({"GET": PROVINCE}),
+    "scoring:national_import": Rule({"GET": REVIEWERS, "POST": REVIEWERS}),
     "scoring:league": Rule({"GET": ANY_USER}, note="agency staff see their own row only"),
     "scoring:exports": Rule({"GET": ANY_USER}, note="each user's own export jobs"),
     "scoring:export_job": Rule({"GET": JOB_OWNER}, kw=JOB),

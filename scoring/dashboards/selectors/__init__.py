@@ -44,6 +44,7 @@ from .dashboard import (
 )
 from .national import (
     last_official,
+    national_columns,
     national_comparison,
     national_rows,
     own_row,
@@ -101,6 +102,7 @@ __all__ = [
     "load_tree",
     "main_code_of",
     "main_index_detail",
+    "national_columns",
     "national_comparison",
     "national_rows",
     "own_row",

@@ -94,3 +94,20 @@ def last_official(framework: Framework) -> NationalResult | None:
     if not years:
         return None
     return own_row(NationalResult.objects.filter(year=years[0]))
+
+
+def national_columns(frameworks: Iterable[Framework]) -> list[tuple[Framework, list[str]]]:
+    """Each framework with the columns its national table has: ``province``, the codes of its
+    scored main indices in order, then the optional ``dti`` and ``rank`` (1 query)."""
+    frameworks = list(frameworks)
+    codes: dict[int, list[str]] = {fw.pk: [] for fw in frameworks}
+    mains = (
+        Indicator.objects.filter(
+            framework__in=frameworks, level=Indicator.Level.MAIN, max_points__gt=0
+        )
+        .order_by("framework_id", "sort_key")
+        .values_list("framework_id", "code")
+    )
+    for framework_id, code in mains:
+        codes[framework_id].append(code)
+    return [(fw, ["province", *codes[fw.pk], "dti", "rank"]) for fw in frameworks]

@@ -30,7 +30,12 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"Không tìm thấy tệp {path}.")
         try:
-            rows = national_results_import(path=path, framework_code=o["framework"], year=o["year"])
+            rows = national_results_import(
+                data=path.read_bytes(),
+                file_name=path.name,
+                framework_code=o["framework"],
+                year=o["year"],
+            )
         except DomainError as exc:
             details = exc.errors.get("file") if exc.errors else None
             message = "\n".join(details) if details else exc.message
