@@ -200,6 +200,7 @@ def test_pages_have_no_axe_violations(page, live_server, artifacts_dir):
     audit.visit("reviewer", f"/frameworks/{fw.pk}/history/")
     audit.visit("reviewer", "/frameworks/compare/")
     audit.visit("reviewer", "/frameworks/import/")
+    audit.visit("reviewer", "/scores/national/import/")
     audit.visit("reviewer", "/agencies/accounts/import/")
     audit.visit("reviewer", "/agencies/mfa/setup/")
 
