@@ -169,7 +169,7 @@ class Indicator(TimeStamped):
         "levels": _("Theo mức độ: mỗi mức một tỷ lệ của điểm tối đa"),
         "ratio": _("Tỷ lệ: tử số / mẫu số × điểm tối đa (không vượt điểm tối đa)"),
         "count_bands": _("Theo số lượng: mỗi khoảng một mức điểm"),
-        "threshold_bands": _("Theo ngưỡng tỷ lệ %: mỗi ngưỡng một tỷ lệ điểm"),
+        "threshold_bands": _("Theo ngưỡng (giá trị hoặc tỷ lệ %): mỗi ngưỡng một tỷ lệ điểm"),
         "target": _("So với chỉ tiêu: giá trị / chỉ tiêu × điểm tối đa"),
         "manual": _("Sở KH&CN chấm điểm"),
         "informational": _("Chỉ theo dõi, không tính điểm"),
