@@ -24,7 +24,7 @@ from indicators.models import Measure
 
 from ..forms import NationalImportForm
 from ..models import ScoreKind
-from ..services import national_results_import
+from ..services import national_results_import, ranks_differing
 from . import selectors as sel
 from . import whatif as whatif_mod
 
@@ -239,9 +239,7 @@ def national_import(request: HttpRequest) -> HttpResponse:
                 _("Đã nhập kết quả công bố năm %(year)s: %(n)s tỉnh, thành phố.")
                 % {"year": form.cleaned_data["year"], "n": len(rows)},
             )
-            differ = [
-                r for r in rows if r.published_rank is not None and r.published_rank != r.rank
-            ]
+            differ = ranks_differing(rows)
             if differ:
                 messages.warning(
                     request,

@@ -9,7 +9,7 @@
 
 from ..models import ScoreKind
 from .loading import Inputs, load_inputs
-from .national import NationalRow, national_results_import, parse_national_table
+from .national import NationalRow, national_results_import, parse_national_table, ranks_differing
 from .recompute import (
     RecomputeOutcome,
     score_recompute,
@@ -37,6 +37,7 @@ __all__ = [
     "marker_clear",
     "national_results_import",
     "parse_national_table",
+    "ranks_differing",
     "queued_marker_key",
     "score_recompute",
     "score_recompute_all",

@@ -35,6 +35,12 @@ class NationalRow:
     published_rank: int | None
 
 
+def ranks_differing(rows: list[NationalRow]) -> list[NationalRow]:
+    """The rows whose published rank is not the rank recomputed from their main-index values
+    (the pages show the published one; the import reports these so the table can be checked)."""
+    return [r for r in rows if r.published_rank is not None and r.published_rank != r.rank]
+
+
 def _read_table(data: bytes, file_name: str) -> list[list[Any]]:
     """The rows of a .csv (UTF-8) or of the first sheet of an .xlsx (checked like every
     workbook upload: size, zip bombs, macros, XML through defusedxml), at most ``MAX_ROWS``."""

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from dti_portal.errors import DomainError
 from indicators.scoring_rules import round_display
-from scoring.services import national_results_import
+from scoring.services import national_results_import, ranks_differing
 
 
 class Command(BaseCommand):
@@ -50,7 +50,7 @@ class Command(BaseCommand):
         for r in sorted(rows, key=lambda r: (r.rank, r.province)):
             self.stdout.write(f"{r.rank:>3}. {r.province:<30} {round_display(r.dti)}")
         self.stdout.write(self.style.SUCCESS(f"Đã nhập {len(rows)} tỉnh, thành phố."))
-        differ = [r for r in rows if r.published_rank is not None and r.published_rank != r.rank]
+        differ = ranks_differing(rows)
         if differ:
             # The pages show the published ranks; the computed ones are for checking the table.
             self.stdout.write(
