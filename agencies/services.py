@@ -161,12 +161,14 @@ def user_end_sessions(*, actor: User | None, user: User, reason: str, request_id
 
 
 @transaction.atomic
-def user_password_changed(*, user: User) -> User:
+def user_password_changed(*, user: User, request_id: str = "") -> User:
     """After a user chose their own password: a temporary one (from an account import) no
-    longer has to be changed. The password itself is set by Django's form (and history)."""
+    longer has to be changed; audited (never the password). The password itself is set by
+    Django's form (and history)."""
     if user.must_change_password:
         user.must_change_password = False
         user.save(update_fields=["must_change_password", "updated_at"])
+    audit(actor=user, action="user.password_change", obj=user, request_id=request_id)
     return user
 
 

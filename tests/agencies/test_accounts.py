@@ -279,3 +279,110 @@ def test_unreadable_table_is_a_clear_refusal(kind):
         data, name = out.getvalue(), "a.xlsx"
     with pytest.raises(SpreadsheetError):
         read_table(data, name, ["username", "full_name"])
+
+
+def test_own_password_change_is_audited(khanh_hoa, client):
+    u = UserFactory(username="doi_mk", agency=khanh_hoa["so-khcn"])
+    client.force_login(u)
+    resp = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pass12345",
+            "new_password1": "Khanh-Hoa-2025-moi",
+            "new_password2": "Khanh-Hoa-2025-moi",
+        },
+    )
+    assert resp.status_code == 302
+    event = AuditEvent.objects.get(action="user.password_change", object_id=str(u.pk))
+    assert event.actor == u and "Khanh-Hoa" not in str(event.data)
+
+
+def _admin_change_data(form, u, **changes):
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list | tuple)
+    }
+    data.update(
+        {
+            "username": u.username,
+            "role": u.role,
+            "agency": str(u.agency_id or ""),
+            "is_active": "on",
+            "date_joined_0": u.date_joined.strftime("%d/%m/%Y"),
+            "date_joined_1": u.date_joined.strftime("%H:%M:%S"),
+        }
+    )
+    data.pop("password", None)
+    data.update(changes)
+    return data
+
+
+def test_admin_account_creation_role_change_and_password_set_are_audited(
+    khanh_hoa, admin_user, client_as
+):
+    admin = client_as(admin_user)
+    resp = admin.post(
+        reverse("admin:agencies_user_add"),
+        {
+            "username": "tao_moi",
+            "password1": "Khanh-Hoa-2025-moi",
+            "password2": "Khanh-Hoa-2025-moi",
+            "usable_password": "true",
+            "full_name": "Tạo Mới",
+            "agency": str(khanh_hoa["so-khcn"].pk),
+            "role": User.Role.AGENCY_STAFF,
+        },
+    )
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    u = User.objects.get(username="tao_moi")
+    assert AuditEvent.objects.filter(
+        action="user.create", object_id=str(u.pk), actor=admin_user
+    ).exists()
+
+    assert u.agency == khanh_hoa["so-khcn"] and u.full_name == "Tạo Mới"
+    url = reverse("admin:agencies_user_change", args=[u.pk])
+    form = admin.get(url).context["adminform"].form
+    resp = admin.post(url, _admin_change_data(form, u, role=User.Role.REVIEWER))
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    event = AuditEvent.objects.get(action="user.role_change", object_id=str(u.pk))
+    assert event.actor == admin_user
+    assert event.data == {"from": User.Role.AGENCY_STAFF, "to": User.Role.REVIEWER}
+
+    resp = admin.post(
+        reverse("admin:auth_user_password_change", args=[u.pk]),
+        {"password1": "Mat-khau-moi-2025", "password2": "Mat-khau-moi-2025"},
+    )
+    assert resp.status_code == 302
+    assert AuditEvent.objects.filter(
+        action="user.password_set", object_id=str(u.pk), actor=admin_user
+    ).exists()
+
+
+def test_admin_agency_staff_without_agency_is_a_field_error_in_words(
+    khanh_hoa, admin_user, client_as
+):
+    """The add page used to answer 500 (the database constraint), the change page Django's
+    English "Constraint … is violated"."""
+    admin = client_as(admin_user)
+    resp = admin.post(
+        reverse("admin:agencies_user_add"),
+        {
+            "username": "khong_co_quan",
+            "password1": "Khanh-Hoa-2025-moi",
+            "password2": "Khanh-Hoa-2025-moi",
+            "usable_password": "true",
+            "role": User.Role.AGENCY_STAFF,
+        },
+    )
+    assert resp.status_code == 200
+    assert resp.context["adminform"].form.errors["agency"] == [
+        "Cán bộ đầu mối phải thuộc một cơ quan."
+    ]
+    assert not User.objects.filter(username="khong_co_quan").exists()
+    u = UserFactory(username="co_co_quan", agency=khanh_hoa["so-khcn"])
+    url = reverse("admin:agencies_user_change", args=[u.pk])
+    form = admin.get(url).context["adminform"].form
+    resp = admin.post(url, _admin_change_data(form, u, agency=""))
+    assert resp.status_code == 200
+    errors = resp.context["adminform"].form.errors
+    assert errors["agency"] == ["Cán bộ đầu mối phải thuộc một cơ quan."]
+    assert "Constraint" not in str(errors)
