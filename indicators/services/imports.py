@@ -10,6 +10,7 @@ A dry run performs every step, writes included, then rolls back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +34,9 @@ from ..models import Framework, Indicator, Measure, natural_sort_key
 from .lifecycle import measure_rows
 
 CREATE = "create"
+#: The years a framework may have (the upload form's bounds).
+YEAR_MIN, YEAR_MAX = 2000, 2100
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")  # Django's validate_slug
 
 
 class ImportFailed(Exception):
@@ -166,6 +170,27 @@ def _header_errors(*, name: str, decision: str, unit_type: str) -> list[str]:
     return errors
 
 
+def _code_and_year_errors(*, code: str, year: int) -> list[str]:
+    """The framework's code and year as the upload form takes them (the command passes them
+    as typed)."""
+    errors = []
+    limit = Framework._meta.get_field("code").max_length or 50
+    if not code or len(code) > limit or not _SLUG.match(code):
+        errors.append(
+            _(
+                "Mã bộ chỉ số “%(code)s” không hợp lệ: chỉ gồm chữ không dấu, số, gạch nối hoặc "
+                "gạch dưới, tối đa %(max)s ký tự."
+            )
+            % {"code": code[:60], "max": limit}
+        )
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        errors.append(
+            _("Năm %(year)s không hợp lệ (từ %(min)s đến %(max)s).")
+            % {"year": year, "min": YEAR_MIN, "max": YEAR_MAX}
+        )
+    return errors
+
+
 @transaction.atomic
 def framework_import(
     *,
@@ -189,6 +214,9 @@ def framework_import(
     """
     _require_manager(actor)
     report = ImportReport(code=code, dry_run=dry_run)
+    report.errors.extend(_code_and_year_errors(code=code, year=year))
+    if report.errors:
+        raise ImportFailed(report)
     if Framework.objects.filter(code=code).exists():
         report.errors.append(_("Mã bộ chỉ số “%(code)s” đã được dùng.") % {"code": code})
         raise ImportFailed(report)
@@ -365,6 +393,37 @@ def _resolve_agencies(
     return assignments, unknown
 
 
+_MEASURE_CODE_MAX = Measure._meta.get_field("code").max_length or 50
+_MEASURE_LABEL_MAX = Measure._meta.get_field("label").max_length or 255
+_MEASURE_UNIT_MAX = Measure._meta.get_field("unit").max_length or 50
+
+
+def _measure_column_problem(i: int, m: dict[str, Any]) -> str:
+    """What of a template's measure definition does not fit its column ("" when it fits)."""
+    code, label, unit = m["code"], m["label"], m.get("unit") or ""
+    # The edit page's rule (``lifecycle._check_measures``), and the column's length.
+    if (
+        not isinstance(code, str)
+        or len(code) > _MEASURE_CODE_MAX
+        or not code.replace("_", "").replace("-", "").isalnum()
+    ):
+        return _(
+            "số liệu thứ %(i)s có mã “%(code)s” không hợp lệ (chữ, số, gạch nối hoặc gạch "
+            "dưới, tối đa %(max)s ký tự)."
+        ) % {"i": i, "code": str(code)[:60], "max": _MEASURE_CODE_MAX}
+    if not isinstance(label, str) or len(label) > _MEASURE_LABEL_MAX:
+        return _("số liệu thứ %(i)s có nhãn dài quá %(max)s ký tự.") % {
+            "i": i,
+            "max": _MEASURE_LABEL_MAX,
+        }
+    if not isinstance(unit, str) or len(unit) > _MEASURE_UNIT_MAX:
+        return _("số liệu thứ %(i)s có đơn vị dài quá %(max)s ký tự.") % {
+            "i": i,
+            "max": _MEASURE_UNIT_MAX,
+        }
+    return ""
+
+
 def _rules(
     parsed: ParsedFramework, report: ImportReport
 ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -401,6 +460,10 @@ def _rules(
                         % {"code": m["code"], "kind": m.get("kind")},
                     )
                 )
+                continue
+            problem = _measure_column_problem(i, m)
+            if problem:
+                report.errors.append(row_error(node.row, problem))
                 continue
             if m["code"] in codes:
                 report.errors.append(
