@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -359,9 +360,23 @@ def resolve_agency(value: str) -> Agency | None:
     return None
 
 
+def _row_username(row: dict[str, str]) -> str:
+    """The row's username as the login form reads a typed one (NFKC: a file saved with
+    decomposed Vietnamese letters names the same account)."""
+    return User.normalize_username((row.get("username") or "").strip())
+
+
+def _row_full_name(row: dict[str, str]) -> str:
+    return unicodedata.normalize("NFC", (row.get("full_name") or "").strip())
+
+
+def _too_long(field_name: str, value: str) -> bool:
+    return len(value) > (User._meta.get_field(field_name).max_length or 0)
+
+
 def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[list[str], Any]:
     errors: list[str] = []
-    username = (row.get("username") or "").strip()
+    username = _row_username(row)
     role = (row.get("role") or "").strip()
     email = (row.get("email") or "").strip()
     agency_value = (row.get("agency") or "").strip()
@@ -369,6 +384,11 @@ def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[lis
     prefix = _("Dòng %(n)s") % {"n": n}
     if not username:
         errors.append(_("%(p)s: thiếu tên đăng nhập (username).") % {"p": prefix})
+    elif _too_long("username", username):
+        errors.append(
+            _("%(p)s: tên đăng nhập dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("username").max_length}
+        )
     elif username.lower() in seen:
         errors.append(
             _("%(p)s: tên đăng nhập “%(u)s” lặp lại trong tệp.") % {"p": prefix, "u": username}
@@ -388,7 +408,17 @@ def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[lis
             )
             % {"p": prefix, "r": role}
         )
-    if email:
+    if _too_long("full_name", _row_full_name(row)):
+        errors.append(
+            _("%(p)s: họ và tên dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("full_name").max_length}
+        )
+    if email and _too_long("email", email):
+        errors.append(
+            _("%(p)s: email dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("email").max_length}
+        )
+    elif email:
         try:
             validate_email(email)
         except ValidationError:
@@ -446,7 +476,7 @@ def accounts_import(
     for i, row in enumerate(rows):
         n = int(row.get("_row") or first_row + i)
         errors, agency = _check_account_row(n, row, seen)
-        username = (row.get("username") or "").strip()
+        username = _row_username(row)
         if guard_admins and (
             (row.get("role") or "").strip() == User.Role.ADMIN or username.lower() in admins
         ):
@@ -461,7 +491,7 @@ def accounts_import(
     if result.errors:
         return result
     for n, row, agency in checked:
-        username = row["username"].strip()
+        username = _row_username(row)
         role = row["role"].strip()
         user = User.objects.filter(username__iexact=username).first()
         action = "update" if user is not None else "create"
@@ -484,7 +514,7 @@ def accounts_import(
         moved = user is not None and user.agency_id != (agency.pk if agency else None)
         if user is None:
             user = User(username=username)
-        user.full_name = (row.get("full_name") or "").strip() or user.full_name
+        user.full_name = _row_full_name(row) or user.full_name
         user.email = (row.get("email") or "").strip() or user.email
         user.role = role
         user.agency = agency

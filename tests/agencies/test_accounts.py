@@ -386,3 +386,46 @@ def test_admin_agency_staff_without_agency_is_a_field_error_in_words(
     errors = resp.context["adminform"].form.errors
     assert errors["agency"] == ["Cán bộ đầu mối phải thuộc một cơ quan."]
     assert "Constraint" not in str(errors)
+
+
+def test_account_values_too_long_for_their_columns_are_refused_by_row(khanh_hoa, tmp_path):
+    long_email = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "vn"
+    p = _csv(
+        tmp_path,
+        f"{'u' * 151},A,,Sở KH&CN,agency_staff,\n"
+        f"ok2,{'Â' * 151},,Sở KH&CN,agency_staff,\n"
+        f"ok3,C,{long_email},Sở KH&CN,agency_staff,\n",
+    )
+    before = User.objects.count()
+    err = StringIO()
+    with pytest.raises(CommandError, match="không tài khoản nào được ghi"):
+        call_command("import_accounts", str(p), stdout=StringIO(), stderr=err)
+    text = err.getvalue()
+    assert "Dòng 2: tên đăng nhập dài quá 150 ký tự" in text
+    assert "Dòng 3: họ và tên dài quá 150 ký tự" in text
+    assert "Dòng 4: email dài quá 254 ký tự" in text
+    assert User.objects.count() == before
+
+
+def test_vietnamese_username_in_nfd_is_stored_as_typed_at_login(khanh_hoa, tmp_path, client):
+    """A file saved on a Mac holds decomposed (NFD) Vietnamese; the login form normalises
+    what is typed (NFKC), so the account must be stored the same way to be reachable."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "nguyễn.văn.an")
+    p = _csv(
+        tmp_path,
+        f"{nfd},{unicodedata.normalize('NFD', 'Nguyễn Văn An')},,Sở KH&CN,"
+        "agency_staff,Mat-khau-dai-123\n",
+    )
+    call_command("import_accounts", str(p), stdout=StringIO())
+    user = User.objects.get(username="nguyễn.văn.an")
+    assert user.full_name == "Nguyễn Văn An"
+    resp = client.post(
+        reverse("login"), {"username": "nguyễn.văn.an", "password": "Mat-khau-dai-123"}
+    )
+    assert resp.status_code == 302
+    # The same name again, composed this time, updates that account instead of making another.
+    p = _csv(tmp_path, "nguyễn.văn.an,Nguyễn Văn An,,Sở Tài chính,agency_staff,\n")
+    call_command("import_accounts", str(p), stdout=StringIO())
+    assert User.objects.get(username="nguyễn.văn.an").agency.code == "so-tai-chinh"
