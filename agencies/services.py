@@ -83,6 +83,14 @@ def agency_create(
     key = normalize_name(name)
     if not key:
         raise ValidationFailed(errors={"name": [_("Tên cơ quan không được để trống.")]})
+    too_long = {
+        "name": _("Tên cơ quan dài quá %(max)s ký tự."),
+        "short_name": _("Tên viết tắt dài quá %(max)s ký tự."),
+    }
+    for field_name, value in (("name", name), ("short_name", short_name)):
+        limit = Agency._meta.get_field(field_name).max_length or 0
+        if len(value.strip()) > limit:
+            raise ValidationFailed(errors={field_name: [too_long[field_name] % {"max": limit}]})
     if (
         Agency.objects.filter(normalized_name=key).exists()
         or AgencyAlias.objects.filter(normalized=key).exists()
@@ -103,6 +111,11 @@ def agency_alias_add(
     key = normalize_name(alias)
     if not key or key == agency.normalized_name:
         return None
+    limit = AgencyAlias._meta.get_field("alias").max_length or 0
+    if len(alias.strip()) > limit:
+        raise ValidationFailed(
+            errors={"alias": [_("Tên gọi khác dài quá %(max)s ký tự.") % {"max": limit}]}
+        )
     existing = AgencyAlias.objects.filter(normalized=key).first()
     if existing is not None:
         if existing.agency_id == agency.pk:

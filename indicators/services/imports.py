@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from agencies.matching import Match, NameResolver
-from agencies.models import Agency, User
+from agencies.models import Agency, AgencyAlias, User
 from agencies.services import agency_alias_add, agency_create, audit
 from agencies.spreadsheets import SpreadsheetError, load_xlsx
 from agencies.text import normalize_name
@@ -256,6 +256,7 @@ def framework_import(
             )
             % {"n": len(report.unknown_agencies), "names": names}
         )
+    report.errors.extend(_agency_name_errors(unknown, pending, extra, agency_mapping))
     rules = _rules(parsed, report)
     name = name or parsed.meta.get("name") or parsed.title or code
     decision = decision or parsed.decision
@@ -305,6 +306,37 @@ def framework_import(
         transaction.set_rollback(True)
         report.framework_id = None
     return report
+
+
+def _agency_name_errors(
+    unknown: dict[str, UnknownAgency],
+    pending: dict[str, str],
+    extra: dict[str, Match],
+    agency_mapping: dict[str, str] | None,
+) -> list[str]:
+    """Names the import would store that do not fit their column: an agency to create, or an
+    alias (a name mapped to an existing agency)."""
+    name_max = Agency._meta.get_field("name").max_length or 255
+    alias_max = AgencyAlias._meta.get_field("alias").max_length or 255
+    rows = {normalize_name(n): u.rows for n, u in unknown.items()}
+    errors = []
+    for new_name in pending:
+        where = rows.get(normalize_name(new_name))
+        if where and len(new_name.strip()) > name_max:
+            errors.append(
+                row_error(
+                    where[0],
+                    _("tên cơ quan “%(name)s…” dài quá %(max)s ký tự.")
+                    % {"name": new_name[:40], "max": name_max},
+                )
+            )
+    for mapped in agency_mapping or {}:
+        if normalize_name(mapped) in extra and len(mapped.strip()) > alias_max:
+            errors.append(
+                _("Tên cơ quan “%(name)s…” dài quá %(max)s ký tự, không làm tên gọi khác được.")
+                % {"name": mapped[:40], "max": alias_max}
+            )
+    return errors
 
 
 def _summarise(parsed: ParsedFramework, report: ImportReport) -> None:

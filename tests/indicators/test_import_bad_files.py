@@ -372,3 +372,29 @@ def test_template_measures_that_do_not_fit_their_columns_are_refused_by_row(khan
     assert f"Dòng {target}: số liệu thứ 1 có mã “mã có dấu cách” không hợp lệ" in text
     assert f"Dòng {target}: số liệu thứ 2 có nhãn dài quá 255 ký tự" in text
     assert f"Dòng {target}: số liệu thứ 3 có đơn vị dài quá 50 ký tự" in text
+
+
+def test_an_agency_name_too_long_to_create_or_alias_is_refused_by_row(khanh_hoa):
+    long_name = "Sở " + "X" * 300
+    rows = simple_rows()
+    rows[1][3] = long_name
+    data = xlsx(rows)
+    before = _state()
+    with pytest.raises(ImportFailed) as exc:
+        framework_import(actor=None, data=data, code="bad", year=2025, create_unknown_agencies=True)
+    assert _state() == before
+    assert any(
+        e.startswith("Dòng 6: tên cơ quan “Sở XXX") and "dài quá 255 ký tự" in e
+        for e in exc.value.report.errors
+    ), exc.value.report.errors
+    # Mapped to an existing agency, the name would become its alias: refused the same way.
+    with pytest.raises(ImportFailed) as exc:
+        framework_import(
+            actor=None,
+            data=data,
+            code="bad",
+            year=2025,
+            agency_mapping={long_name: str(khanh_hoa["so-khcn"].pk)},
+        )
+    assert _state() == before
+    assert any("dài quá 255 ký tự" in e for e in exc.value.report.errors)
