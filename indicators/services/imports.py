@@ -140,7 +140,9 @@ def _resolve_mapping(
             kind = target.split(":", 1)[1] if ":" in target else guess_agency_kind(name)
             to_create[name] = kind if kind in Agency.Kind.values else Agency.Kind.OTHER
             continue
-        agency = Agency.objects.filter(pk=int(target) if target.isdigit() else -1).first()
+        # ASCII digits only: "²" is a digit to str.isdigit but no number to int().
+        is_id = target.isascii() and target.isdigit()
+        agency = Agency.objects.filter(pk=int(target) if is_id else -1).first()
         if agency is not None:
             extra[normalize_name(name)] = Match("agency", agency.pk, agency.name)
     return extra, to_create

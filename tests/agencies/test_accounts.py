@@ -429,3 +429,10 @@ def test_vietnamese_username_in_nfd_is_stored_as_typed_at_login(khanh_hoa, tmp_p
     p = _csv(tmp_path, "nguyễn.văn.an,Nguyễn Văn An,,Sở Tài chính,agency_staff,\n")
     call_command("import_accounts", str(p), stdout=StringIO())
     assert User.objects.get(username="nguyễn.văn.an").agency.code == "so-tai-chinh"
+
+
+@pytest.mark.parametrize("value", ["abc", "²", "9" * 30])
+def test_deactivating_a_malformed_user_id_is_404(khanh_hoa, reviewer, client_as, value):
+    url = reverse("agencies:agency_detail", args=[khanh_hoa["so-noi-vu"].pk])
+    resp = client_as(reviewer).post(url, {"action": "deactivate", "user": value})
+    assert resp.status_code == 404
