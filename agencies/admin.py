@@ -83,7 +83,7 @@ class _AgencyStaffNeedsAgency(forms.ModelForm):
     "Constraint … is violated" on the change page)."""
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or self.cleaned_data
         if (
             "role" in self.fields
             and "agency" in self.fields

@@ -88,7 +88,7 @@ def agency_create(
         "short_name": _("Tên viết tắt dài quá %(max)s ký tự."),
     }
     for field_name, value in (("name", name), ("short_name", short_name)):
-        limit = Agency._meta.get_field(field_name).max_length or 0
+        limit = getattr(Agency._meta.get_field(field_name), "max_length", None) or 0
         if len(value.strip()) > limit:
             raise ValidationFailed(errors={field_name: [too_long[field_name] % {"max": limit}]})
     if (
@@ -384,7 +384,7 @@ def _row_full_name(row: dict[str, str]) -> str:
 
 
 def _too_long(field_name: str, value: str) -> bool:
-    return len(value) > (User._meta.get_field(field_name).max_length or 0)
+    return len(value) > (getattr(User._meta.get_field(field_name), "max_length", None) or 0)
 
 
 def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[list[str], Any]:

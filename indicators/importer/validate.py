@@ -129,10 +129,14 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
         return errors
     top = children.get(None, [])
     top_sum = sum((n.max_points or Decimal(0) for n in top), Decimal(0))
-    for total, row in ((parsed.total_points, parsed.total_row), (top_sum, None)):
-        if total is not None and total > MAX_POINTS:
+    totals: list[tuple[Decimal | None, int | None]] = [
+        (parsed.total_points, parsed.total_row),
+        (top_sum, None),
+    ]
+    for big, row in totals:
+        if big is not None and big > MAX_POINTS:
             message = _("tổng điểm %(sum)s quá lớn (tối đa %(max)s).") % {
-                "sum": _fmt(total),
+                "sum": _fmt(big),
                 "max": _fmt(MAX_POINTS),
             }
             return [row_error(row, message) if row else message]
