@@ -7,7 +7,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -75,6 +77,31 @@ class AccountImportForm(forms.Form):
     file = forms.FileField(label=_("Tệp .csv hoặc .xlsx"))
 
 
+class _AgencyStaffNeedsAgency(forms.ModelForm):
+    """An agency staff account without an agency is refused on the agency field, in words
+    (the database constraint would answer a 500 on the add page, or Django's English
+    "Constraint … is violated" on the change page)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or self.cleaned_data
+        if (
+            "role" in self.fields
+            and "agency" in self.fields
+            and cleaned.get("role") == User.Role.AGENCY_STAFF
+            and not cleaned.get("agency")
+        ):
+            self.add_error("agency", _("Cán bộ đầu mối phải thuộc một cơ quan."))
+        return cleaned
+
+
+class PortalUserCreationForm(_AgencyStaffNeedsAgency, AdminUserCreationForm):
+    pass
+
+
+class PortalUserChangeForm(_AgencyStaffNeedsAgency, UserChangeForm):
+    pass
+
+
 @admin.register(User)
 class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
     list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
@@ -85,20 +112,43 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
         *(DjangoUserAdmin.fieldsets or ()),
         (_("Cổng DTI"), {"fields": ("full_name", "agency", "role", "must_change_password")}),
     )
+    # The add page asks for the agency and the role too: an account is created with them.
+    add_fieldsets = (
+        *(DjangoUserAdmin.add_fieldsets or ()),
+        (_("Cổng DTI"), {"fields": ("full_name", "email", "agency", "role")}),
+    )
+    form = PortalUserChangeForm
+    add_form = PortalUserCreationForm
     actions = ["export_selected", "reset_mfa"]
     change_list_template = "agencies/admin/user_changelist.html"
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
-        """Deactivating a user or moving them to another agency ends their sessions."""
+        """Creating an account and changing its role are audited; deactivating a user or
+        moving them to another agency ends their sessions (audited)."""
         before = (
-            User.objects.filter(pk=obj.pk).values("is_active", "agency_id").first()
+            User.objects.filter(pk=obj.pk).values("is_active", "agency_id", "role").first()
             if change
             else None
         )
         super().save_model(request, obj, form, change)
-        if before is None:
-            return
         rid = getattr(request, "request_id", "")
+        if before is None:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="user.create",
+                obj=obj,
+                data={"role": obj.role, "agency": obj.agency_id},
+                request_id=rid,
+            )
+            return
+        if before["role"] != obj.role:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="user.role_change",
+                obj=obj,
+                data={"from": before["role"], "to": obj.role},
+                request_id=rid,
+            )
         if before["is_active"] and not obj.is_active:
             audit(actor=request.user, action="user.deactivate", obj=obj, request_id=rid)  # type: ignore[arg-type]
             user_end_sessions(actor=request.user, user=obj, reason="deactivated", request_id=rid)  # type: ignore[arg-type]
@@ -111,6 +161,25 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
                 request_id=rid,
             )
             user_end_sessions(actor=request.user, user=obj, reason="agency_changed", request_id=rid)  # type: ignore[arg-type]
+
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """Django's "set password" page, audited when the password changed (never the
+        password)."""
+        user = self.get_object(request, unquote(id)) if request.method == "POST" else None
+        before = user.password if user is not None else None
+        response = super().user_change_password(request, id, form_url)
+        if user is not None:
+            after = User.objects.filter(pk=user.pk).values_list("password", flat=True).first()
+            if after != before:
+                audit(
+                    actor=request.user,  # type: ignore[arg-type]
+                    action="user.password_set",
+                    obj=user,
+                    request_id=getattr(request, "request_id", ""),
+                )
+        return response
 
     @admin.action(description=_("Xuất các tài khoản đã chọn (.xlsx)"))
     def export_selected(self, request: HttpRequest, queryset: Any) -> HttpResponse:

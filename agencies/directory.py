@@ -48,6 +48,7 @@ DIRECTORY_COLUMNS = ("type", "code", "name", "short_name", "kind", "aliases", "m
 #: Read when present, always exported: files written before it existed still import.
 OPTIONAL_COLUMNS = ("head_email",)
 AGENCY, GROUP = "agency", "group"
+ALIAS_MAX = AgencyAlias._meta.get_field("alias").max_length or 255
 
 
 def _split(value: str) -> list[str]:
@@ -119,6 +120,12 @@ def _check_rows(rows: list[dict[str, str]]) -> list[str]:
         codes[(kind_of_row, code)] = n
         if not name or len(name) > 255:
             errors.append(_("%(p)s: thiếu tên hoặc tên quá dài.") % {"p": prefix})
+        for alias in _split(row.get("aliases", "")):
+            if len(alias) > ALIAS_MAX:
+                errors.append(
+                    _("%(p)s: tên gọi khác “%(t)s…” dài quá %(max)s ký tự.")
+                    % {"p": prefix, "t": alias[:40], "max": ALIAS_MAX}
+                )
         for text in [name, *_split(row.get("aliases", ""))]:
             key = normalize_name(text)
             if key and key in names and names[key] != n:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,14 @@ def agency_create(
     key = normalize_name(name)
     if not key:
         raise ValidationFailed(errors={"name": [_("Tên cơ quan không được để trống.")]})
+    too_long = {
+        "name": _("Tên cơ quan dài quá %(max)s ký tự."),
+        "short_name": _("Tên viết tắt dài quá %(max)s ký tự."),
+    }
+    for field_name, value in (("name", name), ("short_name", short_name)):
+        limit = getattr(Agency._meta.get_field(field_name), "max_length", None) or 0
+        if len(value.strip()) > limit:
+            raise ValidationFailed(errors={field_name: [too_long[field_name] % {"max": limit}]})
     if (
         Agency.objects.filter(normalized_name=key).exists()
         or AgencyAlias.objects.filter(normalized=key).exists()
@@ -102,6 +111,11 @@ def agency_alias_add(
     key = normalize_name(alias)
     if not key or key == agency.normalized_name:
         return None
+    limit = AgencyAlias._meta.get_field("alias").max_length or 0
+    if len(alias.strip()) > limit:
+        raise ValidationFailed(
+            errors={"alias": [_("Tên gọi khác dài quá %(max)s ký tự.") % {"max": limit}]}
+        )
     existing = AgencyAlias.objects.filter(normalized=key).first()
     if existing is not None:
         if existing.agency_id == agency.pk:
@@ -161,12 +175,14 @@ def user_end_sessions(*, actor: User | None, user: User, reason: str, request_id
 
 
 @transaction.atomic
-def user_password_changed(*, user: User) -> User:
+def user_password_changed(*, user: User, request_id: str = "") -> User:
     """After a user chose their own password: a temporary one (from an account import) no
-    longer has to be changed. The password itself is set by Django's form (and history)."""
+    longer has to be changed; audited (never the password). The password itself is set by
+    Django's form (and history)."""
     if user.must_change_password:
         user.must_change_password = False
         user.save(update_fields=["must_change_password", "updated_at"])
+    audit(actor=user, action="user.password_change", obj=user, request_id=request_id)
     return user
 
 
@@ -357,9 +373,23 @@ def resolve_agency(value: str) -> Agency | None:
     return None
 
 
+def _row_username(row: dict[str, str]) -> str:
+    """The row's username as the login form reads a typed one (NFKC: a file saved with
+    decomposed Vietnamese letters names the same account)."""
+    return User.normalize_username((row.get("username") or "").strip())
+
+
+def _row_full_name(row: dict[str, str]) -> str:
+    return unicodedata.normalize("NFC", (row.get("full_name") or "").strip())
+
+
+def _too_long(field_name: str, value: str) -> bool:
+    return len(value) > (getattr(User._meta.get_field(field_name), "max_length", None) or 0)
+
+
 def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[list[str], Any]:
     errors: list[str] = []
-    username = (row.get("username") or "").strip()
+    username = _row_username(row)
     role = (row.get("role") or "").strip()
     email = (row.get("email") or "").strip()
     agency_value = (row.get("agency") or "").strip()
@@ -367,6 +397,11 @@ def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[lis
     prefix = _("Dòng %(n)s") % {"n": n}
     if not username:
         errors.append(_("%(p)s: thiếu tên đăng nhập (username).") % {"p": prefix})
+    elif _too_long("username", username):
+        errors.append(
+            _("%(p)s: tên đăng nhập dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("username").max_length}
+        )
     elif username.lower() in seen:
         errors.append(
             _("%(p)s: tên đăng nhập “%(u)s” lặp lại trong tệp.") % {"p": prefix, "u": username}
@@ -386,7 +421,17 @@ def _check_account_row(n: int, row: dict[str, str], seen: set[str]) -> tuple[lis
             )
             % {"p": prefix, "r": role}
         )
-    if email:
+    if _too_long("full_name", _row_full_name(row)):
+        errors.append(
+            _("%(p)s: họ và tên dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("full_name").max_length}
+        )
+    if email and _too_long("email", email):
+        errors.append(
+            _("%(p)s: email dài quá %(max)s ký tự.")
+            % {"p": prefix, "max": User._meta.get_field("email").max_length}
+        )
+    elif email:
         try:
             validate_email(email)
         except ValidationError:
@@ -444,7 +489,7 @@ def accounts_import(
     for i, row in enumerate(rows):
         n = int(row.get("_row") or first_row + i)
         errors, agency = _check_account_row(n, row, seen)
-        username = (row.get("username") or "").strip()
+        username = _row_username(row)
         if guard_admins and (
             (row.get("role") or "").strip() == User.Role.ADMIN or username.lower() in admins
         ):
@@ -459,7 +504,7 @@ def accounts_import(
     if result.errors:
         return result
     for n, row, agency in checked:
-        username = row["username"].strip()
+        username = _row_username(row)
         role = row["role"].strip()
         user = User.objects.filter(username__iexact=username).first()
         action = "update" if user is not None else "create"
@@ -482,7 +527,7 @@ def accounts_import(
         moved = user is not None and user.agency_id != (agency.pk if agency else None)
         if user is None:
             user = User(username=username)
-        user.full_name = (row.get("full_name") or "").strip() or user.full_name
+        user.full_name = _row_full_name(row) or user.full_name
         user.email = (row.get("email") or "").strip() or user.email
         user.role = role
         user.agency = agency

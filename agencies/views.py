@@ -130,9 +130,12 @@ def agency_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _deactivate_account(request: HttpRequest, agency: Agency) -> HttpResponse:
     """Deactivates one of the agency's accounts (ends its sessions and tokens)."""
+    user_id = str(request.POST.get("user", ""))
+    if not (user_id.isascii() and user_id.isdigit()):  # "abc", "²": no account, not a 500
+        raise Http404
     target = (
         selectors.account_list(user=request.user)  # type: ignore[arg-type]
-        .filter(agency=agency, pk=request.POST.get("user") or 0)
+        .filter(agency=agency, pk=user_id)
         .first()
     )
     if target is None:

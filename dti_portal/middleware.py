@@ -90,9 +90,14 @@ class LoginRequiredMiddleware:
 
 
 class ForcePasswordChangeMiddleware:
-    """Users with a generated initial password must change it before anything else."""
+    """Users with a generated initial password must change it before anything else.
 
-    allowed = ("/accounts/", "/i18n/", "/static/", "/api/")
+    Except the MFA pages: an MFA-required user enrols (or verifies) first, and
+    ``AccountSecurityMiddleware`` sends them there from the password page too; refusing these
+    pages here made the two first-login steps redirect to each other for ever.
+    """
+
+    allowed = ("/accounts/", "/i18n/", "/static/", "/api/", "/agencies/mfa/")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
         self.get_response = get_response

@@ -38,7 +38,10 @@ class PortalPasswordChangeView(auth_views.PasswordChangeView):
         response = super().form_valid(form)
         from agencies.services import user_password_changed
 
-        user_password_changed(user=self.request.user)  # type: ignore[arg-type]
+        user_password_changed(
+            user=self.request.user,  # type: ignore[arg-type]
+            request_id=getattr(self.request, "request_id", ""),
+        )
         messages.success(self.request, _("Đã đổi mật khẩu."))
         return response
 

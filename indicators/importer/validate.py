@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from ..models import Indicator
 from .parse import LEVEL_DEPTH, ParsedFramework, ParsedNode, row_error
+
+_CODE_MAX = Indicator._meta.get_field("code").max_length or 20
+_DIGITS: int = Indicator._meta.get_field("max_points").max_digits  # type: ignore[union-attr]
+_PLACES: int = Indicator._meta.get_field("max_points").decimal_places  # type: ignore[union-attr]
+#: The largest points the database stores (``max_digits`` 9, 2 decimals: 9.999.999,99).
+MAX_POINTS = Decimal(10) ** (_DIGITS - _PLACES) - Decimal(10) ** -_PLACES
 
 
 def validate_structure(parsed: ParsedFramework) -> list[str]:
@@ -15,6 +23,24 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
     errors: list[str] = []
     by_code: dict[str, ParsedNode] = {}
     for node in parsed.nodes:
+        if len(node.code) > _CODE_MAX:
+            errors.append(
+                row_error(
+                    node.row,
+                    _("mã “%(code)s” dài quá %(max)s ký tự.")
+                    % {"code": node.code[:40], "max": _CODE_MAX},
+                )
+            )
+            continue
+        if node.max_points is not None and node.max_points > MAX_POINTS:
+            errors.append(
+                row_error(
+                    node.row,
+                    _("điểm tối đa của %(code)s quá lớn (tối đa %(max)s).")
+                    % {"code": node.code, "max": _fmt(MAX_POINTS)},
+                )
+            )
+            continue
         if node.code in by_code:
             errors.append(
                 row_error(
@@ -103,6 +129,17 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
         return errors
     top = children.get(None, [])
     top_sum = sum((n.max_points or Decimal(0) for n in top), Decimal(0))
+    totals: list[tuple[Decimal | None, int | None]] = [
+        (parsed.total_points, parsed.total_row),
+        (top_sum, None),
+    ]
+    for big, row in totals:
+        if big is not None and big > MAX_POINTS:
+            message = _("tổng điểm %(sum)s quá lớn (tối đa %(max)s).") % {
+                "sum": _fmt(big),
+                "max": _fmt(MAX_POINTS),
+            }
+            return [row_error(row, message) if row else message]
     if parsed.total_points is not None and parsed.total_points != top_sum:
         where = parsed.total_row
         message = _("tổng điểm các chỉ số chính là %(sum)s, khác tổng cộng %(total)s.") % {
@@ -116,7 +153,8 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
 
 
 def _fmt(d: Decimal | None) -> str:
+    """Points in the reader's number format: 1.000,5 in Vietnamese, 1,000.5 in English."""
     if d is None:
         return "—"
-    text = f"{d.normalize():f}"
-    return text.replace(".", ",")
+    places = max(0, -int(d.normalize().as_tuple().exponent))
+    return number_format(d, decimal_pos=places, use_l10n=True, force_grouping=True)

@@ -10,6 +10,7 @@ A dry run performs every step, writes included, then rolls back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from agencies.matching import Match, NameResolver
-from agencies.models import Agency, User
+from agencies.models import Agency, AgencyAlias, User
 from agencies.services import agency_alias_add, agency_create, audit
 from agencies.spreadsheets import SpreadsheetError, load_xlsx
 from agencies.text import normalize_name
@@ -33,6 +34,9 @@ from ..models import Framework, Indicator, Measure, natural_sort_key
 from .lifecycle import measure_rows
 
 CREATE = "create"
+#: The years a framework may have (the upload form's bounds).
+YEAR_MIN, YEAR_MAX = 2000, 2100
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]+\Z")  # Django's validate_slug
 
 
 class ImportFailed(Exception):
@@ -136,7 +140,9 @@ def _resolve_mapping(
             kind = target.split(":", 1)[1] if ":" in target else guess_agency_kind(name)
             to_create[name] = kind if kind in Agency.Kind.values else Agency.Kind.OTHER
             continue
-        agency = Agency.objects.filter(pk=int(target) if target.isdigit() else -1).first()
+        # ASCII digits only: "²" is a digit to str.isdigit but no number to int().
+        is_id = target.isascii() and target.isdigit()
+        agency = Agency.objects.filter(pk=int(target) if is_id else -1).first()
         if agency is not None:
             extra[normalize_name(name)] = Match("agency", agency.pk, agency.name)
     return extra, to_create
@@ -166,6 +172,27 @@ def _header_errors(*, name: str, decision: str, unit_type: str) -> list[str]:
     return errors
 
 
+def _code_and_year_errors(*, code: str, year: int) -> list[str]:
+    """The framework's code and year as the upload form takes them (the command passes them
+    as typed)."""
+    errors = []
+    limit = Framework._meta.get_field("code").max_length or 50
+    if not code or len(code) > limit or not _SLUG.match(code):
+        errors.append(
+            _(
+                "Mã bộ chỉ số “%(code)s” không hợp lệ: chỉ gồm chữ không dấu, số, gạch nối hoặc "
+                "gạch dưới, tối đa %(max)s ký tự."
+            )
+            % {"code": code[:60], "max": limit}
+        )
+    if not YEAR_MIN <= year <= YEAR_MAX:
+        errors.append(
+            _("Năm %(year)s không hợp lệ (từ %(min)s đến %(max)s).")
+            % {"year": year, "min": YEAR_MIN, "max": YEAR_MAX}
+        )
+    return errors
+
+
 @transaction.atomic
 def framework_import(
     *,
@@ -189,6 +216,9 @@ def framework_import(
     """
     _require_manager(actor)
     report = ImportReport(code=code, dry_run=dry_run)
+    report.errors.extend(_code_and_year_errors(code=code, year=year))
+    if report.errors:
+        raise ImportFailed(report)
     if Framework.objects.filter(code=code).exists():
         report.errors.append(_("Mã bộ chỉ số “%(code)s” đã được dùng.") % {"code": code})
         raise ImportFailed(report)
@@ -228,6 +258,7 @@ def framework_import(
             )
             % {"n": len(report.unknown_agencies), "names": names}
         )
+    report.errors.extend(_agency_name_errors(unknown, pending, extra, agency_mapping))
     rules = _rules(parsed, report)
     name = name or parsed.meta.get("name") or parsed.title or code
     decision = decision or parsed.decision
@@ -277,6 +308,37 @@ def framework_import(
         transaction.set_rollback(True)
         report.framework_id = None
     return report
+
+
+def _agency_name_errors(
+    unknown: dict[str, UnknownAgency],
+    pending: dict[str, str],
+    extra: dict[str, Match],
+    agency_mapping: dict[str, str] | None,
+) -> list[str]:
+    """Names the import would store that do not fit their column: an agency to create, or an
+    alias (a name mapped to an existing agency)."""
+    name_max = Agency._meta.get_field("name").max_length or 255
+    alias_max = AgencyAlias._meta.get_field("alias").max_length or 255
+    rows = {normalize_name(n): u.rows for n, u in unknown.items()}
+    errors = []
+    for new_name in pending:
+        where = rows.get(normalize_name(new_name))
+        if where and len(new_name.strip()) > name_max:
+            errors.append(
+                row_error(
+                    where[0],
+                    _("tên cơ quan “%(name)s…” dài quá %(max)s ký tự.")
+                    % {"name": new_name[:40], "max": name_max},
+                )
+            )
+    for mapped in agency_mapping or {}:
+        if normalize_name(mapped) in extra and len(mapped.strip()) > alias_max:
+            errors.append(
+                _("Tên cơ quan “%(name)s…” dài quá %(max)s ký tự, không làm tên gọi khác được.")
+                % {"name": mapped[:40], "max": alias_max}
+            )
+    return errors
 
 
 def _summarise(parsed: ParsedFramework, report: ImportReport) -> None:
@@ -365,6 +427,37 @@ def _resolve_agencies(
     return assignments, unknown
 
 
+_MEASURE_CODE_MAX = Measure._meta.get_field("code").max_length or 50
+_MEASURE_LABEL_MAX = Measure._meta.get_field("label").max_length or 255
+_MEASURE_UNIT_MAX = Measure._meta.get_field("unit").max_length or 50
+
+
+def _measure_column_problem(i: int, m: dict[str, Any]) -> str:
+    """What of a template's measure definition does not fit its column ("" when it fits)."""
+    code, label, unit = m["code"], m["label"], m.get("unit") or ""
+    # The edit page's rule (``lifecycle._check_measures``), and the column's length.
+    if (
+        not isinstance(code, str)
+        or len(code) > _MEASURE_CODE_MAX
+        or not code.replace("_", "").replace("-", "").isalnum()
+    ):
+        return _(
+            "số liệu thứ %(i)s có mã “%(code)s” không hợp lệ (chữ, số, gạch nối hoặc gạch "
+            "dưới, tối đa %(max)s ký tự)."
+        ) % {"i": i, "code": str(code)[:60], "max": _MEASURE_CODE_MAX}
+    if not isinstance(label, str) or len(label) > _MEASURE_LABEL_MAX:
+        return _("số liệu thứ %(i)s có nhãn dài quá %(max)s ký tự.") % {
+            "i": i,
+            "max": _MEASURE_LABEL_MAX,
+        }
+    if not isinstance(unit, str) or len(unit) > _MEASURE_UNIT_MAX:
+        return _("số liệu thứ %(i)s có đơn vị dài quá %(max)s ký tự.") % {
+            "i": i,
+            "max": _MEASURE_UNIT_MAX,
+        }
+    return ""
+
+
 def _rules(
     parsed: ParsedFramework, report: ImportReport
 ) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
@@ -401,6 +494,10 @@ def _rules(
                         % {"code": m["code"], "kind": m.get("kind")},
                     )
                 )
+                continue
+            problem = _measure_column_problem(i, m)
+            if problem:
+                report.errors.append(row_error(node.row, problem))
                 continue
             if m["code"] in codes:
                 report.errors.append(

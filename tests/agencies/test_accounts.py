@@ -279,3 +279,160 @@ def test_unreadable_table_is_a_clear_refusal(kind):
         data, name = out.getvalue(), "a.xlsx"
     with pytest.raises(SpreadsheetError):
         read_table(data, name, ["username", "full_name"])
+
+
+def test_own_password_change_is_audited(khanh_hoa, client):
+    u = UserFactory(username="doi_mk", agency=khanh_hoa["so-khcn"])
+    client.force_login(u)
+    resp = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pass12345",
+            "new_password1": "Khanh-Hoa-2025-moi",
+            "new_password2": "Khanh-Hoa-2025-moi",
+        },
+    )
+    assert resp.status_code == 302
+    event = AuditEvent.objects.get(action="user.password_change", object_id=str(u.pk))
+    assert event.actor == u and "Khanh-Hoa" not in str(event.data)
+
+
+def _admin_change_data(form, u, **changes):
+    data = {
+        k: v for k, v in form.initial.items() if v is not None and not isinstance(v, list | tuple)
+    }
+    data.update(
+        {
+            "username": u.username,
+            "role": u.role,
+            "agency": str(u.agency_id or ""),
+            "is_active": "on",
+            "date_joined_0": u.date_joined.strftime("%d/%m/%Y"),
+            "date_joined_1": u.date_joined.strftime("%H:%M:%S"),
+        }
+    )
+    data.pop("password", None)
+    data.update(changes)
+    return data
+
+
+def test_admin_account_creation_role_change_and_password_set_are_audited(
+    khanh_hoa, admin_user, client_as
+):
+    admin = client_as(admin_user)
+    resp = admin.post(
+        reverse("admin:agencies_user_add"),
+        {
+            "username": "tao_moi",
+            "password1": "Khanh-Hoa-2025-moi",
+            "password2": "Khanh-Hoa-2025-moi",
+            "usable_password": "true",
+            "full_name": "Tạo Mới",
+            "agency": str(khanh_hoa["so-khcn"].pk),
+            "role": User.Role.AGENCY_STAFF,
+        },
+    )
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    u = User.objects.get(username="tao_moi")
+    assert AuditEvent.objects.filter(
+        action="user.create", object_id=str(u.pk), actor=admin_user
+    ).exists()
+
+    assert u.agency == khanh_hoa["so-khcn"] and u.full_name == "Tạo Mới"
+    url = reverse("admin:agencies_user_change", args=[u.pk])
+    form = admin.get(url).context["adminform"].form
+    resp = admin.post(url, _admin_change_data(form, u, role=User.Role.REVIEWER))
+    assert resp.status_code == 302, resp.context["adminform"].form.errors if resp.context else resp
+    event = AuditEvent.objects.get(action="user.role_change", object_id=str(u.pk))
+    assert event.actor == admin_user
+    assert event.data == {"from": User.Role.AGENCY_STAFF, "to": User.Role.REVIEWER}
+
+    resp = admin.post(
+        reverse("admin:auth_user_password_change", args=[u.pk]),
+        {"password1": "Mat-khau-moi-2025", "password2": "Mat-khau-moi-2025"},
+    )
+    assert resp.status_code == 302
+    assert AuditEvent.objects.filter(
+        action="user.password_set", object_id=str(u.pk), actor=admin_user
+    ).exists()
+
+
+def test_admin_agency_staff_without_agency_is_a_field_error_in_words(
+    khanh_hoa, admin_user, client_as
+):
+    """The add page used to answer 500 (the database constraint), the change page Django's
+    English "Constraint … is violated"."""
+    admin = client_as(admin_user)
+    resp = admin.post(
+        reverse("admin:agencies_user_add"),
+        {
+            "username": "khong_co_quan",
+            "password1": "Khanh-Hoa-2025-moi",
+            "password2": "Khanh-Hoa-2025-moi",
+            "usable_password": "true",
+            "role": User.Role.AGENCY_STAFF,
+        },
+    )
+    assert resp.status_code == 200
+    assert resp.context["adminform"].form.errors["agency"] == [
+        "Cán bộ đầu mối phải thuộc một cơ quan."
+    ]
+    assert not User.objects.filter(username="khong_co_quan").exists()
+    u = UserFactory(username="co_co_quan", agency=khanh_hoa["so-khcn"])
+    url = reverse("admin:agencies_user_change", args=[u.pk])
+    form = admin.get(url).context["adminform"].form
+    resp = admin.post(url, _admin_change_data(form, u, agency=""))
+    assert resp.status_code == 200
+    errors = resp.context["adminform"].form.errors
+    assert errors["agency"] == ["Cán bộ đầu mối phải thuộc một cơ quan."]
+    assert "Constraint" not in str(errors)
+
+
+def test_account_values_too_long_for_their_columns_are_refused_by_row(khanh_hoa, tmp_path):
+    long_email = "a" * 64 + "@" + ("b" * 63 + ".") * 3 + "vn"
+    p = _csv(
+        tmp_path,
+        f"{'u' * 151},A,,Sở KH&CN,agency_staff,\n"
+        f"ok2,{'Â' * 151},,Sở KH&CN,agency_staff,\n"
+        f"ok3,C,{long_email},Sở KH&CN,agency_staff,\n",
+    )
+    before = User.objects.count()
+    err = StringIO()
+    with pytest.raises(CommandError, match="không tài khoản nào được ghi"):
+        call_command("import_accounts", str(p), stdout=StringIO(), stderr=err)
+    text = err.getvalue()
+    assert "Dòng 2: tên đăng nhập dài quá 150 ký tự" in text
+    assert "Dòng 3: họ và tên dài quá 150 ký tự" in text
+    assert "Dòng 4: email dài quá 254 ký tự" in text
+    assert User.objects.count() == before
+
+
+def test_vietnamese_username_in_nfd_is_stored_as_typed_at_login(khanh_hoa, tmp_path, client):
+    """A file saved on a Mac holds decomposed (NFD) Vietnamese; the login form normalises
+    what is typed (NFKC), so the account must be stored the same way to be reachable."""
+    import unicodedata
+
+    nfd = unicodedata.normalize("NFD", "nguyễn.văn.an")
+    p = _csv(
+        tmp_path,
+        f"{nfd},{unicodedata.normalize('NFD', 'Nguyễn Văn An')},,Sở KH&CN,"
+        "agency_staff,Mat-khau-dai-123\n",
+    )
+    call_command("import_accounts", str(p), stdout=StringIO())
+    user = User.objects.get(username="nguyễn.văn.an")
+    assert user.full_name == "Nguyễn Văn An"
+    resp = client.post(
+        reverse("login"), {"username": "nguyễn.văn.an", "password": "Mat-khau-dai-123"}
+    )
+    assert resp.status_code == 302
+    # The same name again, composed this time, updates that account instead of making another.
+    p = _csv(tmp_path, "nguyễn.văn.an,Nguyễn Văn An,,Sở Tài chính,agency_staff,\n")
+    call_command("import_accounts", str(p), stdout=StringIO())
+    assert User.objects.get(username="nguyễn.văn.an").agency.code == "so-tai-chinh"
+
+
+@pytest.mark.parametrize("value", ["abc", "²", "9" * 30])
+def test_deactivating_a_malformed_user_id_is_404(khanh_hoa, reviewer, client_as, value):
+    url = reverse("agencies:agency_detail", args=[khanh_hoa["so-noi-vu"].pk])
+    resp = client_as(reviewer).post(url, {"action": "deactivate", "user": value})
+    assert resp.status_code == 404

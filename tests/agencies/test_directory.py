@@ -218,3 +218,31 @@ def test_migration_refreshes_the_search_text_of_existing_agencies():
     a.refresh_from_db()
     assert a.search_text == a.build_search_text()
     assert "stttt" in a.search_text
+
+
+@pytest.mark.django_db
+def test_an_alias_too_long_for_its_column_is_refused_by_row(tmp_path):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    before = snapshot()
+    path = write(tmp_path, f"agency,so-a,Sở A,,department,SA; {'X' * 256},\n")
+    err = StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_agencies", path, stdout=StringIO(), stderr=err)
+    assert "Dòng 2: tên gọi khác “XXXX" in err.getvalue()
+    assert "dài quá 255 ký tự" in err.getvalue()
+    assert snapshot() == before
+
+
+@pytest.mark.django_db
+def test_agency_name_or_alias_too_long_is_a_validation_error(reviewer):
+    from agencies.services import agency_alias_add, agency_create
+    from dti_portal.errors import ValidationFailed
+
+    with pytest.raises(ValidationFailed) as exc:
+        agency_create(actor=reviewer, name="Sở " + "X" * 300)
+    assert "dài quá 255 ký tự" in str(exc.value.errors["name"])
+    agency = AgencyFactory()
+    with pytest.raises(ValidationFailed) as exc:
+        agency_alias_add(actor=reviewer, agency=agency, alias="X" * 256)
+    assert "dài quá 255 ký tự" in str(exc.value.errors["alias"])
+    assert not AgencyAlias.objects.filter(agency=agency).exists()

@@ -166,3 +166,39 @@ def test_error_pages_are_vietnamese(client, user_a):
 def test_superuser_created_from_command_is_admin(db):
     u = User.objects.create_superuser("root", "root@example.gov.vn", "x-Strong-pass-1")
     assert u.role == User.Role.ADMIN
+
+
+def test_generated_password_and_mfa_enrolment_lead_one_after_the_other(settings, reviewer):
+    """An imported reviewer (generated password, MFA required, no device yet) enrols first,
+    then changes the password: the two first-login steps never send each other in a loop."""
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    settings.DTI_MFA_REQUIRED = True
+    reviewer.must_change_password = True
+    reviewer.save(update_fields=["must_change_password"])
+    client = Client()
+    login = {"username": reviewer.username, "password": "pass12345"}
+    assert client.post(reverse("login"), login).status_code == 302
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"].startswith("/agencies/mfa/setup/")
+    assert client.get(response["Location"]).status_code == 200
+    device = TOTPDevice.objects.get(user=reviewer, confirmed=False)
+    code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    response = client.post("/agencies/mfa/setup/", {"token": f"{code:06d}"})
+    assert response.status_code == 200
+    assert TOTPDevice.objects.filter(user=reviewer, confirmed=True).exists()
+    response = client.get("/")
+    assert response.status_code == 302 and response["Location"] == reverse("password_change")
+    assert client.get(reverse("password_change")).status_code == 200
+    response = client.post(
+        reverse("password_change"),
+        {
+            "old_password": "pass12345",
+            "new_password1": "Khanh-Hoa-2025-moi",
+            "new_password2": "Khanh-Hoa-2025-moi",
+        },
+    )
+    assert response.status_code == 302
+    assert client.get("/").status_code == 302  # a reviewer's home is the review queue
+    assert client.get(reverse("evidence:review_queue")).status_code == 200

@@ -289,3 +289,112 @@ def test_zip_of_an_unknown_version_is_refused(khanh_hoa, good):
     assert bad != good
     errors = _refused(bad)
     assert "bị hỏng" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("code", "year", "message"),
+    [
+        ("dti 2025", "2025", "Mã bộ chỉ số “dti 2025” không hợp lệ"),
+        ("x" * 51, "2025", "không hợp lệ"),
+        ("dti-2025", "-1", "Năm -1 không hợp lệ"),
+        ("dti-2025", "99999", "Năm 99999 không hợp lệ"),
+    ],
+)
+def test_command_refuses_a_code_or_year_the_upload_form_refuses(
+    khanh_hoa, tmp_path, good, code, year, message
+):
+    """The command takes them as typed: a code that is no slug, or a year the database refuses
+    (a traceback) or the upload form refuses, is a clear error and nothing is written."""
+    path = tmp_path / "ok.xlsx"
+    path.write_bytes(good)
+    before = _state()
+    err = StringIO()
+    with pytest.raises(CommandError, match="cơ sở dữ liệu không thay đổi"):
+        call_command(
+            "import_framework",
+            str(path),
+            "--code",
+            code,
+            "--year",
+            year,
+            stderr=err,
+            stdout=StringIO(),
+        )
+    assert message in err.getvalue()
+    assert _state() == before
+
+
+def test_a_code_longer_than_the_database_column_is_refused_by_row(khanh_hoa):
+    rows = [*simple_rows(), ["1234567890123456789012", "Chỉ số theo dõi", 0, None, None]]
+    errors = _refused(xlsx(rows))
+    assert any(
+        e.startswith("Dòng 10: mã “1234567890123456789012” dài quá 20 ký tự") for e in errors
+    )
+
+
+def test_points_too_large_for_the_database_are_refused_by_row(khanh_hoa):
+    rows = [
+        ["1", "Nhận thức số", "10.000.000", None, None],
+        ["1.1", "Ban hành kế hoạch", "10.000.000", "Sở KH&CN", "-"],
+    ]
+    errors = _refused(xlsx(rows))
+    assert any(e.startswith("Dòng 5: điểm tối đa của 1 quá lớn") for e in errors), errors
+    assert any("9.999.999,99" in e for e in errors)
+
+
+def test_template_measures_that_do_not_fit_their_columns_are_refused_by_row(khanh_hoa):
+    import json
+
+    import openpyxl
+
+    from indicators.importer import export_framework_xlsx
+
+    framework_import(actor=None, data=xlsx(simple_rows()), code="src", year=2025)
+    wb = openpyxl.load_workbook(
+        io.BytesIO(export_framework_xlsx(Framework.objects.get(code="src")))
+    )
+    ws = wb.worksheets[0]
+    header = [c.value for c in ws[1]]
+    col = header.index("Số liệu báo cáo (JSON)") + 1
+    target = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "1.1")
+    ws.cell(target, col).value = json.dumps(
+        [
+            {"code": "mã có dấu cách", "label": "Số", "kind": "number"},
+            {"code": "m2", "label": "L" * 300, "kind": "number"},
+            {"code": "m3", "label": "Số", "kind": "number", "unit": "u" * 60},
+        ],
+        ensure_ascii=False,
+    )
+    buf = io.BytesIO()
+    wb.save(buf)
+    errors = _refused(buf.getvalue())
+    text = "\n".join(errors)
+    assert f"Dòng {target}: số liệu thứ 1 có mã “mã có dấu cách” không hợp lệ" in text
+    assert f"Dòng {target}: số liệu thứ 2 có nhãn dài quá 255 ký tự" in text
+    assert f"Dòng {target}: số liệu thứ 3 có đơn vị dài quá 50 ký tự" in text
+
+
+def test_an_agency_name_too_long_to_create_or_alias_is_refused_by_row(khanh_hoa):
+    long_name = "Sở " + "X" * 300
+    rows = simple_rows()
+    rows[1][3] = long_name
+    data = xlsx(rows)
+    before = _state()
+    with pytest.raises(ImportFailed) as exc:
+        framework_import(actor=None, data=data, code="bad", year=2025, create_unknown_agencies=True)
+    assert _state() == before
+    assert any(
+        e.startswith("Dòng 6: tên cơ quan “Sở XXX") and "dài quá 255 ký tự" in e
+        for e in exc.value.report.errors
+    ), exc.value.report.errors
+    # Mapped to an existing agency, the name would become its alias: refused the same way.
+    with pytest.raises(ImportFailed) as exc:
+        framework_import(
+            actor=None,
+            data=data,
+            code="bad",
+            year=2025,
+            agency_mapping={long_name: str(khanh_hoa["so-khcn"].pk)},
+        )
+    assert _state() == before
+    assert any("dài quá 255 ký tự" in e for e in exc.value.report.errors)

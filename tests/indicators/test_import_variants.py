@@ -206,3 +206,19 @@ def test_lead_must_be_a_single_agency(khanh_hoa):
     with pytest.raises(ImportFailed) as exc:
         framework_import(actor=None, data=xlsx(rows), code="t", year=2025)
     assert any("không phải nhóm" in e and e.startswith("Dòng 6") for e in exc.value.report.errors)
+
+
+@pytest.mark.parametrize("target", ["²", "9" * 30, "abc"])
+def test_a_malformed_mapping_target_leaves_the_name_unknown(khanh_hoa, target):
+    """The preview posts the mapping as text: what is no agency id maps nothing (it raised
+    ValueError or OverflowError, a 500 on the preview)."""
+    rows = simple_rows(lead="Sở Khoa học Công nghệ tỉnh")
+    with pytest.raises(ImportFailed) as exc:
+        framework_import(
+            actor=None,
+            data=xlsx(rows),
+            code="t",
+            year=2025,
+            agency_mapping={"Sở Khoa học Công nghệ tỉnh": target},
+        )
+    assert [u.name for u in exc.value.report.unknown_agencies] == ["Sở Khoa học Công nghệ tỉnh"]
