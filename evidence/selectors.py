@@ -346,6 +346,11 @@ class InboxItem:
         return (self.deadline - today_vn()).days
 
     @property
+    def days_overdue(self) -> int:
+        """Days past the deadline (0 before it): a returned item is answered after it."""
+        return max(0, -self.days_left)
+
+    @property
     def state(self) -> str:
         return self.submission.state if self.submission else "missing"
 
