@@ -207,6 +207,21 @@ def test_carry_over_without_a_previous_quarter_is_a_message_not_a_crash(world, u
     assert not Submission.objects.filter(period=world.period, agency=user_a.agency).exists()
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("version", ["abc", "1.0", "-1"])
+def test_malformed_version_is_a_stale_save_not_a_server_error(world, user_a, client_as, version):
+    sub = create(user_a, world, {"numerator": "1", "denominator": "2"})
+    c = client_as(user_a)
+    url = reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk])
+    resp = c.post(url, {"version": version, "v_numerator": "2", "v_denominator": "2"})
+    assert resp.status_code == 409
+    send = c.post(reverse("evidence:submission_send", args=[sub.pk]), {"version": version})
+    assert send.status_code == 302
+    sub.refresh_from_db()
+    assert sub.values == {"numerator": "1", "denominator": "2"}
+    assert sub.state == Submission.State.DRAFT and sub.version == 1
+
+
 needs_transitions = pytest.mark.skipif(
     not hasattr(services, "submission_submit"),
     reason="submission_submit (review issue) not merged yet",
