@@ -252,7 +252,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                     actor=request.user,  # type: ignore[arg-type]
                     indicator=indicator,
                     period=period,
-                    version=_seen_version(request) or None,
+                    version=_seen_version(request),  # 0: a draft saved meanwhile is stale
                 )
                 messages.success(request, _("Đã chép số liệu của quý trước."))
             elif sub is None:

@@ -208,6 +208,26 @@ def test_carry_over_without_a_previous_quarter_is_a_message_not_a_crash(world, u
 
 
 @pytest.mark.django_db
+def test_carry_over_onto_a_draft_saved_meanwhile_is_a_conflict(world, user_a, client_as):
+    """The page was opened before anyone saved (version 0); a colleague then saved a draft: the
+    copy of last quarter's figures must not overwrite it silently."""
+    q3 = ReportingPeriod.objects.create(
+        framework=world.framework, year=2025, quarter=3, deadline=world.period.deadline
+    )
+    services.submission_create(
+        actor=user_a, indicator=world.ratio, period=q3, values={"numerator": "6", "denominator": "8"}
+    )
+    colleague = UserFactory(agency=user_a.agency, role=user_a.role)
+    create(colleague, world, {"numerator": "1", "denominator": "2"}, note="Đồng nghiệp nhập")
+    url = reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk])
+    resp = client_as(user_a).post(url, {"action": "carry_over", "version": "0"})
+    assert resp.status_code == 409
+    assert "người khác cập nhật" in resp.content.decode()
+    sub = Submission.objects.get(period=world.period, agency=user_a.agency)
+    assert sub.values == {"numerator": "1", "denominator": "2"} and sub.version == 1
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("version", ["abc", "1.0", "-1"])
 def test_malformed_version_is_a_stale_save_not_a_server_error(world, user_a, client_as, version):
     sub = create(user_a, world, {"numerator": "1", "denominator": "2"})
