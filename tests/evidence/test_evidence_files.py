@@ -882,3 +882,27 @@ def test_office_file_of_an_unknown_zip_version_refused(draft, user_a, api_as):
     resp = upload(api_as(user_a), draft, "quyet-dinh.docx", bad)
     assert resp.status_code == 400, resp.content
     assert resp.json()["code"] == "bad_zip" and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_document_reference_without_a_number_is_shown(world, draft, user_a, client_as):
+    """A document without a number (a report, minutes) still shows its date of issue, issuer
+    and summary on the item page and on the read-only page the lead opens."""
+    import datetime
+
+    services.evidence_add_link(
+        submission=draft,
+        actor=user_a,
+        url="https://congbao.khanhhoa.gov.vn/bao-cao",
+        doc_date=datetime.date(2025, 3, 15),
+        issuer="UBND tỉnh Khánh Hòa",
+        summary="Báo cáo kết quả chuyển đổi số quý I",
+    )
+    c = client_as(user_a)
+    form = c.get(reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk]))
+    item = form.content.decode().split('id="evidence-list"')[1].split("</li>")[0]
+    detail = c.get(reverse("evidence:submission_detail", args=[draft.pk])).content.decode()
+    for html in (item, detail.split("Tài liệu kiểm chứng")[-1]):
+        assert "15/03/2025" in html
+        assert "UBND tỉnh Khánh Hòa" in html
+        assert "Báo cáo kết quả chuyển đổi số quý I" in html
