@@ -916,7 +916,11 @@ def test_page_upload_with_an_unreadable_date_of_issue_is_refused_not_dropped(
     c = client_as(user_a)
     resp = c.post(
         reverse("evidence:evidence_upload", args=[draft.pk]),
-        {"url": "https://congbao.khanhhoa.gov.vn/vb/1", "doc_number": "1/BC", "doc_date": "31/02/2025"},
+        {
+            "url": "https://congbao.khanhhoa.gov.vn/vb/1",
+            "doc_number": "1/BC",
+            "doc_date": "31/02/2025",
+        },
     )
     assert resp.status_code == 302
     assert not EvidenceFile.objects.filter(submission=draft).exists()
