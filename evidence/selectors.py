@@ -346,6 +346,11 @@ class InboxItem:
         return (self.deadline - today_vn()).days
 
     @property
+    def days_overdue(self) -> int:
+        """Days past the deadline (0 before it): a returned item is answered after it."""
+        return max(0, -self.days_left)
+
+    @property
     def state(self) -> str:
         return self.submission.state if self.submission else "missing"
 
@@ -401,9 +406,10 @@ def agency_inbox(*, user: Any, period: ReportingPeriod | None = None) -> Inbox:
     led = [i.pk for i in indicators if i.lead_agency_id == agency.pk]
     expected = coordinator_ids([i for i in indicators if i.lead_agency_id == agency.pk])
     sent_counts: dict[int, int] = {}
+    # As in the lead's proposal: a contribution the lead returned is being corrected.
     for ind_id in (
         Submission.objects.filter(period=period, indicator__in=led, is_consolidation=False)
-        .exclude(state=Submission.State.DRAFT)
+        .exclude(state__in=[Submission.State.DRAFT, Submission.State.RETURNED])
         .exclude(agency=agency)
         .values_list("indicator_id", flat=True)
     ):

@@ -333,6 +333,16 @@ def workbook_preview(
     return preview
 
 
+def _seen_version(value: Any) -> int:
+    """The item's version written in the information sheet at download; -1 when the cell was
+    damaged (by hand, or by another spreadsheet program): it matches no stored version, so a
+    change to that item is refused as stale ("hãy tải tệp mới")."""
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError, OverflowError):
+        return -1
+
+
 def _read_sheet(
     ws: Any,
     ind: Indicator,
@@ -356,7 +366,7 @@ def _read_sheet(
     measures = measures_of(ind)
     by_code = {m.code: m for m in measures}
     item = WorkbookItem(indicator=ind, sheet=ws.title, submission=sub)
-    item.seen_version = int(version or 0)
+    item.seen_version = _seen_version(version)
     raw: dict[str, Any] = {}
     own_raw: dict[str, Any] = {}
     col_of: dict[str, str] = {}

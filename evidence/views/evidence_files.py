@@ -83,13 +83,17 @@ def evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def _evidence_upload(request: HttpRequest, pk: int) -> HttpResponse:
     sub = selectors.submission_get(user=request.user, pk=pk, related=False)
+    typed_date = request.POST.get("doc_date", "").strip()
     meta = {
         "doc_number": request.POST.get("doc_number", ""),
-        "doc_date": _parse_date(request.POST.get("doc_date", "")),
+        "doc_date": _parse_date(typed_date),
         "issuer": request.POST.get("issuer", ""),
         "summary": request.POST.get("summary", ""),
     }
     try:
+        if typed_date and meta["doc_date"] is None:  # refused, as the API does, not dropped
+            message = _("Ngày ban hành không hợp lệ: hãy nhập theo dạng dd/mm/yyyy.")
+            raise ValidationFailed(message, errors={"doc_date": [message]})
         if request.FILES.get("file"):
             ev = services.evidence_add_file(
                 submission=sub,

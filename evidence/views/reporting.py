@@ -107,6 +107,13 @@ def _posted_values(
     return {m.code: request.POST.get(f"{prefix}{m.code}", "") for m in measures}
 
 
+def _seen_version(request: HttpRequest) -> int:
+    """The version the posted form was showing (0: nothing saved yet). Anything but a number
+    counts as 0: a save or a send with it is refused as stale (409), never a server error."""
+    raw = (request.POST.get("version") or "").strip()
+    return int(raw) if raw.isdigit() else 0
+
+
 def _is_lead(request: HttpRequest, indicator: Any) -> bool:
     return bool(indicator.lead_agency_id) and indicator.lead_agency_id == getattr(
         request.user, "agency_id", None
@@ -245,11 +252,11 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                     actor=request.user,  # type: ignore[arg-type]
                     indicator=indicator,
                     period=period,
-                    version=int(request.POST.get("version") or 0) or None,
+                    version=_seen_version(request),  # 0: a draft saved meanwhile is stale
                 )
                 messages.success(request, _("Đã chép số liệu của quý trước."))
             elif sub is None:
-                if int(request.POST.get("version") or 0) != 0:
+                if _seen_version(request) != 0:
                     raise Conflict(_("Báo cáo đã bị xóa hoặc thay đổi."))
                 sub = services.submission_create(
                     actor=request.user,  # type: ignore[arg-type]
@@ -265,7 +272,7 @@ def submission_edit(request: HttpRequest, period_pk: int, indicator_pk: int) -> 
                 sub = services.submission_update(
                     submission=sub,
                     actor=request.user,  # type: ignore[arg-type]
-                    version=int(request.POST.get("version") or 0),
+                    version=_seen_version(request),
                     values=values,
                     note=note,
                     consolidation_reason=reason,
@@ -415,7 +422,7 @@ def submission_submit(request: HttpRequest, pk: int) -> HttpResponse:
             sub = services.submission_submit(
                 submission=sub,
                 actor=request.user,  # type: ignore[arg-type]
-                version=int(request.POST.get("version") or 0),
+                version=_seen_version(request),
             )
     except DomainError as exc:
         messages.error(request, exc.message or _("Không gửi được báo cáo."))

@@ -882,3 +882,60 @@ def test_office_file_of_an_unknown_zip_version_refused(draft, user_a, api_as):
     resp = upload(api_as(user_a), draft, "quyet-dinh.docx", bad)
     assert resp.status_code == 400, resp.content
     assert resp.json()["code"] == "bad_zip" and stored_files() == []
+
+
+@pytest.mark.django_db
+def test_document_reference_without_a_number_is_shown(world, draft, user_a, client_as):
+    """A document without a number (a report, minutes) still shows its date of issue, issuer
+    and summary on the item page and on the read-only page the lead opens."""
+    import datetime
+
+    services.evidence_add_link(
+        submission=draft,
+        actor=user_a,
+        url="https://congbao.khanhhoa.gov.vn/bao-cao",
+        doc_date=datetime.date(2025, 3, 15),
+        issuer="UBND tỉnh Khánh Hòa",
+        summary="Báo cáo kết quả chuyển đổi số quý I",
+    )
+    c = client_as(user_a)
+    form = c.get(reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk]))
+    item = form.content.decode().split('id="evidence-list"')[1].split("</li>")[0]
+    detail = c.get(reverse("evidence:submission_detail", args=[draft.pk])).content.decode()
+    for html in (item, detail.split("Tài liệu kiểm chứng")[-1]):
+        assert "15/03/2025" in html
+        assert "UBND tỉnh Khánh Hòa" in html
+        assert "Báo cáo kết quả chuyển đổi số quý I" in html
+
+
+@pytest.mark.django_db
+def test_page_upload_with_an_unreadable_date_of_issue_is_refused_not_dropped(
+    world, draft, user_a, client_as
+):
+    """The API refuses a bad ``doc_date`` (400); the page did store the evidence without it."""
+    c = client_as(user_a)
+    resp = c.post(
+        reverse("evidence:evidence_upload", args=[draft.pk]),
+        {
+            "url": "https://congbao.khanhhoa.gov.vn/vb/1",
+            "doc_number": "1/BC",
+            "doc_date": "31/02/2025",
+        },
+    )
+    assert resp.status_code == 302
+    assert not EvidenceFile.objects.filter(submission=draft).exists()
+    html = c.get(resp["Location"]).content.decode()
+    assert "Ngày ban hành không hợp lệ" in html
+    assert 'id="id_doc_date"' in html and 'value="31/02/2025"' in html
+    field = html.split('id="id_doc_date"')[0].rsplit("<input", 1)[1]
+    assert "is-invalid" in field
+    # a date the date picker sends, or typed as dd/mm/yyyy, is kept
+    for typed in ("2025-03-15", "15/03/2025"):
+        c.post(
+            reverse("evidence:evidence_upload", args=[draft.pk]),
+            {"url": f"https://congbao.khanhhoa.gov.vn/vb/{typed}", "doc_date": typed},
+        )
+    assert sorted(str(d) for d in EvidenceFile.objects.values_list("doc_date", flat=True)) == [
+        "2025-03-15",
+        "2025-03-15",
+    ]

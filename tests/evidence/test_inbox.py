@@ -148,3 +148,57 @@ def test_inbox_contributions_expected_in_fixed_queries(
     with django_assert_max_num_queries(len(small)):
         html = c.get(reverse("evidence:inbox")).content.decode()
     assert html.count("đóng góp)") == 7
+
+
+@pytest.mark.django_db
+def test_returned_item_after_the_deadline_says_overdue_not_negative_days_left(
+    world, user_a, reviewer, client_as
+):
+    """A returned item stays open after the deadline: its row says how many days late it is,
+    never "còn -3 ngày"."""
+    with at(datetime.date(2025, 12, 15)):
+        sub = services.submission_create(
+            actor=user_a, indicator=world.yes_no, period=world.period, values={"done": "1"}
+        )
+        sub = services.submission_submit(submission=sub, actor=user_a, version=sub.version)
+        services.submission_return(
+            submission=sub,
+            actor=reviewer,
+            version=sub.version,
+            reason_code="thieu_minh_chung",
+            reason="Thiếu quyết định",
+        )
+    with at(DEADLINE + datetime.timedelta(days=3)):
+        html = client_as(user_a).get(reverse("evidence:inbox")).content.decode()
+    row = html.split("1.2. Ban hành")[1].split("</tr>")[0]
+    assert "còn -3 ngày" not in row
+    assert "quá hạn 3 ngày" in row
+
+
+@pytest.mark.django_db
+def test_a_contribution_the_lead_returned_is_not_counted_as_sent(world, agency_a, user_a):
+    """The lead sent a contribution back for correction: like the combined proposal, the
+    inbox's "sent/expected" count leaves it out until it is sent again."""
+    with at(datetime.date(2025, 12, 15)):
+        sub = services.submission_create(
+            actor=user_a,
+            indicator=world.ratio,
+            period=world.period,
+            values={"numerator": "1", "denominator": "2"},
+        )
+        sub = services.submission_submit(submission=sub, actor=user_a, version=sub.version)
+
+        def counted() -> tuple[int, int]:
+            box = selectors.agency_inbox(user=world.lead_user, period=world.period)
+            item = next(i for i in box.items if i.indicator == world.ratio)
+            return item.contributions_sent, item.contributions_expected
+
+        assert counted() == (1, 2)
+        services.submission_return(
+            submission=sub,
+            actor=world.lead_user,
+            version=sub.version,
+            reason_code="khac",
+            reason="Mẫu số chưa đúng",
+        )
+        assert counted() == (0, 2)

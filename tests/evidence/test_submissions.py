@@ -207,6 +207,44 @@ def test_carry_over_without_a_previous_quarter_is_a_message_not_a_crash(world, u
     assert not Submission.objects.filter(period=world.period, agency=user_a.agency).exists()
 
 
+@pytest.mark.django_db
+def test_carry_over_onto_a_draft_saved_meanwhile_is_a_conflict(world, user_a, client_as):
+    """The page was opened before anyone saved (version 0); a colleague then saved a draft: the
+    copy of last quarter's figures must not overwrite it silently."""
+    q3 = ReportingPeriod.objects.create(
+        framework=world.framework, year=2025, quarter=3, deadline=world.period.deadline
+    )
+    services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=q3,
+        values={"numerator": "6", "denominator": "8"},
+    )
+    colleague = UserFactory(agency=user_a.agency, role=user_a.role)
+    create(colleague, world, {"numerator": "1", "denominator": "2"}, note="Đồng nghiệp nhập")
+    url = reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk])
+    resp = client_as(user_a).post(url, {"action": "carry_over", "version": "0"})
+    assert resp.status_code == 409
+    assert "người khác cập nhật" in resp.content.decode()
+    sub = Submission.objects.get(period=world.period, agency=user_a.agency)
+    assert sub.values == {"numerator": "1", "denominator": "2"} and sub.version == 1
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("version", ["abc", "1.0", "-1"])
+def test_malformed_version_is_a_stale_save_not_a_server_error(world, user_a, client_as, version):
+    sub = create(user_a, world, {"numerator": "1", "denominator": "2"})
+    c = client_as(user_a)
+    url = reverse("evidence:submission_edit", args=[world.period.pk, world.ratio.pk])
+    resp = c.post(url, {"version": version, "v_numerator": "2", "v_denominator": "2"})
+    assert resp.status_code == 409
+    send = c.post(reverse("evidence:submission_send", args=[sub.pk]), {"version": version})
+    assert send.status_code == 302
+    sub.refresh_from_db()
+    assert sub.values == {"numerator": "1", "denominator": "2"}
+    assert sub.state == Submission.State.DRAFT and sub.version == 1
+
+
 needs_transitions = pytest.mark.skipif(
     not hasattr(services, "submission_submit"),
     reason="submission_submit (review issue) not merged yet",
@@ -302,3 +340,37 @@ def test_values_displayed_in_vietnamese_format(world):
     assert display_value(yes, "1") == "Có" and display_value(yes, "0") == "Không"
     assert display_value(lvl, "full") == "Chủ tịch"
     assert display_value(num, None) == "—"
+
+
+def _field_tag(html: str, name: str) -> str:
+    """The opening tag of the form field ``id_<name>``."""
+    before, after = html.split(f'id="id_{name}"', 1)
+    return before.rsplit("<", 1)[1] + after.split(">", 1)[0]
+
+
+@pytest.mark.django_db
+def test_every_measure_input_is_required_and_tied_to_its_error(world, user_a, client_as):
+    """Yes/no, level and text measures are announced as required like number ones, and a
+    refused value's message is tied to its field (aria-invalid, aria-describedby)."""
+    ind = IndicatorFactory(
+        framework=world.framework,
+        parent=world.ratio.parent,
+        code="1.9",
+        scoring_rule={"type": "manual"},
+        lead_agency=user_a.agency,
+    )
+    MeasureFactory(indicator=ind, code="done", label="Đã ban hành", kind=Measure.Kind.BOOLEAN)
+    MeasureFactory(indicator=ind, code="desc", label="Mô tả", kind=Measure.Kind.TEXT, position=2)
+    url = reverse("evidence:submission_edit", args=[world.period.pk, ind.pk])
+    c = client_as(user_a)
+    html = c.get(url).content.decode()
+    for name in ("v_done", "v_desc"):
+        field = _field_tag(html, name)
+        assert 'aria-required="true"' in field, name
+    resp = c.post(url, {"version": "0", "v_done": "có lẽ", "v_desc": "x" * 5000})
+    assert resp.status_code == 400
+    html = resp.content.decode()
+    for name in ("v_done", "v_desc"):
+        field = _field_tag(html, name)
+        assert 'aria-invalid="true"' in field and f'aria-describedby="err_{name}"' in field, name
+        assert f'id="err_{name}"' in html

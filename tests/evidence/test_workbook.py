@@ -270,3 +270,27 @@ def test_lead_workbook_queries_do_not_grow_with_its_led_items(world, agency_a):
         ind = make_ratio_indicator(world.framework, f"1.{n + 10}", world.lead)
         ind.coordinating_agencies.add(agency_a)
     assert build() <= few + 1  # one query of the measures' prefetch at most
+
+
+@pytest.mark.django_db
+def test_workbook_with_a_damaged_version_cell_is_refused_not_a_server_error(
+    world, user_a, client_as
+):
+    """The hidden information sheet edited by hand (or by another spreadsheet program): the
+    version seen is unreadable, so the changed item is refused as stale, never a 500."""
+    c = client_as(user_a)
+    c.raise_request_exception = False
+    services.submission_create(
+        actor=user_a,
+        indicator=world.ratio,
+        period=world.period,
+        values={"numerator": "1", "denominator": "2"},
+    )
+    wb = download(c, world)
+    meta = wb["_meta"]
+    row = next(r for r in meta.iter_rows() if r[0].value == "sheet" and r[1].value == "1.1")
+    row[3].value = "phiên bản 1"
+    wb["1.1"]["A5"] = 0
+    resp = preview(c, world, to_upload(wb))
+    assert resp.status_code == 400 and "tải tệp mới" in resp.content.decode()
+    assert Submission.objects.get().values["numerator"] == "1"
