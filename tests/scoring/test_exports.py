@@ -93,6 +93,23 @@ def test_excel_respects_agency_scope(world, client_as):
     assert codes == {"1.2", "2.1", "2.2"}
 
 
+def test_excel_agency_scope_has_no_dti_but_the_share_of_assigned_points(world, client_as):
+    """An agency's part is not the province's DTI: the dashboard and ``scores/summary/`` give
+    agency staff no DTI but their achieved share of the points assigned to them; the workbook
+    says the same (total ÷ assigned max points), never the part ÷ 1000 under the DTI label."""
+    client = client_as(world.staff["b"])
+    _job, content = run_export(client, world, "excel")
+    rows = _appendix_rows(content)
+    labels = [r[1] for r in rows]
+    assert not any(str(label).startswith("Chỉ số DTI") for label in labels)
+    total = next(r for r in rows if r[1] == "Tổng cộng")
+    share = next(r for r in rows if r[1] == "Tỷ lệ đạt so với điểm được giao")
+    page = client.get(reverse("scoring:dashboard") + q(world)).context
+    for col, kind in ((5, "self_assessed"), (6, "appraised"), (7, "final")):
+        assert D(str(share[col])) == D(str(total[col])) / D(str(total[2]))
+        assert D(str(share[col])) == page["assigned_shares"][kind]
+
+
 def _appendix_rows(content: bytes) -> list[list]:
     ws = load_workbook(io.BytesIO(content))["Phụ lục"]
     return [[c.value for c in r] for r in ws.iter_rows(min_row=6) if r[0].value or r[1].value]
