@@ -241,6 +241,28 @@ def test_evidence_zip_contains_exactly_the_approved_evidence(world, client_as, r
     assert rows[0][6] == "12/QĐ-UBND"
 
 
+def test_evidence_zip_entries_are_dated_in_the_portal_time_zone(world, client_as, reviewer):
+    """A ZIP entry's date is the local wall-clock time (the format has no time zone): the upload
+    time in Asia/Ho_Chi_Minh, as every page shows it, not in UTC (7 hours earlier, the day
+    before for an evening upload)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from evidence.models import EvidenceFile
+
+    uploaded = datetime.datetime(2025, 9, 30, 20, 15, 10, tzinfo=datetime.UTC)
+    ev = world.evidence[0]  # 1.1, approved
+    EvidenceFile.objects.filter(pk=ev.pk).update(created_at=uploaded)
+    _job, content = run_export(client_as(reviewer), world, "evidence")
+    info = zipfile.ZipFile(io.BytesIO(content)).getinfo(
+        "1.1 Tỷ lệ thôn có tổ công nghệ số/Báo cáo tổ công nghệ số.pdf"
+    )
+    local = timezone.localtime(uploaded)
+    assert str(local.tzinfo) == "Asia/Ho_Chi_Minh"
+    assert info.date_time == (2025, 10, 1, 3, 15, 10) == local.timetuple()[:6]
+
+
 def test_evidence_zip_carries_the_contributions_behind_an_approved_item(db, client_as, reviewer):
     """The coordinating communes' evidence behind the approved 1.1 goes into the pack (what the
     lead consolidated); a contribution the lead returned does not."""
