@@ -397,6 +397,26 @@ def test_export_api_creates_a_job(world, api_as, leader):
     assert r.status_code == 400
 
 
+def test_export_api_list_is_paginated_like_every_list(world, api_as, leader, reviewer):
+    """API.md: lists are paginated (``results``, ``count``, ``next``); the caller's own jobs,
+    newest first, every one of them reachable page by page."""
+    for _ in range(52):
+        services.export_job_create(
+            user=leader, kind="excel", framework=world.framework, period=world.period, enqueue=False
+        )
+    services.export_job_create(
+        user=reviewer, kind="pdf", framework=world.framework, period=world.period, enqueue=False
+    )
+    api = api_as(leader)
+    first = api.get("/api/v1/exports/").json()
+    assert first["count"] == 52 and len(first["results"]) == 50 and first["next"]
+    second = api.get(first["next"]).json()
+    assert len(second["results"]) == 2 and second["next"] is None
+    ids = [j["id"] for j in first["results"] + second["results"]]
+    mine = ExportJob.objects.filter(requested_by=leader).order_by("-created_at", "-pk")
+    assert len(set(ids)) == 52 and set(ids) == {str(pk) for pk in mine.values_list("pk", flat=True)}
+
+
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 def test_pdf_respects_agency_scope(world, client_as, tmp_path):
     _job, content = run_export(client_as(world.staff["b"]), world, "pdf")
