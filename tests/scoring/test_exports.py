@@ -185,6 +185,26 @@ def test_excel_without_groups_starts_at_the_main_indices(world, client_as, leade
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_pdf_trend_chart_has_its_figures_as_text(world, client_as, leader, tmp_path):
+    """The trend chart's text alternative, as on the dashboard: a table of each period's
+    totals (the chart alone shows lines and axis ticks, no figure can be read off it)."""
+    from .dash_helpers import add_previous_period
+
+    add_previous_period(world)
+    _job, content = run_export(client_as(leader), world, "pdf")
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-layout", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    section = text.split("Diễn biến theo quý", 1)[1].split("Các chỉ số mất nhiều điểm nhất")[0]
+    lines = [" ".join(line.split()) for line in section.splitlines()]
+    assert "Kỳ Tự chấm Thẩm định Cuối cùng" in lines
+    assert "Quý 2/2025 200,00 200,00 200,00" in lines
+    assert "Quý 3/2025 460,00 250,00 250,00" in lines
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 def test_pdf_renders_vietnamese_text(world, client_as, leader, tmp_path):
     _job, content = run_export(client_as(leader), world, "pdf")
     assert content.startswith(b"%PDF")
