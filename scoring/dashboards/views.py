@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from agencies.models import Agency
 from agencies.text import search_words
 from dti_portal.errors import DomainError, NotAllowed, NotFound, ValidationFailed
+from evidence.services.values import form_values
 from indicators.models import Measure
 
 from ..forms import NationalImportForm
@@ -145,6 +146,8 @@ def whatif(request: HttpRequest) -> HttpResponse:
         items = []
         for s in m.subs:
             current = (s.lineage.get(kind) or {}).get("values") or {}
+            # Numbers as the values form shows them (1.234,5), read back as the same values.
+            shown = form_values(measures.get(s.indicator_id, []), current)
             items.append(
                 {
                     "row": s,
@@ -156,7 +159,7 @@ def whatif(request: HttpRequest) -> HttpResponse:
                             "current": current.get(ms.code),
                             "value": request.POST.get(f"v:{s.code}:{ms.code}", "")
                             if request.method == "POST"
-                            else (current.get(ms.code) or ""),
+                            else (shown.get(ms.code) or ""),
                         }
                         for ms in measures.get(s.indicator_id, [])
                         if ms.kind != "text"

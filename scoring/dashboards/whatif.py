@@ -32,9 +32,10 @@ def _clean_value(measure: Measure, raw: Any, stored: Any = None) -> str | None:
 
     Numbers are read by ``evidence.services.values.parse_number``, the portal's one number
     reader (Vietnamese ``1.500`` = 1500, ``80,5``; no exponent; bounded digits), and must not be
-    negative. A value posted back exactly as the snapshot stores it is that stored value: the
-    page pre-fills its inputs with the stored text, such as ``1.234`` meaning one and 234
-    thousandths, which the Vietnamese rule alone would read as 1234.
+    negative. A value posted back exactly as the snapshot stores it is that stored value (an API
+    client echoing the stored text, such as ``1.234`` meaning one and 234 thousandths, which
+    the Vietnamese rule alone would read as 1234); the page pre-fills its inputs in the
+    reader's format (``evidence.services.values.form_values``), which reads back the same.
     """
     if raw is None or (isinstance(raw, str) and raw.strip() == ""):
         return None

@@ -8,8 +8,9 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django_sendfile import sendfile
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -57,10 +58,25 @@ class ExportRequestSerializer(serializers.Serializer):
 class ExportListCreateView(APIView):
     """Lists the caller's exports; POST asks for one, generated in the background (202)."""
 
-    @extend_schema(responses=ExportJobSerializer(many=True))
+    @extend_schema(
+        operation_id="v1_exports_list",
+        responses=inline_serializer(
+            "PaginatedExportJobList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": ExportJobSerializer(many=True),
+            },
+        ),
+    )
     def get(self, request: Request) -> Response:
-        jobs = selectors.export_job_list(user=request.user)[:50]
-        return Response({"results": ExportJobSerializer(jobs, many=True).data})
+        """The caller's jobs, newest first, paginated like every list (API.md)."""
+        # A tie-break on the key: jobs asked for in the same instant keep one order across pages.
+        jobs = selectors.export_job_list(user=request.user).order_by("-created_at", "pk")
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(jobs, request, view=self)
+        return paginator.get_paginated_response(ExportJobSerializer(page, many=True).data)
 
     @extend_schema(request=ExportRequestSerializer, responses={202: ExportJobSerializer})
     def post(self, request: Request) -> Response:

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 from typing import IO, Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 
@@ -133,7 +134,10 @@ def write_pack(
                 arcname = f"{folder}/{name}"
                 info = zipfile.ZipInfo(arcname)
                 info.compress_type = zipfile.ZIP_DEFLATED
-                created = ev.created_at.timetuple()[:6] if ev.created_at else None
+                # A ZIP date is wall-clock time: the upload time where the portal is.
+                created = (
+                    timezone.localtime(ev.created_at).timetuple()[:6] if ev.created_at else None
+                )
                 if created and created[0] >= 1980:
                     info.date_time = created
                 with ev.file.open("rb") as src, zf.open(info, "w", force_zip64=True) as dst:

@@ -176,6 +176,23 @@ def _total_values(table: ScoreTable) -> list[Any]:
     return ["", "Tổng cộng", table.max_total, "", "", *totals, "", None, ""]
 
 
+def _dti_values(table: ScoreTable) -> list[Any]:
+    """The row under the total: the province's DTI (total ÷ the framework's total); for an
+    agency's part, as its dashboard shows it, the share of the points assigned to it (its part
+    ÷ 1000 is no DTI, and the province's DTI is not the agency's to see)."""
+    if table.province_scope:
+        scale = dti_scale(table.framework).normalize()
+        label = f"Chỉ số DTI (tổng điểm ÷ {scale:f})"
+        figures = [table.dti(k) for k in KINDS]
+    else:
+        label = "Tỷ lệ đạt so với điểm được giao"
+        figures = [
+            t / table.max_total if (t is not None and table.max_total > 0) else None
+            for t in (table.totals[k] for k in KINDS)
+        ]
+    return ["", label, None, "", "", *figures, "", None, ""]
+
+
 def _value_format(number: Decimal) -> str:
     """A number format showing the value's own decimals (at most 4), grouped thousands; Excel
     displays it with the reader's separators (1.234,5 on a Vietnamese system)."""
@@ -236,10 +253,7 @@ def build_workbook(
             row += 1
     _write_row(ws, row, _total_values(table), style="total")
     row += 1
-    scale = dti_scale(table.framework).normalize()
-    dti_row: list[Any] = ["", f"Chỉ số DTI (tổng điểm ÷ {scale:f})", None, "", ""]
-    dti_row += [table.dti(k) for k in KINDS] + ["", None, ""]
-    _write_row(ws, row, dti_row, style="total")
+    _write_row(ws, row, _dti_values(table), style="total")
     for col in (6, 7, 8):
         ws.cell(row=row, column=col).number_format = VALUE_FORMAT
 

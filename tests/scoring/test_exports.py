@@ -93,6 +93,23 @@ def test_excel_respects_agency_scope(world, client_as):
     assert codes == {"1.2", "2.1", "2.2"}
 
 
+def test_excel_agency_scope_has_no_dti_but_the_share_of_assigned_points(world, client_as):
+    """An agency's part is not the province's DTI: the dashboard and ``scores/summary/`` give
+    agency staff no DTI but their achieved share of the points assigned to them; the workbook
+    says the same (total ÷ assigned max points), never the part ÷ 1000 under the DTI label."""
+    client = client_as(world.staff["b"])
+    _job, content = run_export(client, world, "excel")
+    rows = _appendix_rows(content)
+    labels = [r[1] for r in rows]
+    assert not any(str(label).startswith("Chỉ số DTI") for label in labels)
+    total = next(r for r in rows if r[1] == "Tổng cộng")
+    share = next(r for r in rows if r[1] == "Tỷ lệ đạt so với điểm được giao")
+    page = client.get(reverse("scoring:dashboard") + q(world)).context
+    for col, kind in ((5, "self_assessed"), (6, "appraised"), (7, "final")):
+        assert D(str(share[col])) == D(str(total[col])) / D(str(total[2]))
+        assert D(str(share[col])) == page["assigned_shares"][kind]
+
+
 def _appendix_rows(content: bytes) -> list[list]:
     ws = load_workbook(io.BytesIO(content))["Phụ lục"]
     return [[c.value for c in r] for r in ws.iter_rows(min_row=6) if r[0].value or r[1].value]
@@ -168,6 +185,26 @@ def test_excel_without_groups_starts_at_the_main_indices(world, client_as, leade
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
+def test_pdf_trend_chart_has_its_figures_as_text(world, client_as, leader, tmp_path):
+    """The trend chart's text alternative, as on the dashboard: a table of each period's
+    totals (the chart alone shows lines and axis ticks, no figure can be read off it)."""
+    from .dash_helpers import add_previous_period
+
+    add_previous_period(world)
+    _job, content = run_export(client_as(leader), world, "pdf")
+    path = tmp_path / "summary.pdf"
+    path.write_bytes(content)
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", "-layout", str(path), "-"], capture_output=True, check=True
+    ).stdout.decode("utf-8")
+    section = text.split("Diễn biến theo quý", 1)[1].split("Các chỉ số mất nhiều điểm nhất")[0]
+    lines = [" ".join(line.split()) for line in section.splitlines()]
+    assert "Kỳ Tự chấm Thẩm định Cuối cùng" in lines
+    assert "Quý 2/2025 200,00 200,00 200,00" in lines
+    assert "Quý 3/2025 460,00 250,00 250,00" in lines
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")
 def test_pdf_renders_vietnamese_text(world, client_as, leader, tmp_path):
     _job, content = run_export(client_as(leader), world, "pdf")
     assert content.startswith(b"%PDF")
@@ -222,6 +259,28 @@ def test_evidence_zip_contains_exactly_the_approved_evidence(world, client_as, r
         "Nghị quyết số 09-NQ-TU.pdf",
     }
     assert rows[0][6] == "12/QĐ-UBND"
+
+
+def test_evidence_zip_entries_are_dated_in_the_portal_time_zone(world, client_as, reviewer):
+    """A ZIP entry's date is the local wall-clock time (the format has no time zone): the upload
+    time in Asia/Ho_Chi_Minh, as every page shows it, not in UTC (7 hours earlier, the day
+    before for an evening upload)."""
+    import datetime
+
+    from django.utils import timezone
+
+    from evidence.models import EvidenceFile
+
+    uploaded = datetime.datetime(2025, 9, 30, 20, 15, 10, tzinfo=datetime.UTC)
+    ev = world.evidence[0]  # 1.1, approved
+    EvidenceFile.objects.filter(pk=ev.pk).update(created_at=uploaded)
+    _job, content = run_export(client_as(reviewer), world, "evidence")
+    info = zipfile.ZipFile(io.BytesIO(content)).getinfo(
+        "1.1 Tỷ lệ thôn có tổ công nghệ số/Báo cáo tổ công nghệ số.pdf"
+    )
+    local = timezone.localtime(uploaded)
+    assert str(local.tzinfo) == "Asia/Ho_Chi_Minh"
+    assert info.date_time == (2025, 10, 1, 3, 15, 10) == local.timetuple()[:6]
 
 
 def test_evidence_zip_carries_the_contributions_behind_an_approved_item(db, client_as, reviewer):
@@ -356,6 +415,26 @@ def test_export_api_creates_a_job(world, api_as, leader):
     assert job.requested_by == leader
     r = api_as(leader).post("/api/v1/exports/", {"kind": "nope"}, format="json")
     assert r.status_code == 400
+
+
+def test_export_api_list_is_paginated_like_every_list(world, api_as, leader, reviewer):
+    """API.md: lists are paginated (``results``, ``count``, ``next``); the caller's own jobs,
+    newest first, every one of them reachable page by page."""
+    for _ in range(52):
+        services.export_job_create(
+            user=leader, kind="excel", framework=world.framework, period=world.period, enqueue=False
+        )
+    services.export_job_create(
+        user=reviewer, kind="pdf", framework=world.framework, period=world.period, enqueue=False
+    )
+    api = api_as(leader)
+    first = api.get("/api/v1/exports/").json()
+    assert first["count"] == 52 and len(first["results"]) == 50 and first["next"]
+    second = api.get(first["next"]).json()
+    assert len(second["results"]) == 2 and second["next"] is None
+    ids = [j["id"] for j in first["results"] + second["results"]]
+    mine = ExportJob.objects.filter(requested_by=leader).order_by("-created_at", "-pk")
+    assert len(set(ids)) == 52 and set(ids) == {str(pk) for pk in mine.values_list("pk", flat=True)}
 
 
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="poppler-utils not installed")

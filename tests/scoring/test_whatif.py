@@ -210,3 +210,38 @@ def test_a_stored_value_posted_back_unchanged_is_kept(world):
         assert whatif._clean_value(measure, "1.125", "1.125") == "1.125"
         assert whatif._clean_value(measure, "1.125", "7") == "1125"
         assert whatif._clean_value(measure, "80,5", None) == "80.5"
+
+
+def test_the_form_shows_current_values_in_the_readers_number_format(world, leader, client_as):
+    """The inputs are pre-filled as the values form shows numbers (1.234,5 in Vietnamese), not
+    as the snapshot stores them ("1.125", one and 125 thousandths, reads 1125 in Vietnamese);
+    posted back unchanged they are the same values and change nothing."""
+    import re
+
+    s = world.submissions[("1.1", "so-tt")]
+    Submission.objects.filter(pk=s.pk).update(values={"numerator": "1234.5", "denominator": "2000"})
+    recompute(world)
+    url = reverse("scoring:whatif") + f"?framework={world.framework.code}&period={world.period.pk}"
+    c = client_as(leader)
+    html = c.get(url).content.decode()
+
+    def shown(name: str) -> str:
+        m = re.search(rf'name="{re.escape(name)}" value="([^"]*)"', html)
+        assert m, name
+        return m.group(1)
+
+    assert shown("v:1.1:numerator") == "1.234,5"
+    assert shown("v:1.1:denominator") == "2.000"
+    resp = c.post(
+        url,
+        {
+            "pick": ["1.1"],
+            "kind": "self_assessed",
+            "v:1.1:numerator": "1.234,5",
+            "v:1.1:denominator": "2.000",
+        },
+    )
+    assert resp.status_code == 200
+    result = resp.context["result"]
+    assert result["total_points"] == result["total_points_before"]
+    assert result["changed"][0]["values"] == {"numerator": "1234.5", "denominator": "2000"}
