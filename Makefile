@@ -45,7 +45,8 @@ test-slow: install
 	DEBUG=0 $(BIN)/pytest -m slow $(PYTEST_ARGS)
 
 messages: install
-	$(MANAGE) makemessages -l en -l vi --ignore=.venv --ignore=node_modules --ignore=static
+	$(MANAGE) makemessages -l en --ignore=.venv --ignore=node_modules --ignore=static
+	$(BIN)/python scripts/po_fill.py locale/en/LC_MESSAGES/django.po locale/en.json
 	$(MANAGE) compilemessages --ignore=.venv
 
 bench: install

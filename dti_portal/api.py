@@ -36,9 +36,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             return Response(exc.message_dict, status=status.HTTP_400_BAD_REQUEST)
         return Response({"detail": exc.messages}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, Http404):
-        return Response({"detail": "Không tìm thấy."}, status=status.HTTP_404_NOT_FOUND)
+        return Response({"detail": _("Không tìm thấy.")}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, PermissionDenied):
-        return Response({"detail": "Bạn không có quyền thực hiện thao tác này."}, status=403)
+        detail = _("Bạn không có quyền thực hiện thao tác này.")
+        return Response({"detail": detail}, status=status.HTTP_403_FORBIDDEN)
     return drf_exception_handler(exc, context)
 
 

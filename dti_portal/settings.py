@@ -257,7 +257,9 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the meta tag, not the 
 # --- i18n -------------------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="vi")
 LANGUAGES = [("vi", _("Tiếng Việt")), ("en", _("English"))]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# locale/: the project's catalogues (English; the msgids are Vietnamese). locale_vendor/: the
+# Vietnamese of third-party messages missing from their own catalogues (DRF's API errors).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale_vendor"]
 TIME_ZONE = env.str("TIME_ZONE", default="Asia/Ho_Chi_Minh")
 USE_I18N = True
 USE_TZ = True
