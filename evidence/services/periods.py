@@ -11,7 +11,8 @@ import datetime
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import DateField, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,6 +73,22 @@ def item_deadline(period: ReportingPeriod, extension: ItemExtension | None) -> d
     if extension is not None:
         return extension.deadline
     return period.deadline
+
+
+def item_deadline_expr() -> Coalesce:
+    """``item_deadline`` as a query expression on ``Submission`` rows: the item's extension
+    deadline (its period, indicator and agency), else the period's. A correlated subquery, so a
+    list annotated with it costs no extra query per row."""
+    extension = ItemExtension.objects.filter(
+        period_id=OuterRef("period_id"),
+        indicator_id=OuterRef("indicator_id"),
+        agency_id=OuterRef("agency_id"),
+    ).values("deadline")[:1]
+    return Coalesce(
+        Subquery(extension, output_field=DateField()),
+        F("period__deadline"),
+        output_field=DateField(),
+    )
 
 
 def item_is_open(

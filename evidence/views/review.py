@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models.lookups import LessThan
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -38,7 +39,7 @@ from ..services import (
     submission_set_final,
     submission_start_review,
 )
-from ..services.periods import today_vn
+from ..services.periods import item_deadline_expr, today_vn
 from ..services.values import display_value, format_number
 from ._common import recall_form, remember_form
 
@@ -130,20 +131,21 @@ class ReviewQueueFilter(django_filters.FilterSet):
         return qs.filter(state=value)
 
     def filter_overdue(self, qs: QuerySet[Submission], name: str, value: bool) -> QuerySet:
-        """Past the period's deadline and not yet approved."""
+        """Past the item's deadline (its extension's, else the period's) and not yet approved
+        (``qs`` comes from ``review_queryset``, which annotates ``deadline``)."""
         if not value:
             return qs
-        return qs.filter(period__deadline__lt=today_vn()).exclude(state=S.APPROVED)
+        return qs.filter(LessThan(F("deadline"), today_vn())).exclude(state=S.APPROVED)
 
 
 def review_queryset(user: Any) -> QuerySet[Submission]:
-    """The items the Sở reviews, ordered by deadline then points at stake."""
+    """The items the Sở reviews, each with the ``deadline`` that applies to it (an item's
+    extension, else its period's), ordered by that deadline then points at stake."""
     return (
         with_evidence_count(_lead_items(submission_list(user=user)))
         .select_related("indicator__parent")
-        .order_by(
-            "period__deadline", "-indicator__max_points", "indicator__sort_key", "agency__name"
-        )
+        .annotate(deadline=item_deadline_expr())
+        .order_by("deadline", "-indicator__max_points", "indicator__sort_key", "agency__name")
     )
 
 

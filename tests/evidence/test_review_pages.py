@@ -443,3 +443,36 @@ def test_history_shows_value_changes_per_measure_in_vietnamese_format(
     with django_assert_max_num_queries(len(one_change)):
         html = c.get(url).content.decode()
     assert "Số CCVC chuyên trách: <del>4</del> → 5" in html
+
+
+def test_queue_overdue_follows_item_extension(client_as, reviewer, agency_a, agency_b, user_a):
+    """An item whose own deadline was extended past today is not overdue while its period's
+    deadline has passed; an item of the same period without an extension still is."""
+    from evidence.models import ItemExtension
+
+    period, (extended, plain) = _submitted_items(agency_a, agency_b, user_a, 2)
+    today = timezone.localdate()
+    period.deadline = today - datetime.timedelta(days=3)
+    period.save()
+    new_deadline = today + datetime.timedelta(days=7)
+    ItemExtension.objects.create(
+        period=period,
+        indicator=extended.indicator,
+        agency=agency_a,
+        deadline=new_deadline,
+        reason="Gia hạn thử",
+        granted_by=reviewer,
+    )
+    c = client_as(reviewer)
+    res = c.get("/reporting/review/", {"period": period.pk})
+    rows = {s.pk: s for s in res.context["page"]}
+    assert rows[extended.pk].deadline == new_deadline
+    assert rows[plain.pk].deadline == period.deadline
+    html = res.content.decode()
+    cells = {code: html.split(f">{code}</a>", 1)[1].split("</tr>", 1)[0] for code in ("1.1", "1.2")}
+    assert new_deadline.strftime("%d/%m/%Y") in cells["1.1"]
+    assert "Quá hạn" not in cells["1.1"]
+    assert "Quá hạn" in cells["1.2"]
+    # the filter follows the same rule
+    overdue = c.get("/reporting/review/", {"period": period.pk, "overdue": "true"})
+    assert {s.pk for s in overdue.context["page"]} == {plain.pk}
