@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -136,11 +137,37 @@ def level_of(code: str) -> str | None:
     return None
 
 
-_THOUSANDS = re.compile(r"-?[1-9]\d{0,2}(\.\d{3})+")  # "0.125" is not a thousands group
+# The text forms of a points cell, tried in order (an optional "-": a negative is refused later
+# with its own message). Anything else ("1/2", "7/10", "abc", "1e3") is not a number.
+_POINTS_FORMS: list[tuple[re.Pattern[str], str, str]] = [
+    # (pattern, thousands separator to drop, decimal separator to read as ".")
+    (re.compile(r"-?\d+", re.ASCII), "", ""),
+    # Vietnamese: "1.000", "1.000,5" ("0.125" is not a thousands group: points never have 3
+    # decimals, so "1.000" is a thousand)
+    (re.compile(r"-?[1-9]\d{0,2}(?:\.\d{3})+(?:,\d+)?", re.ASCII), ".", ","),
+    (re.compile(r"-?\d+,\d+", re.ASCII), "", ","),  # Vietnamese decimal: "2,5"
+    (re.compile(r"-?[1-9]\d{0,2}(?:,\d{3})+\.\d+", re.ASCII), ",", ""),  # English: "1,000.5"
+    (re.compile(r"-?\d+\.\d+", re.ASCII), "", ""),  # English decimal: "2.5"
+]
+# A unit word after the number: "40 điểm", "20 đ".
+_POINTS_UNIT = re.compile(r"\s*(?:điểm|đ)\.?$", re.IGNORECASE)
+
+
+def _points_text(value: object) -> str:
+    """The canonical decimal text of a points cell written as text; ValueError if it is not a
+    number in Vietnamese or English notation (optionally followed by "điểm" or "đ")."""
+    text = _POINTS_UNIT.sub("", unicodedata.normalize("NFC", str(value)).strip())
+    for pattern, thousands, decimal in _POINTS_FORMS:
+        if pattern.fullmatch(text):
+            if thousands:
+                text = text.replace(thousands, "")
+            return text.replace(decimal, ".") if decimal else text
+    raise ValueError(str(value))
 
 
 def parse_points(value: object) -> Decimal | None:
-    """Points from a number or text: 10, "10", "7,5", "7.5", "1.000,5" (vi), " 20 đ"."""
+    """Points from a number or text: 10, "10", "7,5", "7.5", "1.000,5" (vi), "1,000.5" (en),
+    " 20 đ", "40 điểm". Any other text raises ValueError (the caller names the row)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
@@ -148,18 +175,7 @@ def parse_points(value: object) -> Decimal | None:
     if isinstance(value, int | float | Decimal):
         number = Decimal(str(value))
     else:
-        text = re.sub(r"[^\d,.\-]", "", str(value))
-        if "," in text and "." in text:
-            text = text.replace(".", "").replace(",", ".")
-        elif "," in text:
-            text = text.replace(",", ".")
-        elif _THOUSANDS.fullmatch(text):
-            # "1.000" is a thousand in Vietnamese (points never have 3 decimals).
-            text = text.replace(".", "")
-        try:
-            number = Decimal(text)
-        except InvalidOperation as exc:
-            raise ValueError(str(value)) from exc
+        number = Decimal(_points_text(value))
     if not number.is_finite():
         raise ValueError(str(value))
     exponent = number.normalize().as_tuple().exponent

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import time
 import zipfile
+from decimal import Decimal
 from io import StringIO
 
 import pytest
@@ -151,6 +152,49 @@ def test_points_not_a_number_and_bad_code(khanh_hoa):
     errors = _refused(xlsx(rows))
     assert any(e.startswith("Dòng 6: điểm tối đa “ba mươi”") for e in errors)
     assert any(e.startswith("Dòng 8: mã “2a” không hợp lệ") for e in errors)
+
+
+@pytest.mark.parametrize("text", ["1/2", "7/10", "abc", "3 0", "1e3", "30đ50", "NaN"])
+def test_points_text_that_is_not_a_number_is_refused_by_row(khanh_hoa, text):
+    """Strict points: "1/2" is not read as 12, nor "7/10" as 710 (all-or-nothing import)."""
+    rows = simple_rows()
+    rows[2][2] = text  # 1.2, on row 7
+    errors = _refused(xlsx(rows))
+    assert errors == [
+        f"Dòng 7: điểm tối đa “{text}” của 1.2 không phải là số hợp lệ (tối đa 2 chữ số thập phân)."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "points"),
+    [
+        ("10", "10"),
+        (" 15 ", "15"),
+        ("2,5", "2.5"),
+        ("2.5", "2.5"),
+        ("1.000", "1000"),
+        ("1.000,5", "1000.5"),
+        ("1,000.5", "1000.5"),
+        ("15 điểm", "15"),
+        ("15 Điểm", "15"),
+        ("20 đ", "20"),
+        ("-5", "-5"),
+        (7, "7"),
+        (7.5, "7.5"),
+    ],
+)
+def test_points_accepted_forms(text, points):
+    from indicators.importer import parse_points
+
+    assert parse_points(text) == Decimal(points)
+
+
+@pytest.mark.parametrize("text", ["1/2", "7/10", "abc", "1e3", "inf", "2,5,5", "1.2.3", "½", "٣"])
+def test_points_refused_forms(text):
+    from indicators.importer import parse_points
+
+    with pytest.raises(ValueError):
+        parse_points(text)
 
 
 def test_too_many_decimals(khanh_hoa):
