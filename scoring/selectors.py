@@ -6,7 +6,10 @@ Who sees what in ``scores/summary/`` (DOMAIN.md §2: agencies see only their own
 - agency staff: *their part* only — the sub-indicators their agency leads or contributed to,
   summed per main index (``max_points`` is the max of those sub-indicators only), with
   ``"scope": "agency"`` and no DTI (the province's DTI is not theirs to see);
-- a framework or period that does not exist (or a period of another framework): 404.
+- a framework or period that does not exist (or a period of another framework): 404;
+- a draft framework, for anyone who may not see drafts (everyone but reviewers and admins,
+  the rule of ``indicators.selectors.framework_queryset``): 404 as well, on every score page,
+  score API and export (they all look the framework up through ``score_frameworks``).
 """
 
 from __future__ import annotations
@@ -14,18 +17,25 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import F
+from django.db.models import F, QuerySet
 
 from dti_portal.errors import NotFound
 from evidence.models import ReportingPeriod
 from evidence.selectors import assigned_indicators
 from indicators.models import Framework
+from indicators.selectors import framework_queryset
 
 from .models import NationalResult, ScoreKind, ScoreSnapshot, ScoreState
 
 
+def score_frameworks(*, user: Any) -> QuerySet[Framework]:
+    """The frameworks whose scores ``user`` may see: those the frameworks API shows them
+    (drafts for reviewers and admins only). Every scoring lookup of a framework goes through it."""
+    return framework_queryset(user=user)
+
+
 def score_framework_get(*, user: Any, code: str) -> Framework:
-    framework = Framework.objects.filter(code=code).first()
+    framework = score_frameworks(user=user).filter(code=code).first()
     if framework is None:
         raise NotFound("Không tìm thấy bộ chỉ số.")
     return framework

@@ -33,6 +33,7 @@ def s(value: Any) -> str | None:
 
 def _selection(request: Request) -> tuple[Any, Any]:
     return sel.resolve_framework_period(
+        user=request.user,
         framework_code=request.query_params.get("framework") or None,
         period_id=request.query_params.get("period") or None,
     )
@@ -313,7 +314,7 @@ class WhatIfView(APIView):
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
         fw, period = sel.resolve_framework_period(
-            framework_code=data.get("framework"), period_id=data.get("period")
+            user=request.user, framework_code=data.get("framework"), period_id=data.get("period")
         )
         if period is None:
             raise serializers.ValidationError({"period": ["Chưa có kỳ báo cáo."]})

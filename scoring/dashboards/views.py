@@ -57,6 +57,7 @@ def evidence_download_url(evidence_id: int) -> str:
 
 def _selection(request: HttpRequest) -> tuple[Any, Any, str]:
     fw, period = sel.resolve_framework_period(
+        user=request.user,
         framework_code=request.GET.get("framework") or None,
         period_id=request.GET.get("period") or None,
     )

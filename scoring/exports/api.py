@@ -83,6 +83,7 @@ class ExportListCreateView(APIView):
         ser = ExportRequestSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         fw, period = sel.resolve_framework_period(
+            user=request.user,
             framework_code=ser.validated_data.get("framework"),
             period_id=ser.validated_data.get("period"),
         )

@@ -15,7 +15,9 @@ from django.utils import timezone
 from agencies.models import Agency, AgencyGroup, User
 from evidence.models import EvidenceFile, ReportingPeriod, Submission, SubmissionTransition
 from indicators.models import Framework, Indicator, Measure
-from tests.factories import AgencyFactory, FrameworkFactory, IndicatorFactory, UserFactory
+from tests.factories import AgencyFactory, IndicatorFactory, UserFactory
+
+from .helpers import published_framework
 
 D = Decimal
 RATIO = {"type": "ratio", "numerator": "numerator", "denominator": "denominator"}
@@ -111,7 +113,7 @@ def build_world(
     ``grouped`` puts a group level above the main indices (DOMAIN.md §3): "I" (1000: mains 1
     and 2) and "II" (0: main 3).
     """
-    fw = FrameworkFactory(code=f"dti-test{tag}", name="Bộ chỉ số DTI cấp tỉnh thử nghiệm")
+    fw = published_framework(code=f"dti-test{tag}", name="Bộ chỉ số DTI cấp tỉnh thử nghiệm")
     a = AgencyFactory(code="so-tt", name="Sở Thông tin và Truyền thông", short_name="Sở TT&TT")
     b = AgencyFactory(code="so-nv", name="Sở Nội vụ", short_name="Sở Nội vụ")
     c = AgencyFactory(code="so-xd", name="Sở Xây dựng", short_name="Sở Xây dựng")

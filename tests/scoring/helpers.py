@@ -6,7 +6,7 @@ import datetime
 from decimal import Decimal
 
 from evidence.models import Submission
-from indicators.models import Indicator, Measure
+from indicators.models import Framework, Indicator, Measure
 from tests.factories import (
     AgencyFactory,
     FrameworkFactory,
@@ -30,10 +30,18 @@ LEVELS = {
 }
 
 
+def published_framework(**kwargs) -> Framework:
+    """A ``FrameworkFactory`` framework, published (leaders and agency staff do not see drafts:
+    their scores are 404). The status is guarded by django-fsm, hence the queryset update."""
+    fw = FrameworkFactory(**kwargs)
+    Framework.objects.filter(pk=fw.pk).update(status=Framework.Status.PUBLISHED)
+    return Framework.objects.get(pk=fw.pk)
+
+
 def make_framework(*, total="1000", code=None, mains=None):
     """A framework with, by default: main 1 (500: 1.1 ratio 300, 1.2 yes/no 200),
     main 2 (500: 2.1 levels 500), main 3 (0 points: 3.1 informational)."""
-    fw = FrameworkFactory(total_points=D(total), **({"code": code} if code else {}))
+    fw = published_framework(total_points=D(total), **({"code": code} if code else {}))
     lead = AgencyFactory()
     spec = mains or [
         (

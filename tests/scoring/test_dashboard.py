@@ -294,9 +294,11 @@ def test_headline_kind_can_be_chosen(world, client_as, leader):
 
 
 def test_framework_without_periods_or_scores(client_as, leader):
-    from tests.factories import FrameworkFactory, IndicatorFactory
+    from tests.factories import IndicatorFactory
 
-    fw = FrameworkFactory(code="fw-empty")
+    from .helpers import published_framework
+
+    fw = published_framework(code="fw-empty")
     main = IndicatorFactory(framework=fw, level="main", code="1", max_points=D("1000"))
     IndicatorFactory(framework=fw, parent=main, level="sub", code="1.1", max_points=D("1000"))
     c = client_as(leader)

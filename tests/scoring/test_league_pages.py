@@ -23,9 +23,10 @@ from scoring.dashboards import selectors as sel
 from scoring.exports import services as export_services
 from scoring.exports.models import ExportJob
 from scoring.services import score_recompute
-from tests.factories import AgencyFactory, FrameworkFactory, IndicatorFactory, UserFactory
+from tests.factories import AgencyFactory, IndicatorFactory, UserFactory
 
 from .dash_helpers import RATIO, measures_for, put_state
+from .helpers import published_framework
 
 pytestmark = pytest.mark.django_db
 DENOMINATOR = 1000
@@ -72,7 +73,7 @@ def build_province(
 ) -> Province:
     """A province of ``ranked + idle + unassigned`` agencies. ``previous`` (i → numerator) adds
     the quarter before, in which those ranked agencies had an approved item."""
-    fw = FrameworkFactory(code=f"dti-league{tag}", name="Bộ chỉ số thử nghiệm xếp hạng")
+    fw = published_framework(code=f"dti-league{tag}", name="Bộ chỉ số thử nghiệm xếp hạng")
     main = IndicatorFactory(
         framework=fw, level=Indicator.Level.MAIN, code="1", name="Chỉ số chính", max_points=1000
     )

@@ -12,7 +12,9 @@ from django.core.management import CommandError, call_command
 
 from indicators.models import Indicator
 from scoring.models import NationalResult
-from tests.factories import FrameworkFactory, IndicatorFactory
+from tests.factories import IndicatorFactory
+
+from .helpers import published_framework
 
 D = Decimal
 pytestmark = pytest.mark.django_db
@@ -24,7 +26,7 @@ DA_NANG = ["1.0000", "0.9000", "0.8253", "0.8487", "0.7578", "0.8575", "0.7836",
 @pytest.fixture
 def fw2022():
     """The 2022 provincial set's weights over its eight scored main indices (plus a 0-point one)."""
-    fw = FrameworkFactory(code="dti-2022", year=2022, total_points=D(1000))
+    fw = published_framework(code="dti-2022", year=2022, total_points=D(1000))
     for i, w in enumerate(WEIGHTS_2022, start=1):
         IndicatorFactory(framework=fw, level=Indicator.Level.MAIN, code=str(i), max_points=D(w))
     IndicatorFactory(framework=fw, level=Indicator.Level.MAIN, code="9", max_points=D(0))

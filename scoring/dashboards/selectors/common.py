@@ -21,6 +21,7 @@ from evidence.models import (
 from indicators.models import Framework, Indicator
 
 from ...models import ScoreKind, ScoreSnapshot
+from ...selectors import score_frameworks
 
 KINDS: tuple[str, ...] = tuple(ScoreKind.values)
 ZERO = Decimal(0)
@@ -51,20 +52,24 @@ def frameworks_for_dashboard() -> list[Framework]:
 
 
 def resolve_framework_period(
-    *, framework_code: str | None = None, period_id: Any = None
+    *, user: Any, framework_code: str | None = None, period_id: Any = None
 ) -> tuple[Framework, ReportingPeriod | None]:
     """The framework and period asked for, or sensible defaults: the latest computed period.
 
-    Raises NotFound for an unknown framework code or a period of another framework.
+    Only frameworks ``user`` may see are considered (``score_frameworks``: a draft is not found
+    for anyone but reviewers and admins). Raises NotFound for an unknown or hidden framework code
+    or a period of another framework.
     """
+    visible = score_frameworks(user=user)
     fw: Framework | None
     if framework_code:
-        fw = Framework.objects.filter(code=framework_code).first()
+        fw = visible.filter(code=framework_code).first()
         if fw is None:
             raise NotFound(_("Không tìm thấy bộ chỉ số."))
     else:
         latest = (
-            ScoreSnapshot.objects.select_related("framework")
+            ScoreSnapshot.objects.filter(framework__in=visible)
+            .select_related("framework")
             .order_by(*LATEST_PERIOD_FIRST, "-computed_at")
             .only("framework")
             .first()
@@ -72,8 +77,8 @@ def resolve_framework_period(
         fw = latest.framework if latest else None
         if fw is None:
             fw = (
-                Framework.objects.exclude(status=Framework.Status.DRAFT).order_by("-year").first()
-                or Framework.objects.order_by("-year").first()
+                visible.exclude(status=Framework.Status.DRAFT).order_by("-year").first()
+                or visible.order_by("-year").first()
             )
         if fw is None:
             raise NotFound(_("Chưa có bộ chỉ số nào."))
