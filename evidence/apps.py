@@ -2,6 +2,7 @@ import logging
 import os
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 from django.conf import settings
 
 logger = logging.getLogger(__name__)
@@ -9,7 +10,7 @@ logger = logging.getLogger(__name__)
 
 class EvidenceConfig(AppConfig):
     name = "evidence"
-    verbose_name = "Báo cáo, minh chứng và thẩm định"
+    verbose_name = _("Báo cáo, minh chứng và thẩm định")
 
     def ready(self) -> None:
         # Uploads stream into FILE_UPLOAD_TEMP_DIR (settings): it must exist, private to the app.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -209,7 +210,9 @@ class ImportRequestSerializer(serializers.Serializer):
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str | int) for k, v in value.items()
         ):
-            raise serializers.ValidationError("Phải là một đối tượng JSON tên → id hoặc “create”.")
+            raise serializers.ValidationError(
+                _("Phải là một đối tượng JSON tên → id hoặc “create”.")
+            )
         return {k: str(v) for k, v in value.items()}
 
 
@@ -257,7 +260,7 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         if not request.user.is_reviewer:  # type: ignore[union-attr]
-            raise NotAllowed("Chỉ Sở KH&CN hoặc quản trị viên được ban hành bộ chỉ số.")
+            raise NotAllowed(_("Chỉ Sở KH&CN hoặc quản trị viên được ban hành bộ chỉ số."))
         fw = services.framework_publish(
             actor=request.user,  # type: ignore[arg-type]
             framework=self.get_object(),
@@ -282,7 +285,7 @@ class FrameworkViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewset
     )
     def import_file(self, request: Request) -> Response:
         if not request.user.is_reviewer:  # type: ignore[union-attr]
-            raise NotAllowed("Chỉ Sở KH&CN hoặc quản trị viên được nhập bộ chỉ số.")
+            raise NotAllowed(_("Chỉ Sở KH&CN hoặc quản trị viên được nhập bộ chỉ số."))
         ser = ImportRequestSerializer(data=request.data)
         ser.is_valid(raise_exception=True)
         data = ser.validated_data
