@@ -68,6 +68,9 @@ def _valid_email(value: str) -> bool:
 class DirectoryImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    #: Codes of deactivated agencies the file lists: importing it makes them active again
+    #: (the file is the Sở's list of the agencies that report), so the preview names them.
+    reactivated: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     dry_run: bool = False
 
@@ -243,6 +246,8 @@ def agency_directory_import(
         code = row["code"].strip()
         agency = known_agencies.get(code)
         (result.updated if agency else result.created).append(code)
+        if agency is not None and not agency.is_active:
+            result.reactivated.append(code)
         if dry_run:
             continue
         agency = agency or Agency(code=code)
@@ -270,7 +275,11 @@ def agency_directory_import(
         audit(
             actor=actor,
             action="agency.directory_import",
-            data={"created": result.created, "updated": result.updated},
+            data={
+                "created": result.created,
+                "updated": result.updated,
+                "reactivated": result.reactivated,
+            },
             request_id=request_id,
         )
     return result

@@ -425,8 +425,11 @@ def directory_import_confirm(request: HttpRequest) -> HttpResponse:
         return _directory_result_page(request, result, token="", name=name)
     messages.success(
         request,
-        _("Đã nhập danh mục: %(c)s mục thêm mới, %(u)s mục cập nhật.")
-        % {"c": len(result.created), "u": len(result.updated)},
+        _(
+            "Đã nhập danh mục: %(c)s mục thêm mới, %(u)s mục cập nhật "
+            "(trong đó %(r)s cơ quan được kích hoạt lại)."
+        )
+        % {"c": len(result.created), "u": len(result.updated), "r": len(result.reactivated)},
     )
     return redirect("agencies:agency_list")
 

@@ -2,8 +2,8 @@ import logging
 import os
 
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 logger = logging.getLogger(__name__)
 

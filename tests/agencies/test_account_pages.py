@@ -432,6 +432,32 @@ def test_directory_preview_writes_nothing_and_confirm_writes(agency_a, reviewer,
     assert "2 mục thêm mới, 1 mục cập nhật" in c.get(resp["Location"]).content.decode()
 
 
+def test_directory_import_names_the_agencies_it_reactivates(
+    agency_a, agency_b, reviewer, client_as
+):
+    """A deactivated agency listed in the file becomes active again: the preview says so before
+    anything is written, the success message counts it and the audit entry lists it."""
+    Agency.objects.filter(pk=agency_b.pk).update(is_active=False)
+    c = client_as(reviewer)
+    body = (
+        f"agency,{agency_a.code},{agency_a.name},,department,,\n"
+        f"agency,{agency_b.code},{agency_b.name},,department,,\n"
+    )
+    resp = c.post(reverse("agencies:directory_import"), {"file": _csv(body, "dm.csv", DIR_HEADER)})
+    html = resp.content.decode()
+    assert resp.status_code == 200 and 'id="import-reactivated"' in html
+    reactivated = html.split('id="import-reactivated"')[1].split("</div>")[0]
+    assert agency_b.code in reactivated and agency_a.code not in reactivated
+    assert not Agency.objects.get(pk=agency_b.pk).is_active  # the preview writes nothing
+    resp = c.post(
+        reverse("agencies:directory_import_confirm"), {"token": _token(resp), "action": "confirm"}
+    )
+    assert Agency.objects.get(pk=agency_b.pk).is_active
+    event = AuditEvent.objects.get(action="agency.directory_import")
+    assert event.data["reactivated"] == [agency_b.code]
+    assert "trong đó 1 cơ quan được kích hoạt lại" in c.get(resp["Location"]).content.decode()
+
+
 def test_directory_bad_file_lists_row_errors_and_writes_nothing(agency_a, reviewer, client_as):
     c = client_as(reviewer)
     before = _state()

@@ -104,6 +104,18 @@ def test_bad_file_changes_nothing(tmp_path, rows, fragment):
 
 
 @pytest.mark.django_db
+def test_command_names_the_agencies_it_reactivates(tmp_path):
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    Agency.objects.filter(code="so-khcn").update(is_active=False)
+    out = StringIO()
+    call_command("import_agencies", str(DIRECTORY), "--dry-run", stdout=out)
+    assert "1 cơ quan kích hoạt lại: so-khcn." in out.getvalue()
+    assert not Agency.objects.get(code="so-khcn").is_active
+    call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
+    assert Agency.objects.get(code="so-khcn").is_active
+
+
+@pytest.mark.django_db
 def test_a_name_of_another_agency_is_refused(tmp_path):
     call_command("import_agencies", str(DIRECTORY), stdout=StringIO())
     before = snapshot()

@@ -31,9 +31,10 @@ class Command(BaseCommand):
             "dòng",
         )
         prefix = "Chạy thử: " if result.dry_run else ""
+        back = f": {', '.join(result.reactivated)}" if result.reactivated else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"{prefix}{len(result.created)} mới, {len(result.updated)} cập nhật "
-                f"(cơ quan và nhóm)."
+                f"(cơ quan và nhóm), {len(result.reactivated)} cơ quan kích hoạt lại{back}."
             )
         )
