@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -48,6 +49,12 @@ class NFCText(models.Model):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         nfc_text_fields(self)
         super().save(*args, **kwargs)
+
+    def full_clean(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Validated as it will be stored: a unique check of decomposed input against the stored
+        # composed text would pass, then the database would refuse the row.
+        nfc_text_fields(self)
+        super().full_clean(*args, **kwargs)
 
 
 class TimeStamped(NFCText):
@@ -109,6 +116,18 @@ class Agency(TimeStamped):
         self.normalized_name = normalize_name(self.name)
         self.search_text = self.build_search_text()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A name already used by another agency, or as another agency's alias, is refused in
+        words (``normalized_name`` is not a form field, so a model form never checks its
+        constraint: the database would refuse the row)."""
+        super().clean()
+        key = normalize_name(self.name)
+        if key and (
+            Agency.objects.filter(normalized_name=key).exclude(pk=self.pk).exists()
+            or AgencyAlias.objects.filter(normalized=key).exclude(agency_id=self.pk).exists()
+        ):
+            raise ValidationError({"name": _("Cơ quan “%(name)s” đã có.") % {"name": self.name}})
 
     def build_search_text(self) -> str:
         """Name, short name, code and aliases, normalised (no diacritics, lowercase)."""

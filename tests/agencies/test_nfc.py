@@ -210,3 +210,20 @@ def test_migration_refuses_to_merge_two_rows_that_become_equal():
     assert "agencies.User" in message and "username" in message
     assert str(a.pk) in message and str(b.pk) in message
     assert User.objects.get(pk=b.pk).username == nfd("hường")  # nothing written
+
+
+def test_admin_refuses_an_nfd_duplicate_of_an_agency_name(admin_user, client_as):
+    AgencyFactory(code="so-tc", name=NAME)
+    resp = client_as(admin_user).post(
+        reverse("admin:agencies_agency_add"),
+        {
+            "code": "so-tc-2",
+            "name": nfd(NAME),
+            "kind": "department",
+            "aliases-TOTAL_FORMS": "0",
+            "aliases-INITIAL_FORMS": "0",
+        },
+    )
+    assert resp.status_code == 200
+    assert "đã có" in resp.content.decode()
+    assert Agency.objects.count() == 1

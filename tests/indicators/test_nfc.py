@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+from django.urls import reverse
 
 from indicators.models import Framework, Indicator, Measure
 from indicators.services import framework_import
@@ -49,3 +50,24 @@ def test_migration_normalises_indicator_text_and_refuses_equal_codes():
     with pytest.raises(RuntimeError, match="indicators.Indicator.*framework_id, code"):
         run_data_migration("indicators.migrations.0004_text_nfc")
     assert Indicator.objects.get(pk=other.pk).name == nfd("Hạ tầng")  # nothing written
+
+
+@pytest.mark.django_db
+def test_admin_refuses_an_nfd_duplicate_of_an_indicator_code(admin_user, client_as):
+    fw = FrameworkFactory()
+    IndicatorFactory(framework=fw, code="1.ế")
+    resp = client_as(admin_user).post(
+        reverse("admin:indicators_indicator_add"),
+        {
+            "framework": fw.pk,
+            "level": "sub",
+            "code": nfd("1.ế"),
+            "name": "Chỉ số",
+            "max_points": "5",
+            "scoring_rule": "{}",
+            "measures-TOTAL_FORMS": "0",
+            "measures-INITIAL_FORMS": "0",
+        },
+    )
+    assert resp.status_code == 200
+    assert Indicator.objects.filter(framework=fw).count() == 1
