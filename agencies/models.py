@@ -316,7 +316,7 @@ class User(NFCText, AbstractUser):
         )
 
 
-class AuditEvent(models.Model):
+class AuditEvent(NFCText, models.Model):
     """An append-only record of an action that is not a submission transition (those have their
     own log): imports, publishing, period changes, downloads, exports, account changes.
 
@@ -348,6 +348,7 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=255, blank=True)
     data = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    nfc_json_fields = ("data",)  # may quote what was typed (an alias)
 
     class Meta:
         verbose_name = _("nhật ký thao tác")

@@ -13,8 +13,8 @@ from openpyxl import Workbook
 
 from agencies.accounts_io import read_account_rows
 from agencies.directory import agency_directory_import, read_directory_rows
-from agencies.models import Agency, AgencyAlias, AgencyGroup, User
-from agencies.services import accounts_import, agency_create
+from agencies.models import Agency, AgencyAlias, AgencyGroup, AuditEvent, User
+from agencies.services import accounts_import, agency_alias_add, agency_create
 from agencies.text import to_nfc
 from dti_portal.errors import ValidationFailed
 from tests.factories import AgencyFactory, UserFactory
@@ -227,3 +227,10 @@ def test_admin_refuses_an_nfd_duplicate_of_an_agency_name(admin_user, client_as)
     assert resp.status_code == 200
     assert "đã có" in resp.content.decode()
     assert Agency.objects.count() == 1
+
+
+def test_audit_quotes_typed_text_in_nfc():
+    agency = AgencyFactory(code="so-tc", name=NAME)
+    agency_alias_add(actor=None, agency=agency, alias=nfd("Sở Tài chánh"))
+    event = AuditEvent.objects.get(action="agency.alias_add")
+    assert event.data == {"alias": "Sở Tài chánh"}
