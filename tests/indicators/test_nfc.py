@@ -9,7 +9,7 @@ import pytest
 from django.urls import reverse
 
 from indicators.models import Framework, Indicator, Measure
-from indicators.services import framework_import
+from indicators.services import framework_import, indicator_update
 from tests.factories import FrameworkFactory, IndicatorFactory
 from tests.indicators.builders import HEADER, simple_rows, xlsx
 from tests.nfc import nfd, run_data_migration
@@ -71,3 +71,30 @@ def test_admin_refuses_an_nfd_duplicate_of_an_indicator_code(admin_user, client_
     )
     assert resp.status_code == 200
     assert Indicator.objects.filter(framework=fw).count() == 1
+
+
+@pytest.mark.django_db
+def test_measures_edited_with_nfd_text_store_nfc(reviewer):
+    """The edit page's measures are bulk-created (no ``save``): normalised where they are built."""
+    ind = IndicatorFactory(scoring_rule={"type": "manual", "measure": "so"}, max_points=10)
+    indicator_update(
+        actor=reviewer,
+        indicator=ind,
+        changes={"name": nfd("Nhận thức số")},
+        measures=[
+            {"code": "so", "label": nfd("Số văn bản"), "kind": "count"},
+            {
+                "code": "muc",
+                "label": nfd("Mức độ"),
+                "kind": "level",
+                "unit": nfd("mức"),
+                "choices": [{"key": "a", "label": nfd("Đạt")}],
+            },
+        ],
+    )
+    ind.refresh_from_db()
+    assert ind.name == "Nhận thức số"
+    assert Measure.objects.get(indicator=ind, code="so").label == "Số văn bản"
+    measure = Measure.objects.get(indicator=ind, code="muc")
+    assert (measure.label, measure.unit) == ("Mức độ", "mức")
+    assert measure.choices == [{"key": "a", "label": "Đạt"}]
