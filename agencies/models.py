@@ -2,15 +2,62 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from .text import normalize_name
+from .text import normalize_name, to_nfc
 
 
-class TimeStamped(models.Model):
+def nfc_text_fields(obj: models.Model) -> None:
+    """Puts ``obj``'s text fields (and the strings inside its ``nfc_json_fields``) in Unicode NFC.
+
+    For rows written without ``save`` (``bulk_create``); ``NFCText`` does it on every save.
+    Deferred fields are left alone (reading them would query), and a field is only assigned when
+    its value changes (an FSM state field refuses any assignment).
+    """
+    json_fields = getattr(obj, "nfc_json_fields", ())
+    deferred = obj.get_deferred_fields()
+    for f in obj._meta.concrete_fields:
+        if f.attname in deferred:
+            continue
+        if isinstance(f, models.CharField | models.TextField) or f.name in json_fields:
+            value = getattr(obj, f.attname)
+            normal = to_nfc(value)
+            if normal != value:
+                setattr(obj, f.attname, normal)
+
+
+class NFCText(models.Model):
+    """Text is stored in Unicode NFC, whatever sent it (``agencies.text.to_nfc``).
+
+    The one storage choke point for every writer that saves a model: pages reading the POST,
+    the admin, API serializers, services called from code. Importers that bulk-create rows
+    already read their files in NFC (``agencies.spreadsheets``). JSON fields holding typed text
+    are named in ``nfc_json_fields``; other JSON (computed scores) is not walked on every save.
+    """
+
+    nfc_json_fields: ClassVar[tuple[str, ...]] = ()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nfc_text_fields(self)
+        super().save(*args, **kwargs)
+
+    def full_clean(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        # Validated as it will be stored: a unique check of decomposed input against the stored
+        # composed text would pass, then the database would refuse the row.
+        nfc_text_fields(self)
+        super().full_clean(*args, **kwargs)
+
+
+class TimeStamped(NFCText):
     created_at = models.DateTimeField(_("tạo lúc"), auto_now_add=True)
     updated_at = models.DateTimeField(_("cập nhật lúc"), auto_now=True)
 
@@ -69,6 +116,18 @@ class Agency(TimeStamped):
         self.normalized_name = normalize_name(self.name)
         self.search_text = self.build_search_text()
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A name already used by another agency, or as another agency's alias, is refused in
+        words (``normalized_name`` is not a form field, so a model form never checks its
+        constraint: the database would refuse the row)."""
+        super().clean()
+        key = normalize_name(self.name)
+        if key and (
+            Agency.objects.filter(normalized_name=key).exclude(pk=self.pk).exists()
+            or AgencyAlias.objects.filter(normalized=key).exclude(agency_id=self.pk).exists()
+        ):
+            raise ValidationError({"name": _("Cơ quan “%(name)s” đã có.") % {"name": self.name}})
 
     def build_search_text(self) -> str:
         """Name, short name, code and aliases, normalised (no diacritics, lowercase)."""
@@ -184,7 +243,7 @@ class PortalUserManager(UserManager):
         return super().create_superuser(username, email, password, **extra_fields)
 
 
-class User(AbstractUser):
+class User(NFCText, AbstractUser):
     """A portal account. Agency staff belong to one agency; the role decides what they may do."""
 
     class Role(models.TextChoices):
@@ -257,7 +316,7 @@ class User(AbstractUser):
         )
 
 
-class AuditEvent(models.Model):
+class AuditEvent(NFCText, models.Model):
     """An append-only record of an action that is not a submission transition (those have their
     own log): imports, publishing, period changes, downloads, exports, account changes.
 
@@ -289,6 +348,7 @@ class AuditEvent(models.Model):
     object_repr = models.CharField(max_length=255, blank=True)
     data = models.JSONField(default=dict, blank=True)
     request_id = models.CharField(max_length=64, blank=True)
+    nfc_json_fields = ("data",)  # may quote what was typed (an alias)
 
     class Meta:
         verbose_name = _("nhật ký thao tác")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -380,7 +379,7 @@ def _row_username(row: dict[str, str]) -> str:
 
 
 def _row_full_name(row: dict[str, str]) -> str:
-    return unicodedata.normalize("NFC", (row.get("full_name") or "").strip())
+    return (row.get("full_name") or "").strip()  # in NFC: read so, and stored so
 
 
 def _too_long(field_name: str, value: str) -> bool:

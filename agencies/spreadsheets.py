@@ -20,6 +20,8 @@ import openpyxl
 from django.utils.translation import gettext as _
 from openpyxl.workbook.workbook import Workbook
 
+from .text import to_nfc
+
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_ZIP_ENTRIES = 1000
 # Budgets: a framework sheet of 5,000 rows is ~2 MB of XML; openpyxl needs ~10× the XML size in
@@ -130,13 +132,19 @@ def load_xlsx(data: bytes, *, read_only: bool = False) -> Workbook:
     return wb
 
 
-def cell_text(value: object) -> str:
-    """A cell's value as stripped text ("" for empty); integral floats without ".0"."""
+def cell_text(value: object, *, nfc: bool = True) -> str:
+    """A cell's value as stripped text ("" for empty); integral floats without ".0".
+
+    In Unicode NFC (``agencies.text.to_nfc``): a file saved on macOS or typed with Unikey's
+    "tổ hợp" mode holds decomposed letters, and what an importer reads is what it stores and
+    compares. ``nfc=False`` keeps the characters as they are (a password).
+    """
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    return to_nfc(text) if nfc else text
 
 
 def read_table(data: bytes, filename: str, columns: Iterable[str]) -> list[dict[str, str]]:
@@ -144,7 +152,8 @@ def read_table(data: bytes, filename: str, columns: Iterable[str]) -> list[dict[
 
     The header is the first row; column names are matched case-insensitively. Missing required
     columns raise ``SpreadsheetError``. Empty rows are skipped (the row numbers in the returned
-    dicts' ``_row`` key are the file's own).
+    dicts' ``_row`` key are the file's own). Cells are stripped and in Unicode NFC, except a
+    ``password`` column's.
     """
     wanted = list(columns)
     rows: list[list[str]]
@@ -171,7 +180,7 @@ def read_table(data: bytes, filename: str, columns: Iterable[str]) -> list[dict[
         # parses the sheet only now, so a damaged sheet fails here, not at opening.
         try:
             for r in ws.iter_rows(values_only=True):
-                rows.append([cell_text(v) for v in r[:MAX_COLUMNS]])
+                rows.append([cell_text(v, nfc=False) for v in r[:MAX_COLUMNS]])
                 if len(rows) > MAX_ROWS:
                     raise SpreadsheetError(
                         _("Tệp quá lớn (tối đa %(rows)s dòng).") % {"rows": MAX_ROWS}
@@ -198,7 +207,10 @@ def read_table(data: bytes, filename: str, columns: Iterable[str]) -> list[dict[
         if not any((v or "").strip() for v in r):
             continue
         item = {c: (r[header.index(c)] if header.index(c) < len(r) else "") for c in wanted}
-        item = {k: (v or "").strip() if k != "password" else (v or "") for k, v in item.items()}
+        # A password is kept as typed (checked byte for byte); every other cell in NFC.
+        item = {
+            k: to_nfc((v or "").strip()) if k != "password" else (v or "") for k, v in item.items()
+        }
         item["_row"] = str(n)
         out.append(item)
     return out

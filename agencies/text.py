@@ -1,9 +1,11 @@
-"""Text normalisation for matching Vietnamese names: case, diacritics, spacing and punctuation."""
+"""Text normalisation of Vietnamese: one Unicode form for storage (``to_nfc``), and the match key
+of names (case, diacritics, spacing and punctuation ignored)."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 _SPACES = re.compile(r"\s+")
 _PUNCT = re.compile(r"[^\w&]+", re.UNICODE)
@@ -37,3 +39,20 @@ def search_words(query: str) -> list[str]:
 def matches_search(search_text: str, words: list[str]) -> bool:
     """The in-memory twin of the directory's database filter (every word contained)."""
     return all(word in search_text for word in words)
+
+
+def to_nfc(value: Any) -> Any:
+    """``value`` with every string in Unicode NFC (lists, tuples and dicts walked, keys too).
+
+    Vietnamese arrives in two forms: composed (NFC, what most keyboards send) and decomposed
+    (NFD: files written on macOS, Unikey's "tổ hợp" mode), "ở" as one code point or as
+    "o" + horn + hook. Both look the same but compare, sort, export and match unique constraints
+    differently, so text is stored in NFC only. Other values are returned as they are.
+    """
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, dict):
+        return {to_nfc(k): to_nfc(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(to_nfc(v) for v in value)
+    return value

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import FSMField, FSMModelMixin, transition
 from simple_history.models import HistoricalRecords
 
-from agencies.models import Agency, TimeStamped
+from agencies.models import Agency, NFCText, TimeStamped
 from indicators.models import Framework, Indicator
 from indicators.scoring_rules.base import render_message
 
@@ -131,6 +131,7 @@ class Submission(FSMModelMixin, TimeStamped):
         _("là báo cáo tổng hợp của cơ quan chủ trì"), default=False
     )
     values = models.JSONField(_("số liệu"), default=dict, blank=True)
+    nfc_json_fields = ("values", "own_values")  # text measures are typed
     note = models.TextField(_("giải trình"), blank=True)
     consolidation_reason = models.TextField(_("lý do điều chỉnh số liệu tổng hợp"), blank=True)
     own_values = models.JSONField(
@@ -251,7 +252,7 @@ def evidence_upload_to(instance: EvidenceFile, filename: str) -> str:
     return f"evidence/{sub.agency_id}/{sub.period_id}/{uuid.uuid4().hex}"
 
 
-class EvidenceFile(models.Model):
+class EvidenceFile(NFCText, models.Model):
     """A document or link proving a submission (tài liệu kiểm chứng).
 
     Immutable once its submission is submitted; an earlier quarter's file can be reused without
@@ -318,7 +319,7 @@ class AppendOnlyQuerySet(models.QuerySet):
         raise PermissionError("Audit rows are append-only.")
 
 
-class SubmissionTransition(models.Model):
+class SubmissionTransition(NFCText, models.Model):
     """One row per transition of a submission: who, when, from which state, to which, why.
 
     Written in the same transaction as the transition; append-only (no update, no delete).

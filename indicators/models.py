@@ -119,6 +119,7 @@ class Indicator(TimeStamped):
     evidence_guidance = models.TextField(_("hướng dẫn tài liệu kiểm chứng"), blank=True)
     is_ministry_measured = models.BooleanField(_("Bộ KH&CN tự đo"), default=False)
     scoring_rule = models.JSONField(_("quy tắc tính điểm"), default=dict, blank=True)
+    nfc_json_fields = ("scoring_rule",)  # level labels are typed
     lead_agency = models.ForeignKey(
         Agency,
         verbose_name=_("cơ quan chủ trì"),
@@ -210,6 +211,7 @@ class Measure(TimeStamped):
     unit = models.CharField(_("đơn vị"), max_length=50, blank=True)
     required = models.BooleanField(_("bắt buộc"), default=True)
     choices = models.JSONField(_("các mức"), default=list, blank=True)
+    nfc_json_fields = ("choices",)
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
-from agencies.models import Agency, AgencyGroup, User
+from agencies.models import Agency, AgencyGroup, User, nfc_text_fields
 from agencies.services import audit
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
@@ -237,8 +237,8 @@ def measure_rows(
 ) -> list[Measure]:
     """Unsaved Measure rows from a sub-indicator's validated measure definitions, in their order
     (``required`` defaults to true; no unit, no choices: empty). ``now`` stamps them, as
-    ``bulk_create`` does not."""
-    return [
+    ``bulk_create`` does not; ``bulk_create`` does not put the text in NFC either."""
+    rows = [
         Measure(
             indicator=indicator,
             code=m["code"],
@@ -253,6 +253,9 @@ def measure_rows(
         )
         for pos, m in enumerate(definitions)
     ]
+    for row in rows:
+        nfc_text_fields(row)
+    return rows
 
 
 @transaction.atomic
