@@ -159,8 +159,15 @@ def _reuse_sources(events: list[AuditEvent]) -> dict[int, str]:
 def _evidence_entries(submission: Submission) -> list[HistoryEntry]:
     """The item's evidence events, read from the audit rows their services write (one query,
     two with a reuse): who attached, added a link, reused or removed which file, when."""
+    # Only the item's own agency's staff change its evidence (``_lock_writable``), and the audit
+    # row keeps the actor's agency: filtering on it (indexed) reads that agency's rows only,
+    # not every evidence row of the province.
     events = list(
-        AuditEvent.objects.filter(action__in=EVIDENCE_ACTIONS, data__submission=submission.pk)
+        AuditEvent.objects.filter(
+            agency_id=submission.agency_id,
+            action__in=EVIDENCE_ACTIONS,
+            data__submission=submission.pk,
+        )
         .select_related("actor", "agency")
         .order_by("created_at", "id")
     )
