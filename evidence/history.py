@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy
 from agencies.models import Agency, AuditEvent, User
 from indicators.models import Measure
 
-from .models import ReportingPeriod, Submission, SubmissionTransition
+from .models import EvidenceFile, ReportingPeriod, Submission, SubmissionTransition
 from .services.submissions import measures_of
 from .services.transitions import Action, reason_label
 from .services.values import display_value, format_points
@@ -53,7 +53,7 @@ _FIELD_LABELS = {
 
 @dataclass
 class HistoryEntry:
-    kind: str  # "transition" | "change"
+    kind: str  # "transition" | "change" | "evidence"
     at: datetime.datetime
     actor: str | None
     actor_role: str = ""
@@ -67,6 +67,9 @@ class HistoryEntry:
     data: dict[str, Any] = field(default_factory=dict)
     changes: list[dict[str, Any]] = field(default_factory=list)
     request_id: str = ""
+    #: an evidence event's file or link: id, kind, name (the original file name or the URL,
+    #: user input: escaped where shown), reused_from ("1.1 · Quý 4/2025" or None)
+    evidence: dict[str, Any] | None = None
 
     @property
     def from_label(self) -> str:
@@ -135,11 +138,79 @@ def _is_transition_save(reason: str | None) -> bool:
     return bool(reason) and str(reason).split(":", 1)[0] in Action.values
 
 
+#: The audit actions that attach or remove an item's evidence: each row's ``data["submission"]``
+#: names the item. Downloads (reads) and the janitor's orphan files (no item) are not history.
+EVIDENCE_ACTIONS = ("evidence.upload", "evidence.link", "evidence.reuse", "evidence.remove")
+
+
+def _reuse_sources(events: list[AuditEvent]) -> dict[int, str]:
+    """The item each reused file came from ("1.1 · Quý 4/2025"), by the original file's id; one
+    query, none without a reuse. An original removed since (after its reuse was removed) is
+    missing: its event keeps the plain label."""
+    ids = {e.data.get("from") for e in events if e.action == "evidence.reuse"} - {None}
+    if not ids:
+        return {}
+    files = EvidenceFile.objects.filter(pk__in=ids).select_related(
+        "submission__indicator", "submission__period"
+    )
+    return {f.pk: f"{f.submission.indicator.code} · {f.submission.period}" for f in files}
+
+
+def _evidence_entries(submission: Submission) -> list[HistoryEntry]:
+    """The item's evidence events, read from the audit rows their services write (one query,
+    two with a reuse): who attached, added a link, reused or removed which file, when."""
+    # Only the item's own agency's staff change its evidence (``_lock_writable``), and the audit
+    # row keeps the actor's agency: filtering on it (indexed) reads that agency's rows only,
+    # not every evidence row of the province.
+    events = list(
+        AuditEvent.objects.filter(
+            agency_id=submission.agency_id,
+            action__in=EVIDENCE_ACTIONS,
+            data__submission=submission.pk,
+        )
+        .select_related("actor", "agency")
+        .order_by("created_at", "id")
+    )
+    sources = _reuse_sources(events)
+    entries = []
+    for e in events:
+        data = e.data or {}
+        link = e.action == "evidence.link"
+        name = data.get("url") if link else data.get("name")
+        source = sources.get(data.get("from", 0)) if e.action == "evidence.reuse" else None
+        label = (
+            _("Dùng lại tài liệu kiểm chứng từ %(source)s") % {"source": source}
+            if source
+            else action_label(e.action)
+        )
+        entries.append(
+            HistoryEntry(
+                kind="evidence",
+                at=e.created_at,
+                actor=str(e.actor) if e.actor else None,
+                actor_role=e.actor_role,
+                actor_agency=str(e.agency) if e.agency else None,
+                action=e.action,
+                action_label=label,
+                request_id=e.request_id,
+                evidence={
+                    "id": int(e.object_id) if e.object_id.isdigit() else None,
+                    "kind": "link" if link else "file",
+                    "name": name or e.object_repr,
+                    "reused_from": source,
+                },
+            )
+        )
+    return entries
+
+
 def submission_history(*, submission: Submission) -> list[HistoryEntry]:
-    """Every transition (who, when, from, to, why) and every other change of the row
-    (simple-history: values per measure, explanation...), oldest first. Three queries, however
-    long the history: transitions, history records, the sub-indicator's measures."""
-    entries: list[HistoryEntry] = []
+    """Every transition (who, when, from, to, why), every other change of the row
+    (simple-history: values per measure, explanation...) and every evidence event (attached,
+    reused, removed), oldest first. At most five queries, however long the history:
+    transitions, history records, the sub-indicator's measures, evidence events, the items
+    reused files came from."""
+    entries: list[HistoryEntry] = _evidence_entries(submission)
     measures = measures_of(submission.indicator)
     actions = dict(Action.choices)
     for t in SubmissionTransition.objects.filter(submission=submission).select_related(

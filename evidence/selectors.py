@@ -346,9 +346,17 @@ class InboxItem:
         return (self.deadline - today_vn()).days
 
     @property
+    def informational(self) -> bool:
+        """A 0-point sub-indicator (DOMAIN.md §3, §5): reported by the deadline like any other,
+        but never overdue: it puts no points at risk (as the scoring engine and the dashboards
+        count it)."""
+        return not self.indicator.is_scored
+
+    @property
     def days_overdue(self) -> int:
-        """Days past the deadline (0 before it): a returned item is answered after it."""
-        return max(0, -self.days_left)
+        """Days past the deadline (0 before it, and for an informational item): a returned item
+        is answered after it."""
+        return 0 if self.informational else max(0, -self.days_left)
 
     @property
     def state(self) -> str:

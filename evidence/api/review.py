@@ -218,8 +218,17 @@ class FinalView(_ActionView):
         )
 
 
+class HistoryEvidenceSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="The evidence row (gone once removed)")
+    kind = serializers.ChoiceField(choices=["file", "link"])
+    name = serializers.CharField(help_text="The original file name, or the link's URL")
+    reused_from = serializers.CharField(
+        allow_null=True, help_text="The item a reused file came from: '1.1 · Quý 4/2025'"
+    )
+
+
 class HistoryEntrySerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["transition", "change"])
+    kind = serializers.ChoiceField(choices=["transition", "change", "evidence"])
     at = serializers.DateTimeField()
     actor = serializers.CharField(allow_null=True)
     actor_role = serializers.CharField(allow_blank=True)
@@ -233,11 +242,17 @@ class HistoryEntrySerializer(serializers.Serializer):
     data = serializers.DictField()  # type: ignore[assignment]
     changes = serializers.ListField(child=serializers.DictField())
     request_id = serializers.CharField(allow_blank=True)
+    evidence = HistoryEvidenceSerializer(
+        allow_null=True, help_text="Evidence events (kind 'evidence'): the file or link"
+    )
 
 
 @extend_schema(
     tags=["review"],
-    summary="Lịch sử: mọi lần chuyển trạng thái và thay đổi (ai, lúc nào, từ, sang, lý do)",
+    summary=(
+        "Lịch sử: mọi lần chuyển trạng thái, thay đổi và thao tác với tài liệu kiểm chứng"
+        " (ai, lúc nào, từ, sang, lý do)"
+    ),
     responses={200: HistoryEntrySerializer(many=True), 404: ERRORS[404]},
 )
 class HistoryView(GenericAPIView):

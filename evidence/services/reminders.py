@@ -55,6 +55,9 @@ class _Item:
     #: Returned by the lead or the Sở (usually after the deadline): reminded, never escalated as
     #: overdue, as the dashboard counts it (returned, not overdue).
     returned: bool = False
+    #: A 0-point sub-indicator: reminded before its deadline (it must be reported), never
+    #: escalated as overdue (it puts no points at risk; the dashboards do not count it overdue).
+    informational: bool = False
 
 
 @dataclass
@@ -143,6 +146,7 @@ def unfinished_items(period: ReportingPeriod) -> dict[int, list[_Item]]:
                     status=labels.get(state, str(state)),
                     deadline=own_deadline.get((agency_id, ind.pk), period.deadline),
                     returned=state == Submission.State.RETURNED,
+                    informational=not ind.is_scored,
                 )
             )
         if items:
@@ -190,9 +194,12 @@ def _due(
     last_sent = last_sent or {}
     closed = period.status == ReportingPeriod.Status.CLOSED
     live = [it for it in items if not closed or it.deadline != period.deadline]
-    # Only what was never sent is overdue: such an item was unfinished on every day since its
+    # Only what was never sent is overdue (and only a scored item, see ``_Item.informational``):
+    # such an item was unfinished on every day since its
     # deadline, so a step caught up late is a step really missed.
-    overdue = [it for it in live if it.deadline < today and not it.returned]
+    overdue = [
+        it for it in live if it.deadline < today and not it.returned and not it.informational
+    ]
     last = last_sent.get(ReminderDigest.Kind.OVERDUE)
     if any(_step_due(it.deadline, today, last) for it in overdue):
         return ReminderDigest.Kind.OVERDUE, overdue

@@ -132,10 +132,13 @@ class ReviewQueueFilter(django_filters.FilterSet):
 
     def filter_overdue(self, qs: QuerySet[Submission], name: str, value: bool) -> QuerySet:
         """Past the item's deadline (its extension's, else the period's) and not yet approved
-        (``qs`` comes from ``review_queryset``, which annotates ``deadline``)."""
+        (``qs`` comes from ``review_queryset``, which annotates ``deadline``); a 0-point
+        (informational) item is never overdue: it puts no points at risk."""
         if not value:
             return qs
-        return qs.filter(LessThan(F("deadline"), today_vn())).exclude(state=S.APPROVED)
+        return qs.filter(LessThan(F("deadline"), today_vn()), indicator__max_points__gt=0).exclude(
+            state=S.APPROVED
+        )
 
 
 def review_queryset(user: Any) -> QuerySet[Submission]:

@@ -195,6 +195,7 @@ class DashboardView(APIView):
                         "deadline": x["deadline"],
                         "overdue": x["overdue"],
                         "returned": x["returned"],
+                        "informational": x["informational"],
                     }
                     for x in d["overdue_returned"]
                 ],

@@ -32,7 +32,6 @@ from tests.evidence.reporting_factories import (
     exe_bytes,
     html_bytes,
     jpg_bytes,
-    make_world,
     odf_bytes,
     pdf_bytes,
     png_bytes,
@@ -42,17 +41,8 @@ from tests.evidence.reporting_factories import (
     zip_bomb_docx,
 )
 
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.SENDFILE_ROOT = settings.MEDIA_ROOT
-    return settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def world(agency_a, agency_b):
-    return make_world(agency_a, agency_b)
+# Stored evidence goes to a fresh directory (tests/evidence/conftest.py, with ``world``).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.fixture

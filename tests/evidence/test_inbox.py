@@ -150,6 +150,21 @@ def test_inbox_contributions_expected_in_fixed_queries(
     assert html.count("đóng góp)") == 7
 
 
+def _sent_and_returned(indicator, period, user, reviewer, reason):
+    """``user``'s item of ``indicator`` (a yes/no "done" measure), sent and returned."""
+    sub = services.submission_create(
+        actor=user, indicator=indicator, period=period, values={"done": "1"}
+    )
+    sub = services.submission_submit(submission=sub, actor=user, version=sub.version)
+    return services.submission_return(
+        submission=sub,
+        actor=reviewer,
+        version=sub.version,
+        reason_code="thieu_minh_chung",
+        reason=reason,
+    )
+
+
 @pytest.mark.django_db
 def test_returned_item_after_the_deadline_says_overdue_not_negative_days_left(
     world, user_a, reviewer, client_as
@@ -157,17 +172,7 @@ def test_returned_item_after_the_deadline_says_overdue_not_negative_days_left(
     """A returned item stays open after the deadline: its row says how many days late it is,
     never "còn -3 ngày"."""
     with at(datetime.date(2025, 12, 15)):
-        sub = services.submission_create(
-            actor=user_a, indicator=world.yes_no, period=world.period, values={"done": "1"}
-        )
-        sub = services.submission_submit(submission=sub, actor=user_a, version=sub.version)
-        services.submission_return(
-            submission=sub,
-            actor=reviewer,
-            version=sub.version,
-            reason_code="thieu_minh_chung",
-            reason="Thiếu quyết định",
-        )
+        _sent_and_returned(world.yes_no, world.period, user_a, reviewer, "Thiếu quyết định")
     with at(DEADLINE + datetime.timedelta(days=3)):
         html = client_as(user_a).get(reverse("evidence:inbox")).content.decode()
     row = html.split("1.2. Ban hành")[1].split("</tr>")[0]
@@ -202,3 +207,39 @@ def test_a_contribution_the_lead_returned_is_not_counted_as_sent(world, agency_a
             reason="Mẫu số chưa đúng",
         )
         assert counted() == (0, 2)
+
+
+@pytest.mark.django_db
+def test_informational_item_is_reported_but_never_overdue(world, user_a, reviewer, client_as):
+    """A 0-point (informational) item is in the inbox with its deadline like any other (it must
+    be reported), but it is no scoring risk: answered after the deadline (returned), it is
+    marked informational, not "quá hạn"; a scored item in the same case is."""
+    from decimal import Decimal
+
+    from indicators.models import Measure
+    from tests.factories import IndicatorFactory, MeasureFactory
+
+    info = IndicatorFactory(
+        framework=world.framework,
+        parent=world.ratio.parent,
+        code="3.1",
+        name="Theo dõi đô thị thông minh",
+        max_points=Decimal("0"),
+        scoring_rule={"type": "informational"},
+        lead_agency=world.yes_no.lead_agency,
+    )
+    MeasureFactory(indicator=info, code="done", label="Đã thực hiện", kind=Measure.Kind.BOOLEAN)
+    with at(datetime.date(2025, 12, 15)):
+        for ind in (world.yes_no, info):
+            _sent_and_returned(ind, world.period, user_a, reviewer, "Bổ sung")
+    with at(DEADLINE + datetime.timedelta(days=3)):
+        items = {i.indicator.code: i for i in selectors.agency_inbox(user=user_a).items}
+        assert items["1.2"].days_overdue == 3 and not items["1.2"].informational
+        assert items["3.1"].days_overdue == 0 and items["3.1"].informational
+        assert items["3.1"].deadline == DEADLINE and items["3.1"].is_open
+        html = client_as(user_a).get(reverse("evidence:inbox")).content.decode()
+    rows = {code: html.split(f">{code}. ", 1)[1].split("</tr>", 1)[0] for code in ("1.2", "3.1")}
+    assert "quá hạn 3 ngày" in rows["1.2"]
+    assert "quá hạn" not in rows["3.1"] and "còn" not in rows["3.1"]
+    assert "Chỉ theo dõi, không tính điểm" in rows["3.1"]
+    assert "25/12/2025" in rows["3.1"]

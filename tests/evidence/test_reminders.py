@@ -288,3 +288,24 @@ def test_a_mail_server_failure_rolls_back_that_agencys_digest_and_the_task_retri
         monkeypatch.setattr(EmailMessage, "send", real_send)
         assert send_deadline_reminders()["digests"] == 1
     assert ReminderDigest.objects.count() == 2
+
+
+def test_an_informational_item_is_reminded_but_never_escalated_as_overdue(world):
+    """C's 1.2 has 0 points (informational): C is reminded before the deadline (it must still
+    be reported) but its head is not told it is overdue: it is no scoring risk, as on the
+    dashboards."""
+    from indicators.models import Indicator
+
+    Indicator.objects.filter(code="1.2", framework=world["period"].framework).update(
+        max_points=0, scoring_rule={"type": "informational"}
+    )
+    with time_machine.travel(at(DEADLINE - datetime.timedelta(days=3)), tick=False):
+        send_deadline_reminders()
+    assert ReminderDigest.objects.filter(agency__code="so-c", kind="before").exists()
+    with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
+        res = send_deadline_reminders()
+    assert res["escalations"] == 0
+    assert "giamdoc.c@example.vn" not in [m.to[0] for m in mail.outbox]
+    assert not ReminderDigest.objects.filter(agency__code="so-c", kind="overdue").exists()
+    # A's scored 1.1 is still overdue (in-app: A has no head e-mail)
+    assert ReminderDigest.objects.filter(agency__code="so-a", kind="overdue").exists()

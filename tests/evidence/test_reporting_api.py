@@ -14,19 +14,11 @@ from django.utils import timezone
 from agencies.models import AuditEvent
 from evidence import services
 from evidence.models import ReportingPeriod, Submission
-from tests.evidence.reporting_factories import make_ratio_indicator, make_world, pdf_bytes
+from tests.evidence.reporting_factories import make_ratio_indicator, pdf_bytes
 from tests.factories import AgencyFactory, UserFactory
 
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    settings.SENDFILE_ROOT = settings.MEDIA_ROOT
-
-
-@pytest.fixture
-def world(agency_a, agency_b):
-    return make_world(agency_a, agency_b)
+# Stored evidence goes to a fresh directory (tests/evidence/conftest.py, with ``world``).
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 @pytest.mark.django_db

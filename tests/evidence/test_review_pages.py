@@ -476,3 +476,22 @@ def test_queue_overdue_follows_item_extension(client_as, reviewer, agency_a, age
     # the filter follows the same rule
     overdue = c.get("/reporting/review/", {"period": period.pk, "overdue": "true"})
     assert {s.pk for s in overdue.context["page"]} == {plain.pk}
+
+
+def test_queue_informational_item_is_not_overdue(client_as, reviewer, agency_a, agency_b, user_a):
+    """A 0-point (informational) item past its deadline is still reviewed, but it is no scoring
+    risk: no "Quá hạn" badge, not under the overdue filter, marked as informational."""
+    period, (scored,) = _submitted_items(agency_a, agency_b, user_a, 1)
+    it = make_item(agency_a, agency_b, code="3.1", period=period, max_points="0")
+    info = submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    period.deadline = timezone.localdate() - datetime.timedelta(days=3)
+    period.save()
+    c = client_as(reviewer)
+    html = c.get("/reporting/review/", {"period": period.pk}).content.decode()
+    cells = {code: html.split(f">{code}</a>", 1)[1].split("</tr>", 1)[0] for code in ("1.1", "3.1")}
+    assert "Quá hạn" in cells["1.1"]
+    assert "Quá hạn" not in cells["3.1"]
+    assert "Chỉ theo dõi, không tính điểm" in cells["3.1"]
+    overdue = c.get("/reporting/review/", {"period": period.pk, "overdue": "true"})
+    assert {s.pk for s in overdue.context["page"]} == {scored.pk}
+    assert info.pk not in {s.pk for s in overdue.context["page"]}

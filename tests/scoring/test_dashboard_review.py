@@ -80,7 +80,10 @@ def test_province_counters_come_from_the_listed_items(world, client_as, leader):
     assert counts["total"] == len(items)
     assert counts["returned"] == sum(1 for x in items if x["returned"]) == 1  # B's 2.2
     assert counts["overdue"] == sum(1 for x in items if x["overdue"])
-    assert ("3.1", "missing", True) in {(x["code"], x["state"], x["overdue"]) for x in items}
+    # 3.1 (0 points, informational, not reported past the deadline) is no scoring risk: not
+    # overdue, not listed (see test_informational_item_is_not_overdue_anywhere).
+    # Changed deliberately: this line asserted ("3.1", "missing", overdue=True), the defect.
+    assert "3.1" not in {x["code"] for x in items}
     html = client_as(leader).get(reverse("scoring:dashboard") + q(world)).content.decode()
     assert f'id="count-overdue-returned">{counts["total"]}<' in html
     assert f'data-count="returned">bị trả lại: {counts["returned"]}<' in html
@@ -166,3 +169,46 @@ def test_province_list_never_names_a_draft(world, leader):
     ]
     assert draft.pk not in {x["submission_id"] for x in items}
     assert all(x["state"] != Submission.State.DRAFT for x in items)
+
+
+def test_informational_item_is_not_overdue_anywhere(world, client_as, api_as, leader):
+    """3.1 has 0 points (informational) and C has not reported it, past the deadline. It must
+    still be reported (C's own dashboard lists it as not sent), but it is no scoring risk, as
+    the engine counts it: not overdue on the province's or C's dashboard, its API and the PDF
+    summary, and the counters agree with the engine's at-risk reasons."""
+    from scoring.exports.pdf import summary_context
+
+    dash = sel.dashboard(user=leader, framework=world.framework, period=world.period)
+    assert "3.1" not in {x["code"] for x in dash["overdue_returned"]}
+    assert dash["overdue_returned_counts"]["overdue"] == sum(
+        1 for x in dash["overdue_returned"] if x["overdue"]
+    )
+    body = (
+        api_as(leader)
+        .get(
+            "/api/v1/scores/dashboard/",
+            {"framework": world.framework.code, "period": world.period.pk},
+        )
+        .json()
+    )
+    assert "3.1" not in {x["code"] for x in body["overdue_returned"]}
+    html = client_as(leader).get(reverse("scoring:dashboard") + q(world)).content.decode()
+    card = html.split('id="h-overdue"', 1)[1].split("</section>", 1)[0]
+    assert ">3.1</a>" not in card
+    ctx = summary_context(dash, {})
+    assert "3.1" not in {x["code"] for x in ctx["overdue_returned"]}
+
+    staff_c = UserFactory(username="canbo_xd", agency=world.agencies["c"], role="agency_staff")
+    mine = sel.dashboard(user=staff_c, framework=world.framework, period=world.period)
+    from scoring.dashboards.selectors.dashboard import scope_items
+
+    (item,) = scope_items(user=staff_c, period=world.period, table=mine["table"])
+    assert (item["code"], item["state"], item["overdue"], item["informational"]) == (
+        "3.1",
+        "missing",
+        False,
+        True,
+    )
+    assert mine["item_counts"]["draft"] == 1 and mine["item_counts"]["overdue"] == 0
+    html = client_as(staff_c).get(reverse("scoring:dashboard") + q(world)).content.decode()
+    assert 'data-count="overdue">quá hạn: 0<' in html

@@ -48,14 +48,18 @@ _SENT_STATES = (
 )
 
 
-def item_flags(state: str, deadline: Any, today: Any) -> tuple[str, bool, bool]:
+def item_flags(
+    state: str, deadline: Any, today: Any, *, scored: bool = True
+) -> tuple[str, bool, bool]:
     """(bucket, returned, overdue) of one item: the one definition of "returned" and "overdue".
 
     An item (one agency's submission for a sub-indicator, or ``missing`` when it has none) is
     **returned** when its submission is in the returned state, and **overdue** when it was never
     sent (missing or draft) after its deadline (the item's extension if any). A returned item is
     returned, not overdue: the Sở returns items after the deadline, and the engine's risk reasons
-    count it once, as returned.
+    count it once, as returned. An informational (0-point, not ``scored``) item is never overdue:
+    it still has to be reported (its bucket says whether it was), but it puts no points at risk,
+    and the engine never counts it at risk.
     """
     if state in _SENT_STATES:
         bucket = "sent"
@@ -66,11 +70,12 @@ def item_flags(state: str, deadline: Any, today: Any) -> tuple[str, bool, bool]:
     else:  # draft, or nothing started ("missing")
         bucket = "draft"
     never_sent = state in (Submission.State.DRAFT, "missing")
-    return bucket, state == Submission.State.RETURNED, never_sent and deadline < today
+    overdue = scored and never_sent and deadline < today
+    return bucket, state == Submission.State.RETURNED, overdue
 
 
 def _item(*, code, name, agency, state, state_label, deadline, today, max_points, sid) -> dict:
-    bucket, returned, overdue = item_flags(state, deadline, today)
+    bucket, returned, overdue = item_flags(state, deadline, today, scored=max_points > 0)
     return {
         "submission_id": sid,
         "code": code,
@@ -83,6 +88,7 @@ def _item(*, code, name, agency, state, state_label, deadline, today, max_points
         "overdue": overdue,
         "returned": returned,
         "max_points": max_points,
+        "informational": not max_points > 0,
     }
 
 
