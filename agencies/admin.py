@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -26,6 +27,7 @@ from .accounts_io import export_accounts_xlsx, read_account_rows
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, AuditEvent, User
 from .services import accounts_import, audit, user_end_sessions, user_mfa_reset
 from .spreadsheets import SpreadsheetError
+from .text import normalize_name
 
 # django-otp registers admin pages for its devices, where a device could be deleted (or one with
 # a known key added) with no audit entry. MFA changes go through the audited services instead:
@@ -36,8 +38,26 @@ for _device_model in (TOTPDevice, StaticDevice):
         admin.site.unregister(_device_model)
 
 
+class _DistinctAliasesFormSet(BaseInlineFormSet):
+    """Two rows of one form that normalise to the same alias are refused in words (each row's
+    ``clean`` only sees what is already stored)."""
+
+    def clean(self) -> None:
+        super().clean()
+        seen: set[str] = set()
+        for form in self.forms:
+            data = getattr(form, "cleaned_data", None) or {}
+            if not data or data.get("DELETE"):
+                continue
+            key = normalize_name(data.get("alias") or "")
+            if key and key in seen:
+                form.add_error("alias", _("Tên “%(name)s” đã được dùng.") % {"name": data["alias"]})
+            seen.add(key)
+
+
 class AgencyAliasInline(admin.TabularInline):
     model = AgencyAlias
+    formset = _DistinctAliasesFormSet
     extra = 1
     fields = ["alias"]
 
@@ -50,7 +70,6 @@ class AgencyAdmin(SimpleHistoryAdmin):
     inlines = [AgencyAliasInline]
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
-        from .text import normalize_name
 
         key = normalize_name(search_term)
         if key:
@@ -62,6 +81,7 @@ class AgencyAdmin(SimpleHistoryAdmin):
 
 class AgencyGroupAliasInline(admin.TabularInline):
     model = AgencyGroupAlias
+    formset = _DistinctAliasesFormSet
     extra = 1
     fields = ["alias"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
@@ -123,10 +123,7 @@ class Agency(TimeStamped):
         constraint: the database would refuse the row)."""
         super().clean()
         key = normalize_name(self.name)
-        if key and (
-            Agency.objects.filter(normalized_name=key).exclude(pk=self.pk).exists()
-            or AgencyAlias.objects.filter(normalized=key).exclude(agency_id=self.pk).exists()
-        ):
+        if key and name_owners(key) - {("agency", self.pk)}:
             raise ValidationError({"name": _("Cơ quan “%(name)s” đã có.") % {"name": self.name}})
 
     def build_search_text(self) -> str:
@@ -173,6 +170,17 @@ class AgencyAlias(TimeStamped):
         agency.refresh_search_text()
         return result
 
+    def clean(self) -> None:
+        """Refused in words rather than by the database: an alias already used (by this agency
+        or another) or naming another agency or group."""
+        super().clean()
+        _refuse_taken_name(
+            self.alias,
+            owner=("agency", self.agency_id),
+            same_table=AgencyAlias.objects.exclude(pk=self.pk),
+            field="alias",
+        )
+
 
 class AgencyGroup(TimeStamped):
     """A named set of agencies ("Các sở, ban, ngành") used in assignments.
@@ -199,6 +207,16 @@ class AgencyGroup(TimeStamped):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.normalized_name = normalize_name(self.name)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A group name already naming an agency or another group is refused in words."""
+        super().clean()
+        _refuse_taken_name(
+            self.name,
+            owner=("group", self.pk),
+            same_table=None,  # the owner check covers other groups' names
+            field="name",
+        )
 
     def covers(self, agency: Agency) -> bool:
         """Whether ``agency`` is a member (by kind or explicitly). Uses prefetched members."""
@@ -235,6 +253,53 @@ class AgencyGroupAlias(TimeStamped):
     def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         self.normalized = normalize_name(self.alias)
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        super().clean()
+        _refuse_taken_name(
+            self.alias,
+            owner=("group", self.group_id),
+            same_table=AgencyGroupAlias.objects.exclude(pk=self.pk),
+            field="alias",
+        )
+
+
+def name_owners(key: str) -> set[tuple[str, int]]:
+    """Who a normalised name already names: ``("agency", id)`` for an agency's name or alias,
+    ``("group", id)`` for a group's. Agencies and groups share one namespace because the
+    framework importer resolves a cell against both (as the directory import checks)."""
+    owners = {
+        ("agency", pk)
+        for pk in Agency.objects.filter(normalized_name=key).values_list("pk", flat=True)
+    }
+    owners |= {
+        ("agency", pk)
+        for pk in AgencyAlias.objects.filter(normalized=key).values_list("agency_id", flat=True)
+    }
+    owners |= {
+        ("group", pk)
+        for pk in AgencyGroup.objects.filter(normalized_name=key).values_list("pk", flat=True)
+    }
+    owners |= {
+        ("group", pk)
+        for pk in AgencyGroupAlias.objects.filter(normalized=key).values_list("group_id", flat=True)
+    }
+    return owners
+
+
+def _refuse_taken_name(
+    text: str,
+    *,
+    owner: tuple[str, int | None],
+    same_table: models.QuerySet[Any] | None,
+    field: str,
+) -> None:
+    key = normalize_name(text)
+    if not key:
+        return
+    duplicate = same_table is not None and same_table.filter(normalized=key).exists()
+    if duplicate or name_owners(key) - {owner}:
+        raise ValidationError({field: _("Tên “%(name)s” đã được dùng.") % {"name": text}})
 
 
 class PortalUserManager(UserManager):
