@@ -38,7 +38,18 @@ elif not (DEBUG or TESTING) and _PLACEHOLDER in SECRET_KEY.lower():
 elif not (DEBUG or TESTING) and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production (50+ random characters).")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Production names its hosts: the development default would start a server that answers 400 to
+# every request for its real name. docker-compose's web health check asks for Host: localhost.
+ALLOWED_HOSTS = [host for host in env.list("ALLOWED_HOSTS", default=[]) if host]
+if not ALLOWED_HOSTS:
+    if DEBUG or TESTING:
+        ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    else:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must be set when DEBUG is off: the portal's host names, comma "
+            "separated, e.g. dti.example.gov.vn,localhost (docker-compose's health check uses "
+            "localhost)."
+        )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

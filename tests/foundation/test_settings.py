@@ -12,11 +12,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(env_extra: dict[str, str | None], *args: str) -> subprocess.CompletedProcess[str]:
+    """manage.py with ``env_extra`` over this environment (a None value unsets the variable)."""
     drop = {"DTI_TESTING", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.pop("DEBUG", None)
-    env.update(env_extra)
+    env.update({k: v for k, v in env_extra.items() if v is not None})
+    for name in [k for k, v in env_extra.items() if v is None]:
+        env.pop(name, None)
     env["DJANGO_SETTINGS_MODULE"] = "dti_portal.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -47,6 +50,14 @@ def test_production_refuses_to_start_without_secret_key():
     result = _run(env, "check")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("hosts", [None, ""])
+def test_production_refuses_to_start_without_allowed_hosts(hosts):
+    """The development default (localhost) made a server answer 400 to its real name."""
+    result = _run(dict(PROD, ALLOWED_HOSTS=hosts), "check")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
 
 
 def test_manage_py_on_an_unconfigured_checkout_runs_in_development_mode():
