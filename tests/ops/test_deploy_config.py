@@ -235,3 +235,11 @@ def test_beat_health_check_follows_the_schedule_file(tmp_path, backend):
     for written in tmp_path.iterdir():
         os.utime(written, (old, old))
     assert _beat_health(tmp_path) != 0
+
+
+@pytest.mark.parametrize("service", ["web", "worker", "beat"])
+def test_readme_without_docker_runs_the_compose_commands(service):
+    """README's "Production without Docker" starts each process as compose does."""
+    section = README.split("## Production without Docker", 1)[1].split("\n## ", 1)[0]
+    command = " ".join(SERVICES[service]["command"]).replace("0.0.0.0:", "127.0.0.1:")
+    assert f".venv/bin/{command}" in section
