@@ -134,9 +134,17 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+try:
+    DATABASES = {
+        "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    }
+except ValueError:
+    # Not chained: the parser's message quotes part of the URL, the password included.
+    raise ImproperlyConfigured(
+        "DATABASE_URL does not parse: a password holding /, %, # or @ must be URL-encoded in "
+        "it. docker-compose builds it from POSTGRES_PASSWORD: use letters, digits, - and _ "
+        "only, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    ) from None
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if not (DEBUG or TESTING) and _PLACEHOLDER in str(DATABASES["default"].get("PASSWORD", "")).lower():
     # docker-compose builds DATABASE_URL from POSTGRES_PASSWORD, .env.example's is "change-me".

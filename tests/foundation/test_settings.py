@@ -157,3 +157,14 @@ def test_janitor_periods_of_zero_are_refused(name):
     result = _run({**PROD, name: "0"}, "check")
     assert result.returncode != 0
     assert "must be at least 1" in result.stderr
+
+
+def test_a_database_url_that_does_not_parse_names_the_password_rule():
+    """docker-compose builds DATABASE_URL from POSTGRES_PASSWORD: a base64 password's "/" broke
+    it with "Port could not be cast to integer value"."""
+    url = "postgres://dti:ab/cd+ef@db:5432/dti"
+    result = _run(dict(PROD, DATABASE_URL=url), "check")
+    assert result.returncode != 0
+    assert "DATABASE_URL does not parse" in result.stderr
+    assert "POSTGRES_PASSWORD" in result.stderr
+    assert "ab/cd" not in result.stderr  # the password is not printed
