@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -168,3 +169,50 @@ def test_a_database_url_that_does_not_parse_names_the_password_rule():
     assert "DATABASE_URL does not parse" in result.stderr
     assert "POSTGRES_PASSWORD" in result.stderr
     assert "ab/cd" not in result.stderr  # the password is not printed
+
+
+def _email_settings(env_extra: dict[str, str | None]) -> dict[str, object]:
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps({k: getattr(s, k, "
+        "None) for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', "
+        "'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'EMAIL_USE_SSL')}))"
+    )
+    result = _run({**PROD, "EMAIL_URL": None, **env_extra}, "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_usual_email_settings_configure_smtp():
+    """API.md: EMAIL_URL "or the usual email settings"; EMAIL_HOST alone left the console."""
+    got = _email_settings(
+        {
+            "EMAIL_HOST": "mail.example.gov.vn",
+            "EMAIL_PORT": "587",
+            "EMAIL_HOST_USER": "dti",
+            "EMAIL_HOST_PASSWORD": "pw",
+            "EMAIL_USE_TLS": "1",
+        }
+    )
+    assert got == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.gov.vn",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "dti",
+        "EMAIL_HOST_PASSWORD": "pw",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+
+
+def test_email_url_still_wins_and_nothing_set_is_the_console():
+    got = _email_settings(
+        {"EMAIL_URL": "smtp+tls://u:p@smtp.example.gov.vn:587", "EMAIL_HOST": "other"}
+    )
+    assert (got["EMAIL_HOST"], got["EMAIL_PORT"], got["EMAIL_USE_TLS"]) == (
+        "smtp.example.gov.vn",
+        587,
+        True,
+    )
+    assert _email_settings({"EMAIL_HOST": None})["EMAIL_BACKEND"] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
