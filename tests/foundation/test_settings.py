@@ -36,6 +36,8 @@ PROD = {
     "DEBUG": "0",
     "SECRET_KEY": "x7!" + "k" * 30 + "Q9#" + "z" * 30,
     "ALLOWED_HOSTS": "dti.example.gov.vn",
+    "EMAIL_URL": "smtp+tls://dti:pw@mail.example.gov.vn:587",
+    "SITE_URL": "https://dti.example.gov.vn",
 }
 
 
@@ -216,3 +218,19 @@ def test_email_url_still_wins_and_nothing_set_is_the_console():
     assert _email_settings({"EMAIL_HOST": None})["EMAIL_BACKEND"] == (
         "django.core.mail.backends.console.EmailBackend"
     )
+
+
+@pytest.mark.parametrize(
+    ("env_extra", "code"),
+    [
+        ({"EMAIL_URL": None, "EMAIL_HOST": None}, "dti.W001"),
+        ({"SITE_URL": None}, "dti.W002"),
+        ({"SITE_URL": "http://dti.example.gov.vn"}, "dti.W002"),
+    ],
+)
+def test_check_deploy_warns_of_mail_that_goes_nowhere(env_extra, code):
+    """Console e-mail: reminders and escalations printed to the log; SITE_URL left at its
+    development default: every e-mailed link pointed at 127.0.0.1."""
+    result = _run({**PROD, **env_extra}, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert code in result.stdout + result.stderr
