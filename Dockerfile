@@ -4,8 +4,8 @@ ENV PIP_NO_CACHE_DIR=1 UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 RUN pip install uv==0.13.9
 COPY pyproject.toml uv.lock ./
-RUN uv export --frozen --no-dev --no-hashes --format requirements-txt > requirements.txt \
- && python -m venv /venv && /venv/bin/pip install -r requirements.txt
+RUN uv export --frozen --no-dev --format requirements-txt > requirements.txt \
+ && python -m venv /venv && /venv/bin/pip install --require-hashes -r requirements.txt
 
 FROM python:3.11-slim-bookworm
 # The app's group has gid 101, the gid of the `nginx` group in the nginx image (docker-compose),

@@ -243,3 +243,10 @@ def test_readme_without_docker_runs_the_compose_commands(service):
     section = README.split("## Production without Docker", 1)[1].split("\n## ", 1)[0]
     command = " ".join(SERVICES[service]["command"]).replace("0.0.0.0:", "127.0.0.1:")
     assert f".venv/bin/{command}" in section
+
+
+def test_image_installs_the_locked_dependencies_with_their_hashes():
+    """The Dockerfile said "hashes checked" but exported the lock with --no-hashes."""
+    export = re.search(r"uv export ([^>]+)>", DOCKERFILE)[1]
+    assert "--frozen" in export and "--no-hashes" not in export
+    assert re.search(r"pip install --require-hashes -r requirements\.txt", DOCKERFILE)
