@@ -4,8 +4,8 @@ ENV PIP_NO_CACHE_DIR=1 UV_PYTHON_DOWNLOADS=never
 WORKDIR /app
 RUN pip install uv==0.13.9
 COPY pyproject.toml uv.lock ./
-RUN uv export --frozen --no-dev --no-hashes --format requirements-txt > requirements.txt \
- && python -m venv /venv && /venv/bin/pip install -r requirements.txt
+RUN uv export --frozen --no-dev --format requirements-txt > requirements.txt \
+ && python -m venv /venv && /venv/bin/pip install --require-hashes -r requirements.txt
 
 FROM python:3.11-slim-bookworm
 # The app's group has gid 101, the gid of the `nginx` group in the nginx image (docker-compose),
@@ -24,9 +24,10 @@ COPY --from=build /venv /venv
 ENV PATH=/venv/bin:$PATH PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=dti_portal.settings
 WORKDIR /app
 COPY --chown=dti:dti . .
-# Production storage (hashed manifest) needs production settings: a throwaway key for the build.
+# Production storage (hashed manifest) needs production settings: a throwaway key (and host)
+# for the build.
 RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
-    python manage.py collectstatic --noinput -v0 \
+    ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput -v0 \
  && DTI_TESTING=1 python manage.py compilemessages --ignore=.venv -v0
 # Mount points of the named volumes (docker-compose): an empty volume is initialised from the
 # image's directory, owner and mode included, so the media volume (evidence, exports, upload

@@ -11,6 +11,7 @@ import os
 os.environ.setdefault("DTI_BENCH_FLOOR_VIEW", "1")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
 os.environ.setdefault("DTI_MFA_REQUIRED", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost")
 
 from dti_portal.settings import *  # noqa: E402,F403
 from dti_portal.settings import REST_FRAMEWORK  # noqa: E402

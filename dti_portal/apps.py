@@ -8,4 +8,4 @@ class PortalConfig(AppConfig):
     verbose_name = "DTI portal"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401 - connects the receivers
+        from . import checks, signals  # noqa: F401 - registers the checks, connects the receivers

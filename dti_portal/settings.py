@@ -38,7 +38,18 @@ elif not (DEBUG or TESTING) and _PLACEHOLDER in SECRET_KEY.lower():
 elif not (DEBUG or TESTING) and (SECRET_KEY == _INSECURE_KEY or len(SECRET_KEY) < 50):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production (50+ random characters).")
 
-ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+# Production names its hosts: the development default would start a server that answers 400 to
+# every request for its real name. docker-compose's web health check asks for Host: localhost.
+ALLOWED_HOSTS = [host for host in env.list("ALLOWED_HOSTS", default=[]) if host]
+if not ALLOWED_HOSTS:
+    if DEBUG or TESTING:
+        ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver"]
+    else:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS must be set when DEBUG is off: the portal's host names, comma "
+            "separated, e.g. dti.example.gov.vn,localhost (docker-compose's health check uses "
+            "localhost)."
+        )
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -123,9 +134,17 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+try:
+    DATABASES = {
+        "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    }
+except ValueError:
+    # Not chained: the parser's message quotes part of the URL, the password included.
+    raise ImproperlyConfigured(
+        "DATABASE_URL does not parse: a password holding /, %, # or @ must be URL-encoded in "
+        "it. docker-compose builds it from POSTGRES_PASSWORD: use letters, digits, - and _ "
+        "only, e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'."
+    ) from None
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if not (DEBUG or TESTING) and _PLACEHOLDER in str(DATABASES["default"].get("PASSWORD", "")).lower():
     # docker-compose builds DATABASE_URL from POSTGRES_PASSWORD, .env.example's is "change-me".
@@ -326,6 +345,15 @@ SENDFILE_URL = "/protected"
 # --- Email ------------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):
     vars().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_HOST", default=""):
+    # Django's own SMTP settings, one variable each (API.md: "or the usual email settings").
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
 else:
     EMAIL_BACKEND = env.str(
         "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"

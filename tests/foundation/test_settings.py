@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,11 +13,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _run(env_extra: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def _run(env_extra: dict[str, str | None], *args: str) -> subprocess.CompletedProcess[str]:
+    """manage.py with ``env_extra`` over this environment (a None value unsets the variable)."""
     drop = {"DTI_TESTING", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.pop("DEBUG", None)
-    env.update(env_extra)
+    env.update({k: v for k, v in env_extra.items() if v is not None})
+    for name in [k for k, v in env_extra.items() if v is None]:
+        env.pop(name, None)
     env["DJANGO_SETTINGS_MODULE"] = "dti_portal.settings"
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -32,6 +36,8 @@ PROD = {
     "DEBUG": "0",
     "SECRET_KEY": "x7!" + "k" * 30 + "Q9#" + "z" * 30,
     "ALLOWED_HOSTS": "dti.example.gov.vn",
+    "EMAIL_URL": "smtp+tls://dti:pw@mail.example.gov.vn:587",
+    "SITE_URL": "https://dti.example.gov.vn",
 }
 
 
@@ -47,6 +53,14 @@ def test_production_refuses_to_start_without_secret_key():
     result = _run(env, "check")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("hosts", [None, ""])
+def test_production_refuses_to_start_without_allowed_hosts(hosts):
+    """The development default (localhost) made a server answer 400 to its real name."""
+    result = _run(dict(PROD, ALLOWED_HOSTS=hosts), "check")
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must be set" in result.stderr
 
 
 def test_manage_py_on_an_unconfigured_checkout_runs_in_development_mode():
@@ -146,3 +160,77 @@ def test_janitor_periods_of_zero_are_refused(name):
     result = _run({**PROD, name: "0"}, "check")
     assert result.returncode != 0
     assert "must be at least 1" in result.stderr
+
+
+def test_a_database_url_that_does_not_parse_names_the_password_rule():
+    """docker-compose builds DATABASE_URL from POSTGRES_PASSWORD: a base64 password's "/" broke
+    it with "Port could not be cast to integer value"."""
+    url = "postgres://dti:ab/cd+ef@db:5432/dti"
+    result = _run(dict(PROD, DATABASE_URL=url), "check")
+    assert result.returncode != 0
+    assert "DATABASE_URL does not parse" in result.stderr
+    assert "POSTGRES_PASSWORD" in result.stderr
+    assert "ab/cd" not in result.stderr  # the password is not printed
+
+
+def _email_settings(env_extra: dict[str, str | None]) -> dict[str, object]:
+    code = (
+        "import json; from django.conf import settings as s; print(json.dumps({k: getattr(s, k, "
+        "None) for k in ('EMAIL_BACKEND', 'EMAIL_HOST', 'EMAIL_PORT', 'EMAIL_HOST_USER', "
+        "'EMAIL_HOST_PASSWORD', 'EMAIL_USE_TLS', 'EMAIL_USE_SSL')}))"
+    )
+    result = _run({**PROD, "EMAIL_URL": None, **env_extra}, "shell", "-c", code)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_usual_email_settings_configure_smtp():
+    """API.md: EMAIL_URL "or the usual email settings"; EMAIL_HOST alone left the console."""
+    got = _email_settings(
+        {
+            "EMAIL_HOST": "mail.example.gov.vn",
+            "EMAIL_PORT": "587",
+            "EMAIL_HOST_USER": "dti",
+            "EMAIL_HOST_PASSWORD": "pw",
+            "EMAIL_USE_TLS": "1",
+        }
+    )
+    assert got == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.gov.vn",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "dti",
+        "EMAIL_HOST_PASSWORD": "pw",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+
+
+def test_email_url_still_wins_and_nothing_set_is_the_console():
+    got = _email_settings(
+        {"EMAIL_URL": "smtp+tls://u:p@smtp.example.gov.vn:587", "EMAIL_HOST": "other"}
+    )
+    assert (got["EMAIL_HOST"], got["EMAIL_PORT"], got["EMAIL_USE_TLS"]) == (
+        "smtp.example.gov.vn",
+        587,
+        True,
+    )
+    assert _email_settings({"EMAIL_HOST": None})["EMAIL_BACKEND"] == (
+        "django.core.mail.backends.console.EmailBackend"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env_extra", "code"),
+    [
+        ({"EMAIL_URL": None, "EMAIL_HOST": None}, "dti.W001"),
+        ({"SITE_URL": None}, "dti.W002"),
+        ({"SITE_URL": "http://dti.example.gov.vn"}, "dti.W002"),
+    ],
+)
+def test_check_deploy_warns_of_mail_that_goes_nowhere(env_extra, code):
+    """Console e-mail: reminders and escalations printed to the log; SITE_URL left at its
+    development default: every e-mailed link pointed at 127.0.0.1."""
+    result = _run({**PROD, **env_extra}, "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert code in result.stdout + result.stderr

@@ -243,3 +243,13 @@ def test_nginx_tells_django_the_clients_scheme_and_redirects_plain_http(nginx):
         assert (resp.status, resp.read()) == (200, b"ok\n")  # the container health check
     finally:
         plain.close()
+
+
+def test_request_bodies_are_buffered_before_they_reach_gunicorn():
+    """Unbuffered, an upload held one of gunicorn's 8 threads (2 workers x 4) for as long as the
+    client took to send it: a few agencies uploading 20 MB over slow links on deadline day left
+    nobody else a thread. nginx buffers the body (to disk past its memory buffers) first."""
+    server = _server("443 ssl")
+    assert _directives(server, "proxy_request_buffering") in ([], ["on"])
+    for location in ("location /", "location = /accounts/login/", "location = /api/v1/auth/token/"):
+        assert _directives(_block(server, location), "proxy_request_buffering") in ([], ["on"])
