@@ -217,7 +217,7 @@ def inspect_upload(fh: IO[bytes], *, name: str, size: int) -> Inspected:
             "too_large",
         )
     if size == 0:
-        raise refused(_("Tệp rỗng."), "empty")
+        raise refused(_("Tệp trống."), "empty")
     fh.seek(0)
     head = fh.read(HEAD)
     kind: str | None = None
