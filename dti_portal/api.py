@@ -114,7 +114,7 @@ class TokenLoginView(KnoxLoginView):
         )
         if user is None or not user.is_active:
             return Response(
-                {"detail": "Tên đăng nhập hoặc mật khẩu không đúng."},
+                {"detail": _("Tên đăng nhập hoặc mật khẩu không đúng.")},
                 status=status.HTTP_400_BAD_REQUEST,
             )
         from agencies.mfa import token_login_mfa_error

@@ -10,6 +10,7 @@ from typing import Any
 
 import django_filters
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
@@ -299,7 +300,7 @@ class EvidenceUploadSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if not attrs.get("file") and not attrs.get("url"):
-            raise serializers.ValidationError({"file": ["Hãy chọn tệp hoặc nhập đường dẫn."]})
+            raise serializers.ValidationError({"file": [_("Hãy chọn tệp hoặc nhập đường dẫn.")]})
         return attrs
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
@@ -249,7 +250,7 @@ class LeagueView(APIView):
         fw, period = _selection(request)
         kind = request.query_params.get("kind") or ScoreKind.APPRAISED
         if kind not in ScoreKind.values:
-            raise serializers.ValidationError({"kind": ["Loại điểm không hợp lệ."]})
+            raise serializers.ValidationError({"kind": [_("Loại điểm không hợp lệ.")]})
         data = sel.league_table(user=request.user, framework=fw, period=period, kind=kind)
         return Response(
             {
@@ -317,7 +318,7 @@ class WhatIfView(APIView):
             user=request.user, framework_code=data.get("framework"), period_id=data.get("period")
         )
         if period is None:
-            raise serializers.ValidationError({"period": ["Chưa có kỳ báo cáo."]})
+            raise serializers.ValidationError({"period": [_("Chưa có kỳ báo cáo.")]})
         p = whatif_mod.project(
             user=request.user,
             framework=fw,
@@ -381,9 +382,9 @@ class NationalView(APIView):
         from dti_portal.errors import NotAllowed, NotFound
 
         if not getattr(request.user, "sees_province", False):
-            raise NotAllowed("Chỉ lãnh đạo và Sở KH&CN xem được so sánh toàn quốc.")
+            raise NotAllowed(_("Chỉ lãnh đạo và Sở KH&CN xem được so sánh toàn quốc."))
         fw, _period = _selection(request)
         payload = national_payload(sel.national_comparison(fw))
         if payload is None:
-            raise NotFound("Chưa nhập kết quả công bố toàn quốc.")
+            raise NotFound(_("Chưa nhập kết quả công bố toàn quốc."))
         return Response(payload)
