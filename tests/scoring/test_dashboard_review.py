@@ -166,3 +166,22 @@ def test_province_list_never_names_a_draft(world, leader):
     ]
     assert draft.pk not in {x["submission_id"] for x in items}
     assert all(x["state"] != Submission.State.DRAFT for x in items)
+
+
+def test_chart_numbers_follow_the_page_language(world, client_as, leader, settings):
+    """Chart ticks and tooltips read 1.000,5 in Vietnamese and 1,000.5 in English, like the
+    tables next to them (the script used to format every number as vi-VN)."""
+    from django.contrib.staticfiles import finders
+
+    def chart_locale(language: str) -> str:
+        c = client_as(leader)
+        c.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = c.get(reverse("scoring:dashboard") + q(world)).content.decode()
+        m = re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', html, re.S)
+        return json.loads(m.group(1))["locale"]
+
+    assert chart_locale("vi") == "vi"
+    assert chart_locale("en") == "en"
+    with open(finders.find("js/dashboard.js"), encoding="utf-8") as fh:
+        js = fh.read()
+    assert '"vi-VN"' not in js and "data.locale" in js
