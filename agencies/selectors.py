@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from dti_portal.errors import NotFound
 
@@ -39,7 +40,7 @@ def agency_get(*, user: User, pk: int | str) -> Agency:
             Prefetch("aliases", queryset=AgencyAlias.objects.order_by("alias"))
         ).get(pk=pk)
     except (Agency.DoesNotExist, ValueError) as exc:
-        raise NotFound("Không tìm thấy cơ quan.") from exc
+        raise NotFound(_("Không tìm thấy cơ quan.")) from exc
 
 
 def group_list(*, user: User) -> QuerySet[AgencyGroup]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from agencies.models import Agency, AgencyGroup, User
 from dti_portal.errors import NotFound
@@ -36,7 +37,7 @@ def framework_get(*, user: User, pk: int | str) -> Framework:
     try:
         return framework_queryset(user=user).get(pk=pk)
     except (Framework.DoesNotExist, ValueError) as exc:
-        raise NotFound("Không tìm thấy bộ chỉ số.") from exc
+        raise NotFound(_("Không tìm thấy bộ chỉ số.")) from exc
 
 
 def current_framework(*, user: User) -> Framework | None:
@@ -170,7 +171,7 @@ def indicator_get(*, user: User, pk: int | str) -> Indicator:
             pk=pk, framework__in=framework_queryset(user=user)
         )
     except (Indicator.DoesNotExist, ValueError) as exc:
-        raise NotFound("Không tìm thấy chỉ số.") from exc
+        raise NotFound(_("Không tìm thấy chỉ số.")) from exc
 
 
 @dataclass

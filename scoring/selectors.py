@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, QuerySet
+from django.utils.translation import gettext as _
 
 from dti_portal.errors import NotFound
 from evidence.models import ReportingPeriod
@@ -37,14 +38,14 @@ def score_frameworks(*, user: Any) -> QuerySet[Framework]:
 def score_framework_get(*, user: Any, code: str) -> Framework:
     framework = score_frameworks(user=user).filter(code=code).first()
     if framework is None:
-        raise NotFound("Không tìm thấy bộ chỉ số.")
+        raise NotFound(_("Không tìm thấy bộ chỉ số."))
     return framework
 
 
 def score_period_get(*, user: Any, framework: Framework, period_id: int) -> ReportingPeriod:
     period = ReportingPeriod.objects.filter(pk=period_id, framework=framework).first()
     if period is None:
-        raise NotFound("Không tìm thấy kỳ báo cáo của bộ chỉ số này.")
+        raise NotFound(_("Không tìm thấy kỳ báo cáo của bộ chỉ số này."))
     return period
 
 
