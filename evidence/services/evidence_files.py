@@ -42,6 +42,7 @@ from .content_checks import (
     read_small_part,
     refused,
     scan_zip_content,
+    size_number,
 )
 from .submissions import assert_item_open
 
@@ -106,7 +107,7 @@ def max_upload_bytes() -> int:
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f}"
+    return size_number(n / (1024 * 1024))
 
 
 # --- names -----------------------------------------------------------------------------------

@@ -939,3 +939,21 @@ def test_page_upload_with_an_unreadable_date_of_issue_is_refused_not_dropped(
         "2025-03-15",
         "2025-03-15",
     ]
+
+
+def test_sizes_in_messages_never_read_as_within_the_limit():
+    """A 30.04 MB file refused by a 30 MB limit must not read "(30 MB); tối đa 30 MB": sizes
+    round up to one decimal, in the reader's number format, thousands grouped."""
+    from django.utils import translation
+
+    from evidence.services.content_checks import fmt_size
+    from evidence.services.evidence_files import _mb
+
+    mib = 1024 * 1024
+    assert fmt_size(30 * mib) == "30 MB" and _mb(30 * mib) == "30"
+    assert fmt_size(int(30.04 * mib)) == "30,1 MB" and _mb(int(30.04 * mib)) == "30,1"
+    assert fmt_size(10240 * mib) == "10.240 MB"
+    assert fmt_size(1500) == "1,5 KB"
+    with translation.override("en"):
+        assert fmt_size(int(30.04 * mib)) == "30.1 MB"
+        assert fmt_size(10240 * mib) == "10,240 MB"
