@@ -92,6 +92,11 @@ def size_number(n: float) -> str:
     )
 
 
+def count_number(n: int) -> str:
+    """A whole number for a message, thousands grouped in the reader's format (1.500 / 1,500)."""
+    return number_format(n, use_l10n=True, force_grouping=True)
+
+
 def fmt_size(n: int) -> str:
     """``12 MB`` / ``340 KB``: readable in a message whatever the limit."""
     if n >= 1024 * 1024:
@@ -121,8 +126,8 @@ def budget_excess(infos: list[zipfile.ZipInfo], budget: ZipBudget) -> str | None
     or None. Reads declared sizes only: nothing is inflated."""
     if len(infos) > budget.max_entries:
         return _("%(n)s mục trong tệp nén, tối đa %(max)s") % {
-            "n": len(infos),
-            "max": budget.max_entries,
+            "n": count_number(len(infos)),
+            "max": count_number(budget.max_entries),
         }
     total = sum(i.file_size for i in infos)
     if total > budget.max_total:
@@ -142,8 +147,8 @@ def budget_excess(infos: list[zipfile.ZipInfo], budget: ZipBudget) -> str | None
         if info.file_size > budget.ratio_floor and ratio > budget.max_ratio:
             return _("phần “%(part)s” nén %(ratio)s lần, tối đa %(max)s lần") % {
                 "part": info.filename[:100],
-                "ratio": f"{ratio:.0f}",
-                "max": budget.max_ratio,
+                "ratio": count_number(round(ratio)),
+                "max": count_number(budget.max_ratio),
             }
     return None
 

@@ -39,6 +39,7 @@ from .content_checks import (
     ZipBudget,
     budget_excess,
     check_image,
+    count_number,
     read_small_part,
     refused,
     scan_zip_content,
@@ -157,7 +158,7 @@ def _check_zip(fh: IO[bytes]) -> str:
     )
     if budget_excess(infos, EVIDENCE_ZIP_BUDGET) is not None:
         total = sum(i.file_size for i in infos)
-        raise refused(bomb % {"n": len(infos), "size": _mb(total)}, "zip_bomb")
+        raise refused(bomb % {"n": count_number(len(infos)), "size": _mb(total)}, "zip_bomb")
     names = {i.filename.lower(): i for i in infos}
     macro = _(
         "Tệp chứa macro (VBA) bị từ chối. Hãy lưu lại thành tệp thường (.docx, .xlsx) "

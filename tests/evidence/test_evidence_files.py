@@ -957,3 +957,20 @@ def test_sizes_in_messages_never_read_as_within_the_limit():
     with translation.override("en"):
         assert fmt_size(int(30.04 * mib)) == "30.1 MB"
         assert fmt_size(10240 * mib) == "10,240 MB"
+
+
+def test_zip_budget_messages_group_thousands():
+    """Counts and ratios in a refusal read 1.500 and 20.000 in Vietnamese, not 1500 / 20000."""
+    import zipfile
+
+    from evidence.services.content_checks import ZipBudget, budget_excess
+
+    gib = 1024**3
+    budget = ZipBudget(max_entries=1000, max_total=100 * gib, max_entry=100 * gib, max_ratio=1000)
+    many = [zipfile.ZipInfo(f"f{i}.xml") for i in range(1500)]
+    assert budget_excess(many, budget) == "1.500 mục trong tệp nén, tối đa 1.000"
+    part = zipfile.ZipInfo("word/document.xml")
+    part.file_size, part.compress_size = 2 * gib, 100_000
+    assert budget_excess([part], budget) == (
+        "phần “word/document.xml” nén 21.475 lần, tối đa 1.000 lần"
+    )
