@@ -185,3 +185,15 @@ def test_chart_numbers_follow_the_page_language(world, client_as, leader, settin
     with open(finders.find("js/dashboard.js"), encoding="utf-8") as fh:
         js = fh.read()
     assert '"vi-VN"' not in js and "data.locale" in js
+
+
+def test_appraised_points_are_not_called_review_in_english(world, client_as, leader, settings):
+    """"Thẩm định" is two things: the Sở's review (menu, review page) and the appraised points
+    (a column and a chart series next to self-assessed and final): English says each."""
+    c = client_as(leader)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = c.get(reverse("scoring:dashboard") + q(world)).content.decode()
+    m = re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', html, re.S)
+    assert json.loads(m.group(1))["series_labels"]["appraised"] == "Appraised"
+    assert '<th scope="col" class="num">Appraised</th>' in html
+    assert ">Review<" not in html.split('id="table-mains"')[1]
