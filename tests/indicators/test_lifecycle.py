@@ -286,3 +286,11 @@ def test_publish_problems_show_points_in_the_readers_number_format(framework_202
         "The points of the main indices add up to 1,000, not the framework's total of 1,200.5."
         in exc.value.errors["framework"]
     )
+
+
+def test_archive_button_says_archive_in_english(published_2025, reviewer, client_as, settings):
+    """"Lưu trữ" is both the state (Archived) and the button (Archive)."""
+    c = client_as(reviewer)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = c.get(reverse("indicators:framework_detail", args=[published_2025.pk])).content
+    assert b'type="submit">Archive</button>' in html
