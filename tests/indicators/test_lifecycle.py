@@ -289,7 +289,7 @@ def test_publish_problems_show_points_in_the_readers_number_format(framework_202
 
 
 def test_archive_button_says_archive_in_english(published_2025, reviewer, client_as, settings):
-    """"Lưu trữ" is both the state (Archived) and the button (Archive)."""
+    """The word "Lưu trữ" is both the state (Archived) and the button (Archive)."""
     c = client_as(reviewer)
     c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = c.get(reverse("indicators:framework_detail", args=[published_2025.pk])).content

@@ -188,8 +188,8 @@ def test_chart_numbers_follow_the_page_language(world, client_as, leader, settin
 
 
 def test_appraised_points_are_not_called_review_in_english(world, client_as, leader, settings):
-    """"Thẩm định" is two things: the Sở's review (menu, review page) and the appraised points
-    (a column and a chart series next to self-assessed and final): English says each."""
+    """The word "Thẩm định" is two things: the Sở's review (menu, review page) and the appraised
+    points (a column and a chart series next to self-assessed and final): English says each."""
     c = client_as(leader)
     c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     html = c.get(reverse("scoring:dashboard") + q(world)).content.decode()
