@@ -34,7 +34,7 @@ class TableUploadForm(forms.Form):
         upload: UploadedFile = self.cleaned_data["file"]
         name = (upload.name or "").lower()
         if not name.endswith(IMPORT_EXTENSIONS):
-            raise forms.ValidationError(_("Chỉ nhận tệp .xlsx hoặc .csv."))
+            raise forms.ValidationError(_("Chỉ nhận tệp .csv hoặc .xlsx."))
         if (upload.size or 0) > IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 _("Tệp quá lớn (tối đa %(mb)s MB).") % {"mb": IMPORT_MAX_BYTES // (1024 * 1024)}

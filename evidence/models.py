@@ -117,7 +117,7 @@ class Submission(FSMModelMixin, TimeStamped):
         SUBMITTED = "submitted", _("Đã gửi Sở KH&CN")
         UNDER_REVIEW = "under_review", _("Đang thẩm định")
         APPROVED = "approved", _("Đã duyệt")
-        RETURNED = "returned", _("Trả lại, giải trình")
+        RETURNED = "returned", _("Bị trả lại, cần giải trình")
 
     indicator = models.ForeignKey(Indicator, on_delete=models.PROTECT, related_name="submissions")
     agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="submissions")

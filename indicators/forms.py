@@ -37,15 +37,17 @@ class FrameworkImportForm(forms.Form):
         # Left out (an API-style post), the file's own metadata or the model default applies.
         required=False,
         help_text=_(
-            "Cấp tỉnh, sở/ban/ngành hoặc cấp xã: xu hướng qua các phiên bản chỉ nối các bộ "
-            "cùng đối tượng."
+            "Cấp tỉnh, cấp sở, ban, ngành hoặc cấp xã: xu hướng qua các phiên bản chỉ nối các bộ "
+            "chỉ số cùng đối tượng."
         ),
     )
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]
         if Framework.objects.filter(code=code).exists():
-            raise forms.ValidationError(_("Mã này đã được dùng."))
+            raise forms.ValidationError(
+                _("Mã này đã được dùng cho một bộ chỉ số khác; hãy chọn mã khác.")
+            )
         return code
 
 

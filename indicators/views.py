@@ -368,7 +368,10 @@ def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if ind.framework.status != Framework.Status.DRAFT:
         messages.warning(
             request,
-            _("Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới để chỉnh sửa."),
+            _(
+                "Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới (bản nháp) để "
+                "chỉnh sửa."
+            ),
         )
         return redirect("indicators:framework_detail", pk=ind.framework_id)
     form = IndicatorEditForm(request.POST or None, instance_indicator=ind)
@@ -426,7 +429,10 @@ def framework_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if fw.status != Framework.Status.DRAFT:
         messages.warning(
             request,
-            _("Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới để chỉnh sửa."),
+            _(
+                "Bộ chỉ số đã ban hành thì không sửa được; hãy tạo phiên bản mới (bản nháp) để "
+                "chỉnh sửa."
+            ),
         )
         return redirect("indicators:framework_detail", pk=fw.pk)
     subs = list(selectors.sub_indicators_with_assignments(framework=fw))

@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from agencies.models import TimeStamped
 from evidence.models import ReportingPeriod
@@ -68,7 +69,8 @@ class ScoreSnapshot(TimeStamped):
         """Whose points a snapshot adds up: the agencies' own, the Sở's appraisal, the final."""
 
         SELF_ASSESSED = "self_assessed", _("Tự chấm")
-        APPRAISED = "appraised", _("Thẩm định")
+        # "Thẩm định" is also the review itself (menu, review page): English needs both.
+        APPRAISED = "appraised", pgettext_lazy("points", "Thẩm định")
         FINAL = "final", _("Cuối cùng")
 
     framework = models.ForeignKey(Framework, on_delete=models.CASCADE, related_name="snapshots")

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 import threading
 import zipfile
@@ -20,8 +21,10 @@ import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import IO
 
+from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from dti_portal.errors import ValidationFailed
@@ -78,11 +81,27 @@ def refused(message: str, code: str) -> ValidationFailed:
     return ValidationFailed(message, errors={"file": [message]}, code=code)
 
 
+def size_number(n: float) -> str:
+    """A size for a message: rounded *up* to one decimal, so a file just over a limit never
+    reads as the limit itself (30.04 → "30,1", not "30"); the decimal only when there is one;
+    in the reader's number format (10.240,5 / 10,240.5)."""
+    tenths = math.ceil(round(n * 10, 6))  # round() first: 30.0 * 10 must not become 301
+    places = 0 if tenths % 10 == 0 else 1
+    return number_format(
+        Decimal(tenths) / 10, decimal_pos=places, use_l10n=True, force_grouping=True
+    )
+
+
+def count_number(n: int) -> str:
+    """A whole number for a message, thousands grouped in the reader's format (1.500 / 1,500)."""
+    return number_format(n, use_l10n=True, force_grouping=True)
+
+
 def fmt_size(n: int) -> str:
     """``12 MB`` / ``340 KB``: readable in a message whatever the limit."""
     if n >= 1024 * 1024:
-        return f"{n / (1024 * 1024):.0f} MB"
-    return f"{max(n, 1) / 1024:.0f} KB"
+        return f"{size_number(n / (1024 * 1024))} MB"
+    return f"{size_number(max(n, 1) / 1024)} KB"
 
 
 def broken_zip() -> ValidationFailed:
@@ -107,8 +126,8 @@ def budget_excess(infos: list[zipfile.ZipInfo], budget: ZipBudget) -> str | None
     or None. Reads declared sizes only: nothing is inflated."""
     if len(infos) > budget.max_entries:
         return _("%(n)s mục trong tệp nén, tối đa %(max)s") % {
-            "n": len(infos),
-            "max": budget.max_entries,
+            "n": count_number(len(infos)),
+            "max": count_number(budget.max_entries),
         }
     total = sum(i.file_size for i in infos)
     if total > budget.max_total:
@@ -128,8 +147,8 @@ def budget_excess(infos: list[zipfile.ZipInfo], budget: ZipBudget) -> str | None
         if info.file_size > budget.ratio_floor and ratio > budget.max_ratio:
             return _("phần “%(part)s” nén %(ratio)s lần, tối đa %(max)s lần") % {
                 "part": info.filename[:100],
-                "ratio": f"{ratio:.0f}",
-                "max": budget.max_ratio,
+                "ratio": count_number(round(ratio)),
+                "max": count_number(budget.max_ratio),
             }
     return None
 

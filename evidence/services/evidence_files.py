@@ -39,9 +39,11 @@ from .content_checks import (
     ZipBudget,
     budget_excess,
     check_image,
+    count_number,
     read_small_part,
     refused,
     scan_zip_content,
+    size_number,
 )
 from .submissions import assert_item_open
 
@@ -106,7 +108,7 @@ def max_upload_bytes() -> int:
 
 
 def _mb(n: int) -> str:
-    return f"{n / (1024 * 1024):.0f}"
+    return size_number(n / (1024 * 1024))
 
 
 # --- names -----------------------------------------------------------------------------------
@@ -156,7 +158,7 @@ def _check_zip(fh: IO[bytes]) -> str:
     )
     if budget_excess(infos, EVIDENCE_ZIP_BUDGET) is not None:
         total = sum(i.file_size for i in infos)
-        raise refused(bomb % {"n": len(infos), "size": _mb(total)}, "zip_bomb")
+        raise refused(bomb % {"n": count_number(len(infos)), "size": _mb(total)}, "zip_bomb")
     names = {i.filename.lower(): i for i in infos}
     macro = _(
         "Tệp chứa macro (VBA) bị từ chối. Hãy lưu lại thành tệp thường (.docx, .xlsx) "
@@ -217,7 +219,7 @@ def inspect_upload(fh: IO[bytes], *, name: str, size: int) -> Inspected:
             "too_large",
         )
     if size == 0:
-        raise refused(_("Tệp rỗng."), "empty")
+        raise refused(_("Tệp trống."), "empty")
     fh.seek(0)
     head = fh.read(HEAD)
     kind: str | None = None

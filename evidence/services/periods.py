@@ -135,7 +135,10 @@ def period_create(
     if quarter is not None and not 1 <= quarter <= 4:
         errors["quarter"] = [_("Quý phải từ 1 đến 4 (để trống cho kỳ cả năm).")]
     if not 2000 <= year <= 2100:
-        errors["year"] = [_("Năm không hợp lệ.")]
+        errors["year"] = [
+            _("Năm %(year)s không hợp lệ (từ %(min)s đến %(max)s).")
+            % {"year": year, "min": 2000, "max": 2100}
+        ]
     if errors:
         raise ValidationFailed(_("Dữ liệu kỳ báo cáo không hợp lệ."), errors=errors)
     # SQLite ignores nulls_distinct=False: enforce one annual round per year here too.

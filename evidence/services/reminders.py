@@ -256,20 +256,45 @@ def _send_one(
         nearest = min(it.deadline for it in items)
         days = (nearest - today).days
         deadline = nearest.strftime("%d/%m/%Y")
-        subject = _(
-            "[Cổng DTI] Nhắc hạn báo cáo %(period)s: còn %(days)s ngày, %(n)s chỉ số chưa gửi"
-        ) % {"period": period, "days": days, "n": len(items)}
-        intro = _(
-            "Kính gửi %(agency)s,\n\nHạn báo cáo %(period)s là ngày %(deadline)s (còn %(days)s "
-            "ngày). Các chỉ số sau chưa được gửi:"
-        ) % {"agency": agency.name, "period": period, "deadline": deadline, "days": days}
+        args = {"agency": agency.name, "period": period, "deadline": deadline, "days": days}
+        if days > 0:
+            subject = _(
+                "[Cổng DTI] Nhắc hạn báo cáo %(period)s: còn %(days)s ngày, %(n)s chỉ số chưa gửi"
+            ) % {"period": period, "days": days, "n": len(items)}
+            intro = (
+                _(
+                    "Kính gửi %(agency)s,\n\nHạn báo cáo %(period)s là ngày %(deadline)s (còn "
+                    "%(days)s ngày). Các chỉ số sau chưa được gửi:"
+                )
+                % args
+            )
+            message = Msg(
+                gettext_noop(
+                    "Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."
+                ),
+                days=str(days),
+                period=period_msg(period),
+                n=str(len(items)),
+            )
+            action = _("Đề nghị đơn vị hoàn thành và gửi báo cáo trên Cổng DTI trước hạn:")
+        else:  # a catch-up run on the deadline day: "today", not "0 days left"
+            subject = _(
+                "[Cổng DTI] Nhắc hạn báo cáo %(period)s: hôm nay là hạn, %(n)s chỉ số chưa gửi"
+            ) % {"period": period, "n": len(items)}
+            intro = (
+                _(
+                    "Kính gửi %(agency)s,\n\nHạn báo cáo %(period)s là hôm nay, ngày %(deadline)s. "
+                    "Các chỉ số sau chưa được gửi:"
+                )
+                % args
+            )
+            message = Msg(
+                gettext_noop("Hôm nay là hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."),
+                period=period_msg(period),
+                n=str(len(items)),
+            )
+            action = _("Đề nghị đơn vị hoàn thành và gửi báo cáo trên Cổng DTI trong ngày hôm nay:")
         recipients = [u.email for u in staff if u.email and u.email_notifications]
-        message = Msg(
-            gettext_noop("Còn %(days)s ngày đến hạn báo cáo %(period)s: %(n)s chỉ số chưa gửi."),
-            days=str(days),
-            period=period_msg(period),
-            n=str(len(items)),
-        )
         note_kind = Notification.Kind.REMINDER
     else:
         oldest = min(it.deadline for it in items)
@@ -289,6 +314,7 @@ def _send_one(
             "late": late,
         }
         recipients = [agency.head_email] if agency.head_email else []
+        action = _("Đề nghị đơn vị khẩn trương hoàn thành và gửi báo cáo trên Cổng DTI:")
         message = Msg(
             gettext_noop("Quá hạn báo cáo %(period)s %(late)s ngày: %(n)s chỉ số chưa gửi."),
             period=period_msg(period),
@@ -296,7 +322,7 @@ def _send_one(
             n=str(len(items)),
         )
         note_kind = Notification.Kind.OVERDUE
-    body = f"{intro}\n\n{lines}\n\n{absolute_url(_inbox_path())}\n"
+    body = f"{intro}\n\n{lines}\n\n{action}\n{absolute_url(_inbox_path())}\n"
     fields = message_fields(message)  # the in-app notice: shown in each reader's language
     try:
         with transaction.atomic():

@@ -282,7 +282,9 @@ def workbook_preview(
             )
         if META_SHEET not in wb.sheetnames:
             raise ValidationFailed(
-                _("Tệp không phải mẫu báo cáo của cổng (thiếu trang thông tin)."),
+                _(
+                    "Tệp không phải mẫu báo cáo của cổng (thiếu trang thông tin). Hãy tải tệp mẫu ở trang “Việc cần làm” rồi nhập số liệu vào đó."
+                ),
                 errors={"file": [_("Tệp không đúng mẫu.")]},
             )
         meta_rows = list(
@@ -291,11 +293,17 @@ def workbook_preview(
         meta = {r[0]: r[1] for r in meta_rows if r and r[0] in {"period", "agency"}}
         if meta.get("period") != period.pk:
             raise ValidationFailed(
-                _("Tệp này là của kỳ báo cáo khác."), errors={"file": [_("Sai kỳ báo cáo.")]}
+                _(
+                    "Tệp này là của kỳ báo cáo khác. Hãy tải tệp mẫu của kỳ này ở trang “Việc cần làm”."
+                ),
+                errors={"file": [_("Sai kỳ báo cáo.")]},
             )
         if meta.get("agency") != user.agency_id:
             raise ValidationFailed(
-                _("Tệp này là của cơ quan khác."), errors={"file": [_("Sai cơ quan.")]}
+                _(
+                    "Tệp này là của cơ quan khác. Hãy tải tệp mẫu của cơ quan mình ở trang “Việc cần làm”."
+                ),
+                errors={"file": [_("Sai cơ quan.")]},
             )
         sheets = [(r[1], r[2], r[3]) for r in meta_rows if r and r[0] == "sheet"]
         subs = {

@@ -37,7 +37,7 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
                 row_error(
                     node.row,
                     _("điểm tối đa của %(code)s quá lớn (tối đa %(max)s).")
-                    % {"code": node.code, "max": _fmt(MAX_POINTS)},
+                    % {"code": node.code, "max": format_points(MAX_POINTS)},
                 )
             )
             continue
@@ -122,7 +122,11 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
                             "tổng điểm các chỉ số con của %(code)s là %(sum)s, khác điểm tối đa "
                             "%(max)s."
                         )
-                        % {"code": node.code, "sum": _fmt(total), "max": _fmt(node.max_points)},
+                        % {
+                            "code": node.code,
+                            "sum": format_points(total),
+                            "max": format_points(node.max_points),
+                        },
                     )
                 )
     if errors:
@@ -136,15 +140,15 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
     for big, row in totals:
         if big is not None and big > MAX_POINTS:
             message = _("tổng điểm %(sum)s quá lớn (tối đa %(max)s).") % {
-                "sum": _fmt(big),
-                "max": _fmt(MAX_POINTS),
+                "sum": format_points(big),
+                "max": format_points(MAX_POINTS),
             }
             return [row_error(row, message) if row else message]
     if parsed.total_points is not None and parsed.total_points != top_sum:
         where = parsed.total_row
         message = _("tổng điểm các chỉ số chính là %(sum)s, khác tổng cộng %(total)s.") % {
-            "sum": _fmt(top_sum),
-            "total": _fmt(parsed.total_points),
+            "sum": format_points(top_sum),
+            "total": format_points(parsed.total_points),
         }
         errors.append(row_error(where, message) if where else message)
     if parsed.total_points is None:
@@ -152,7 +156,7 @@ def validate_structure(parsed: ParsedFramework) -> list[str]:
     return errors
 
 
-def _fmt(d: Decimal | None) -> str:
+def format_points(d: Decimal | None) -> str:
     """Points in the reader's number format: 1.000,5 in Vietnamese, 1,000.5 in English."""
     if d is None:
         return "—"

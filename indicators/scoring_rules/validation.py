@@ -10,8 +10,9 @@ from .base import (
     _ZERO,
     NUMERIC_KINDS,
     RULE_TYPES,
-    _fmt,
+    Msg,
     _fraction,
+    gettext_noop,
     to_decimal,
 )
 
@@ -23,29 +24,58 @@ def validate_rule(
 ) -> list[str]:
     """Checks a rule against the sub-indicator's measures (code → kind) and its max points.
 
-    Returns Vietnamese error messages; an empty list means the rule is valid.
+    Returns error messages in the active language (the reviewer reads them on the indicator
+    form, the import preview and the publish check); an empty list means the rule is valid.
     """
-    errors: list[str] = []
+    return [m.render() for m in _rule_errors(rule, measure_codes, max_points)]
+
+
+def _rule_errors(
+    rule: Mapping[str, Any], measure_codes: Mapping[str, str], max_points: Decimal
+) -> list[Msg]:
+    errors: list[Msg] = []
     if not isinstance(rule, Mapping):
-        return ["Quy tắc tính điểm phải là một đối tượng JSON."]
+        return [Msg(gettext_noop("Quy tắc tính điểm phải là một đối tượng JSON."))]
     kind = rule.get("type")
     if kind not in RULE_TYPES:
-        return [f"Loại quy tắc “{kind}” không hợp lệ; chọn một trong: {', '.join(RULE_TYPES)}."]
+        return [
+            Msg(
+                gettext_noop("Loại quy tắc “%(kind)s” không hợp lệ; chọn một trong: %(all)s."),
+                kind=kind,
+                all=", ".join(RULE_TYPES),
+            )
+        ]
     max_d = to_decimal(max_points)
     if max_d is None or max_d < _ZERO:
-        errors.append("Điểm tối đa phải là số không âm.")
+        errors.append(Msg(gettext_noop("Điểm tối đa phải là số không âm.")))
         max_d = _ZERO
 
     def need(field: str, allowed: frozenset[str] | set[str]) -> None:
         code = rule.get(field)
         if not code or not isinstance(code, str):
-            errors.append(f"Thiếu mã số liệu ở trường “{field}”.")
+            errors.append(Msg(gettext_noop("Thiếu mã số liệu ở trường “%(field)s”."), field=field))
         elif code not in measure_codes:
-            errors.append(f"Số liệu “{code}” (trường “{field}”) không có trong chỉ số này.")
+            errors.append(
+                Msg(
+                    gettext_noop(
+                        "Số liệu “%(code)s” (trường “%(field)s”) không có trong chỉ số này."
+                    ),
+                    code=code,
+                    field=field,
+                )
+            )
         elif measure_codes[code] not in allowed:
             errors.append(
-                f"Số liệu “{code}” có kiểu “{measure_codes[code]}”, không dùng được cho "
-                f"trường “{field}” (cần: {', '.join(sorted(allowed))})."
+                Msg(
+                    gettext_noop(
+                        "Số liệu “%(code)s” có kiểu “%(kind)s”, không dùng được cho trường "
+                        "“%(field)s” (cần: %(allowed)s)."
+                    ),
+                    code=code,
+                    kind=measure_codes[code],
+                    field=field,
+                    allowed=", ".join(sorted(allowed)),
+                )
             )
 
     if kind == "yes_no":
@@ -54,19 +84,23 @@ def validate_rule(
         need("measure", {"level"})
         levels = rule.get("levels")
         if not isinstance(levels, list) or not levels:
-            errors.append("Quy tắc mức độ cần ít nhất một mức.")
+            errors.append(Msg(gettext_noop("Quy tắc mức độ cần ít nhất một mức.")))
         else:
             keys: set[str] = set()
             for i, level in enumerate(levels, start=1):
                 key = level.get("key") if isinstance(level, Mapping) else None
                 if not key or not isinstance(key, str):
-                    errors.append(f"Mức {i}: thiếu mã mức.")
+                    errors.append(Msg(gettext_noop("Mức %(i)s: thiếu mã mức."), i=i))
                 elif key in keys:
-                    errors.append(f"Mức {i}: mã “{key}” bị trùng.")
+                    errors.append(
+                        Msg(gettext_noop("Mức %(i)s: mã “%(key)s” bị trùng."), i=i, key=key)
+                    )
                 else:
                     keys.add(key)
                 if not isinstance(level, Mapping) or _fraction(level.get("fraction")) is None:
-                    errors.append(f"Mức {i}: tỷ lệ điểm phải là số từ 0 đến 1.")
+                    errors.append(
+                        Msg(gettext_noop("Mức %(i)s: tỷ lệ điểm phải là số từ 0 đến 1."), i=i)
+                    )
     elif kind == "ratio":
         need("numerator", NUMERIC_KINDS - {"percent", "rate"})
         need("denominator", NUMERIC_KINDS - {"percent", "rate"})
@@ -81,31 +115,43 @@ def validate_rule(
         bands = rule.get("bands")
         value_key = "points" if kind == "count_bands" else "fraction"
         if not isinstance(bands, list) or not bands:
-            errors.append("Quy tắc theo khoảng cần ít nhất một khoảng.")
+            errors.append(Msg(gettext_noop("Quy tắc theo khoảng cần ít nhất một khoảng.")))
         else:
             mins: set[Decimal] = set()
             for i, band in enumerate(bands, start=1):
                 if not isinstance(band, Mapping):
-                    errors.append(f"Khoảng {i} không hợp lệ.")
+                    errors.append(Msg(gettext_noop("Khoảng %(i)s không hợp lệ."), i=i))
                     continue
                 lo = to_decimal(band.get("min"))
                 if lo is None or lo < _ZERO:
-                    errors.append(f"Khoảng {i}: ngưỡng “min” phải là số không âm.")
+                    errors.append(
+                        Msg(gettext_noop("Khoảng %(i)s: ngưỡng “min” phải là số không âm."), i=i)
+                    )
                 elif lo in mins:
-                    errors.append(f"Khoảng {i}: ngưỡng {_fmt(lo)} bị trùng.")
+                    errors.append(
+                        Msg(gettext_noop("Khoảng %(i)s: ngưỡng %(min)s bị trùng."), i=i, min=lo)
+                    )
                 else:
                     mins.add(lo)
                 val = to_decimal(band.get(value_key))
                 if kind == "count_bands":
                     if val is None or val < _ZERO or val > max_d:
-                        errors.append(f"Khoảng {i}: điểm phải từ 0 đến {_fmt(max_d)}.")
+                        errors.append(
+                            Msg(
+                                gettext_noop("Khoảng %(i)s: điểm phải từ 0 đến %(max)s."),
+                                i=i,
+                                max=max_d,
+                            )
+                        )
                 elif _fraction(band.get(value_key)) is None:
-                    errors.append(f"Khoảng {i}: tỷ lệ điểm phải là số từ 0 đến 1.")
+                    errors.append(
+                        Msg(gettext_noop("Khoảng %(i)s: tỷ lệ điểm phải là số từ 0 đến 1."), i=i)
+                    )
     elif kind == "target":
         need("measure", NUMERIC_KINDS)
         target = to_decimal(rule.get("target"))
         if target is None or target <= _ZERO:
-            errors.append("Chỉ tiêu (target) phải là số lớn hơn 0.")
+            errors.append(Msg(gettext_noop("Chỉ tiêu (target) phải là số lớn hơn 0.")))
     elif kind in ("manual", "external"):
         need("measure", {"number", "count"})
     return errors

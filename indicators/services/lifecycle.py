@@ -24,6 +24,7 @@ from agencies.services import audit
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from .. import scoring_rules
+from ..importer.validate import format_points
 from ..models import Crosswalk, Framework, Indicator, Measure
 
 
@@ -56,7 +57,11 @@ def framework_problems(framework: Framework) -> list[str]:
             if total != n.max_points:
                 problems.append(
                     _("Tổng điểm các chỉ số con của %(code)s là %(sum)s, khác %(max)s.")
-                    % {"code": n.code, "sum": total.normalize(), "max": n.max_points.normalize()}
+                    % {
+                        "code": n.code,
+                        "sum": format_points(total),
+                        "max": format_points(n.max_points),
+                    }
                 )
         if n.level == Indicator.Level.SUB:
             codes = {m.code: m.kind for m in n.measures.all()}
@@ -68,7 +73,7 @@ def framework_problems(framework: Framework) -> list[str]:
     if top != framework.total_points:
         problems.append(
             _("Tổng điểm các chỉ số chính là %(sum)s, khác tổng điểm %(total)s của bộ chỉ số.")
-            % {"sum": top.normalize(), "total": framework.total_points.normalize()}
+            % {"sum": format_points(top), "total": format_points(framework.total_points)}
         )
     return problems
 

@@ -51,7 +51,7 @@ def _read_table(data: bytes, file_name: str) -> list[list[Any]]:
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
-            raise ValidationFailed(_("Tệp CSV phải được mã hóa UTF-8.")) from exc
+            raise ValidationFailed(_("Tệp CSV phải được lưu với bảng mã UTF-8.")) from exc
         try:
             for row in csv.reader(io.StringIO(text)):
                 rows.append(list(row))

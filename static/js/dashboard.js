@@ -5,10 +5,11 @@
   var el = document.getElementById("dashboard-data");
   if (!el || typeof Chart === "undefined") { return; }
   var data = JSON.parse(el.textContent);
-  var fmt = new Intl.NumberFormat("vi-VN", { maximumFractionDigits: 2, minimumFractionDigits: 0 });
+  var locale = data.locale || "vi";
+  var fmt = new Intl.NumberFormat(locale, { maximumFractionDigits: 2, minimumFractionDigits: 0 });
   var colors = { self_assessed: "#9DC3E6", appraised: "#1F4E79", final: "#C55A11", max: "#D9D9D9" };
   Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
-  Chart.defaults.locale = "vi-VN";
+  Chart.defaults.locale = locale;
   // No animation: figures are read, not watched (and screenshots/prints show the real values).
   Chart.defaults.animation = false;
 

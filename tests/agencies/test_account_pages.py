@@ -266,7 +266,7 @@ def test_bad_file_lists_every_row_error_and_writes_nothing(agency_a, reviewer, c
     ("name", "content", "message"),
     [
         ("tk.xlsx", b"this is not a spreadsheet", "Tệp không phải bảng tính Excel"),
-        ("tk.txt", b"username\n", "Chỉ nhận tệp .xlsx hoặc .csv."),
+        ("tk.txt", b"username\n", "Chỉ nhận tệp .csv hoặc .xlsx."),
         ("tk.csv", b"username,role\nx,leader\n", "Dòng 1: thiếu cột"),
         ("tk.csv", "username".encode("utf-16"), "UTF-8"),
         ("tk.csv", b"a" * (1024 * 1024 + 1), "Tệp quá lớn"),

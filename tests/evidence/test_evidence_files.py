@@ -929,3 +929,38 @@ def test_page_upload_with_an_unreadable_date_of_issue_is_refused_not_dropped(
         "2025-03-15",
         "2025-03-15",
     ]
+
+
+def test_sizes_in_messages_never_read_as_within_the_limit():
+    """A 30.04 MB file refused by a 30 MB limit must not read "(30 MB); tối đa 30 MB": sizes
+    round up to one decimal, in the reader's number format, thousands grouped."""
+    from django.utils import translation
+
+    from evidence.services.content_checks import fmt_size
+    from evidence.services.evidence_files import _mb
+
+    mib = 1024 * 1024
+    assert fmt_size(30 * mib) == "30 MB" and _mb(30 * mib) == "30"
+    assert fmt_size(int(30.04 * mib)) == "30,1 MB" and _mb(int(30.04 * mib)) == "30,1"
+    assert fmt_size(10240 * mib) == "10.240 MB"
+    assert fmt_size(1500) == "1,5 KB"
+    with translation.override("en"):
+        assert fmt_size(int(30.04 * mib)) == "30.1 MB"
+        assert fmt_size(10240 * mib) == "10,240 MB"
+
+
+def test_zip_budget_messages_group_thousands():
+    """Counts and ratios in a refusal read 1.500 and 20.000 in Vietnamese, not 1500 / 20000."""
+    import zipfile
+
+    from evidence.services.content_checks import ZipBudget, budget_excess
+
+    gib = 1024**3
+    budget = ZipBudget(max_entries=1000, max_total=100 * gib, max_entry=100 * gib, max_ratio=1000)
+    many = [zipfile.ZipInfo(f"f{i}.xml") for i in range(1500)]
+    assert budget_excess(many, budget) == "1.500 mục trong tệp nén, tối đa 1.000"
+    part = zipfile.ZipInfo("word/document.xml")
+    part.file_size, part.compress_size = 2 * gib, 100_000
+    assert budget_excess([part], budget) == (
+        "phần “word/document.xml” nén 21.475 lần, tối đa 1.000 lần"
+    )

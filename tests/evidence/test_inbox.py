@@ -67,7 +67,8 @@ def test_inbox_items_roles_countdown_and_returned_reason(world, user_a, reviewer
         banner = page.content.decode().split('id="returned-reason"')[1].split("</div>")[0]
         assert "Thiếu minh chứng" in banner
         assert "Thiếu quyết định ban hành kế hoạch" in banner
-        assert reviewer.full_name in banner and "15/12/2025" in banner
+        assert f"Người trả lại: {reviewer.full_name}" in banner and "15/12/2025" in banner
+        assert "()" not in banner
     # after the deadline the returned item can still be answered; the missing one cannot
     with at(DEADLINE + datetime.timedelta(days=3)):
         sub = services.submission_update(

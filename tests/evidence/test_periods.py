@@ -64,6 +64,13 @@ def test_one_annual_round_per_year_and_no_duplicate_quarter(reviewer):
 
 
 @pytest.mark.django_db
+def test_a_wrong_year_says_which_years_are_accepted(reviewer):
+    with pytest.raises(ValidationFailed) as exc:
+        services.period_create(actor=reviewer, framework=FrameworkFactory(), year=1999, quarter=1)
+    assert exc.value.errors["year"] == ["Năm 1999 không hợp lệ (từ 2000 đến 2100)."]
+
+
+@pytest.mark.django_db
 def test_agency_staff_and_leader_cannot_manage_periods(user_a, leader):
     fw = FrameworkFactory()
     for actor in (user_a, leader):

@@ -124,7 +124,12 @@ def test_several_missed_steps_give_one_reminder(world):
     """Down for the 7- and 3-day steps: one digest on the deadline day, not one per step."""
     with time_machine.travel(days_before(0), tick=False):
         assert send_deadline_reminders()["digests"] == 2
-    assert "còn 0 ngày" in mail.outbox[0].body
+    # On the deadline day the email says so, never "còn 0 ngày" (0 days left).
+    sent = mail.outbox[0]
+    assert "còn 0 ngày" not in sent.body and "còn 0 ngày" not in sent.subject
+    assert "Hạn báo cáo" in sent.body and "là hôm nay, ngày 25/12/2025" in sent.body
+    assert "hôm nay là hạn" in sent.subject
+    assert "Đề nghị đơn vị hoàn thành và gửi báo cáo trên Cổng DTI" in sent.body
     mail.outbox.clear()
     with time_machine.travel(days_before(0), tick=False):
         send_deadline_reminders()

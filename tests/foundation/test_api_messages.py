@@ -75,7 +75,7 @@ def test_wrong_password_on_token_login_follows_the_language(client) -> None:
     assert (r.status_code, r.json()["detail"]) == (400, "Tên đăng nhập hoặc mật khẩu không đúng.")
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     r = client.post("/api/v1/auth/token/", body, content_type="application/json")
-    assert (r.status_code, r.json()["detail"]) == (400, "Incorrect username or password.")
+    assert (r.status_code, r.json()["detail"]) == (400, "Wrong username or password.")
 
 
 @pytest.mark.django_db

@@ -202,3 +202,15 @@ def test_generated_password_and_mfa_enrolment_lead_one_after_the_other(settings,
     assert response.status_code == 302
     assert client.get("/").status_code == 302  # a reviewer's home is the review queue
     assert client.get(reverse("evidence:review_queue")).status_code == 200
+
+
+def test_api_wrong_password_message_follows_the_chosen_language(user_a, settings):
+    """An API error is a message for people too: English when English was chosen."""
+    c = Client()
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = c.post(
+        "/api/v1/auth/token/",
+        {"username": "staff_a", "password": "nope"},
+        content_type="application/json",
+    )
+    assert r.json()["detail"] == "Wrong username or password."

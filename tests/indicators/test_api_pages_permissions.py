@@ -381,3 +381,11 @@ def test_api_import_with_agency_mapping(reviewer, api_as, khanh_hoa):
         format="multipart",
     )
     assert resp.status_code == 201, resp.content
+
+
+def test_api_not_found_message_follows_the_chosen_language(reviewer, api_as, settings):
+    c = api_as(reviewer)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = c.get("/api/v1/frameworks/999999/")
+    assert r.status_code == 404
+    assert r.json()["detail"] == "Framework not found."

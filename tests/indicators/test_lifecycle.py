@@ -265,3 +265,32 @@ def test_edit_measures_and_rule_together(framework_2025, reviewer):
             measures=[{"code": "x", "label": "", "kind": "bogus"}],
         )
     assert "measures" in exc.value.errors
+
+
+def test_publish_problems_show_points_in_the_readers_number_format(framework_2025, reviewer):
+    """A civil servant reads 1.000 and 50,5, never "1E+3" (a normalized Decimal) or 50.5."""
+    from django.utils import translation
+
+    s = Indicator.objects.get(framework=framework_2025, code="1.1")
+    indicator_update(actor=reviewer, indicator=s, changes={"max_points": Decimal("10.5")})
+    Framework.objects.filter(pk=framework_2025.pk).update(total_points=Decimal("1200.5"))
+    framework_2025 = Framework.objects.get(pk=framework_2025.pk)
+    with pytest.raises(ValidationFailed) as exc:
+        framework_publish(actor=reviewer, framework=framework_2025)
+    problems = exc.value.errors["framework"]
+    assert "Tổng điểm các chỉ số con của 1 là 50,5, khác 50." in problems
+    assert "Tổng điểm các chỉ số chính là 1.000, khác tổng điểm 1.200,5 của bộ chỉ số." in problems
+    with translation.override("en"), pytest.raises(ValidationFailed) as exc:
+        framework_publish(actor=reviewer, framework=framework_2025)
+    assert (
+        "The points of the main indices add up to 1,000, not the framework's total of 1,200.5."
+        in exc.value.errors["framework"]
+    )
+
+
+def test_archive_button_says_archive_in_english(published_2025, reviewer, client_as, settings):
+    """The word "Lưu trữ" is both the state (Archived) and the button (Archive)."""
+    c = client_as(reviewer)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = c.get(reverse("indicators:framework_detail", args=[published_2025.pk])).content
+    assert b'type="submit">Archive</button>' in html

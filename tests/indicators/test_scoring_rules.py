@@ -665,3 +665,17 @@ def test_odd_stored_numbers_never_raise(rule, raw):
 def test_round_display_of_a_number_too_large_to_round():
     assert round_display("1E+30") == D("1E+30")
     assert round_display(D("1E+9999999")) == D("1E+9999999")
+
+
+def test_validate_rule_speaks_the_readers_language():
+    """Rule errors reach the reviewer on the indicator form and the publish check: in English
+    when the page is in English, numbers in the reader's format."""
+    from django.utils import translation
+
+    bad = {**COUNT_BANDS, "bands": [{"min": "1", "points": "99"}]}
+    assert "Khoảng 1: điểm phải từ 0 đến 12,5." in validate_rule(bad, KINDS, D("12.5"))
+    with translation.override("en"):
+        assert "Band 1: the points must be from 0 to 12.5." in validate_rule(bad, KINDS, D("12.5"))
+        assert validate_rule({"type": "magic"}, KINDS, D(10)) == [
+            "The rule type “magic” is not valid; choose one of: " + ", ".join(RULE_TYPES) + "."
+        ]

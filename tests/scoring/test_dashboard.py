@@ -248,7 +248,7 @@ def test_drill_down_shows_readable_values_and_history(world, client_as, leader):
     assert "Một phần" in html  # the level's label, not its key
     html = c.get(reverse("scoring:sub_indicator", args=["1.2"]) + q(world)).content.decode()
     assert "<dd>Có" in html
-    assert "Trả lại, giải trình" in html and "Đã duyệt" in html  # transitions with labels
+    assert "Bị trả lại, cần giải trình" in html and "Đã duyệt" in html  # transitions with labels
 
 
 def test_pages_by_role(world, client_as, leader, user_a):

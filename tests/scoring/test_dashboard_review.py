@@ -212,3 +212,34 @@ def test_informational_item_is_not_overdue_anywhere(world, client_as, api_as, le
     assert mine["item_counts"]["draft"] == 1 and mine["item_counts"]["overdue"] == 0
     html = client_as(staff_c).get(reverse("scoring:dashboard") + q(world)).content.decode()
     assert 'data-count="overdue">quá hạn: 0<' in html
+
+
+def test_chart_numbers_follow_the_page_language(world, client_as, leader, settings):
+    """Chart ticks and tooltips read 1.000,5 in Vietnamese and 1,000.5 in English, like the
+    tables next to them (the script used to format every number as vi-VN)."""
+    from django.contrib.staticfiles import finders
+
+    def chart_locale(language: str) -> str:
+        c = client_as(leader)
+        c.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = c.get(reverse("scoring:dashboard") + q(world)).content.decode()
+        m = re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', html, re.S)
+        return json.loads(m.group(1))["locale"]
+
+    assert chart_locale("vi") == "vi"
+    assert chart_locale("en") == "en"
+    with open(finders.find("js/dashboard.js"), encoding="utf-8") as fh:
+        js = fh.read()
+    assert '"vi-VN"' not in js and "data.locale" in js
+
+
+def test_appraised_points_are_not_called_review_in_english(world, client_as, leader, settings):
+    """The word "Thẩm định" is two things: the Sở's review (menu, review page) and the appraised
+    points (a column and a chart series next to self-assessed and final): English says each."""
+    c = client_as(leader)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    html = c.get(reverse("scoring:dashboard") + q(world)).content.decode()
+    m = re.search(r'id="dashboard-data"[^>]*>(.*?)</script>', html, re.S)
+    assert json.loads(m.group(1))["series_labels"]["appraised"] == "Appraised"
+    assert '<th scope="col" class="num">Appraised</th>' in html
+    assert ">Review<" not in html.split('id="table-mains"')[1]

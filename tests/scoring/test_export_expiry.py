@@ -139,7 +139,7 @@ def test_polling_another_users_job_looks_like_polling_a_missing_one(
 def test_exports_page_states_the_retention(world, reviewer, client_as, settings):
     settings.EXPORT_RETENTION_DAYS = 14
     page = client_as(reviewer).get(reverse("scoring:exports") + q(world)).content.decode()
-    assert "được giữ 14 ngày, sau đó tự động xóa" in page
+    assert "được lưu 14 ngày, sau đó tự động xóa" in page
 
 
 def test_cleanup_media_command(world, reviewer, media_root, django_capture_on_commit_callbacks):

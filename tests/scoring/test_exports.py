@@ -70,7 +70,7 @@ def test_excel_opens_and_totals_match_summary(world, client_as, api_as, leader):
         assert sub_sum == D(s[kind]["total_points"])
     assert rows["1.1"][3] == "Sở TT&TT" and rows["1.1"][4] == "Các địa phương"
     assert rows["1.1"][8] == "Đã duyệt" and rows["1.1"][9] == 2
-    assert rows["2.2"][8] == "Trả lại, giải trình"
+    assert rows["2.2"][8] == "Bị trả lại, cần giải trình"
     labels = [r[1].value for r in ws.iter_rows(min_row=6)]
     assert "Chỉ số DTI (tổng điểm ÷ 1000)" in labels  # the framework's total (DOMAIN.md §5)
     league = wb["Kết quả cơ quan"]

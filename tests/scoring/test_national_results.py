@@ -307,3 +307,13 @@ def test_only_the_sở_may_import(client_as, leader, fw2022):
     html = client_as(leader).get(reverse("scoring:national")).content.decode()
     assert "chưa nhập kết quả công bố toàn quốc." in html
     assert reverse("scoring:national_import") not in html
+
+
+def test_national_api_refusal_follows_the_chosen_language(db, user_a, api_as, settings):
+    c = api_as(user_a)
+    c.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    r = c.get("/api/v1/scores/national/")
+    assert r.status_code == 403
+    assert r.json()["detail"] == (
+        "Only leaders and the Department of Science and Technology can see the national comparison."
+    )

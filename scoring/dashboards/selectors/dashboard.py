@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from dti_portal.errors import NotFound
@@ -355,6 +356,9 @@ def chart_data(dash: Mapping[str, Any]) -> dict[str, Any]:
             **{k: [f(t.get(k)) for t in dash["trend"]] for k in KINDS},
             "target": f(dash["target_points"]),
         },
+        # Intl.NumberFormat locale for ticks and tooltips: the page's language, so the charts
+        # read 1.000,5 (vi) or 1,000.5 (en) like the tables beside them.
+        "locale": get_language() or settings.LANGUAGE_CODE,
         "series_labels": {
             **{k: str(ScoreKind(k).label) for k in KINDS},
             "max": _("Điểm tối đa"),
