@@ -217,7 +217,9 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
             continue
         with translation.override("vi"):
             text = n.text
-            subject = _("[Cổng DTI] %(text)s") % {"text": text[:90]}
+            # One line: a reason typed on several lines is part of the text, and a line break
+            # in a header makes Django refuse the whole message (BadHeaderError).
+            subject = _("[Cổng DTI] %(text)s") % {"text": " ".join(text.split())[:90]}
         body = text + (f"\n\n{absolute_url(n.link)}" if n.link else "")
         send_mail(subject, body, None, [user.email])
         Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(
