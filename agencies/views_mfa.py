@@ -60,6 +60,10 @@ class VerifyForm(forms.Form):
         return normalize_otp(self.cleaned_data["token"])
 
 
+#: The session's own unconfirmed TOTP device (its key shown on the setup page).
+PENDING_DEVICE_KEY = "mfa_pending_device"
+
+
 def _next_url(request: HttpRequest) -> str:
     nxt = request.POST.get("next") or request.GET.get("next") or ""
     if nxt and url_has_allowed_host_and_scheme(
@@ -96,15 +100,24 @@ def mfa_setup(request: HttpRequest) -> HttpResponse:
     user = request.user
     if has_confirmed_device(user) and not request.user.is_verified():  # type: ignore[union-attr]
         return redirect("agencies:mfa_verify")
-    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    # The key being enrolled is this session's own: another session of the same user (someone
+    # holding only the password) must never be shown, and later share, the key confirmed here.
+    pending = request.session.get(PENDING_DEVICE_KEY)
+    device = (
+        TOTPDevice.objects.filter(user=user, confirmed=False, pk=pending).first()
+        if isinstance(pending, int)
+        else None
+    )
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=False)
+        request.session[PENDING_DEVICE_KEY] = device.pk
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if device.verify_token(form.cleaned_data["token"]):
             with audit_context(request):
                 codes = user_mfa_enrol(user=user, device=device)  # type: ignore[arg-type]
             otp_login(request, device)
+            request.session.pop(PENDING_DEVICE_KEY, None)
             messages.success(request, _("Đã bật xác thực hai lớp."))
             return _backup_codes_page(request, codes, next_url=_next_url(request))
         form.add_error("token", _("Mã không đúng hoặc đã hết hạn."))

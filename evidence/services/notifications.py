@@ -80,6 +80,13 @@ def message_fields(message: Msg | str) -> dict[str, Any]:
     return {"message": text, "message_msg": message.as_json()}
 
 
+def mail_subject(text: str) -> str:
+    """``text`` on one line: a line break in a header (a reason typed on several lines, a name
+    imported from a cell written on two) makes Django refuse the whole message (BadHeaderError);
+    it is also how a header would be injected."""
+    return " ".join(text.split())
+
+
 def absolute_url(path: str) -> str:
     """``path`` on the portal's public address (``SITE_URL``), for emails."""
     return f"{settings.SITE_URL.rstrip('/')}{path}"
@@ -217,7 +224,7 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
             continue
         with translation.override("vi"):
             text = n.text
-            subject = _("[Cổng DTI] %(text)s") % {"text": text[:90]}
+            subject = _("[Cổng DTI] %(text)s") % {"text": mail_subject(text)[:90]}
         body = text + (f"\n\n{absolute_url(n.link)}" if n.link else "")
         send_mail(subject, body, None, [user.email])
         Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(

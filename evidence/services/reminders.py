@@ -23,7 +23,7 @@ from indicators.models import Indicator
 from indicators.scoring_rules.base import Msg
 
 from ..models import ItemExtension, Notification, ReminderDigest, ReportingPeriod, Submission
-from .notifications import absolute_url, message_fields, period_msg
+from .notifications import absolute_url, mail_subject, message_fields, period_msg
 
 logger = logging.getLogger(__name__)
 
@@ -341,7 +341,7 @@ def _send_one(
                 for u in staff
             )
             if recipients:
-                EmailMessage(subject, body, None, recipients).send()
+                EmailMessage(mail_subject(subject), body, None, recipients).send()
     except IntegrityError:
         return None
     return recipients

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -20,8 +21,8 @@ def export_upload_to(instance: ExportJob, filename: str) -> str:
 class ExportJob(models.Model):
     """One export asked for by one user; the file is stored under ``exports/<job id>/``.
 
-    The file reflects the requester's scope at the time it was made; only the requester (or an
-    administrator) may download it.
+    The file reflects the requester's scope at the time it was made; only the requester, while
+    still in that scope (same agency and role), or an administrator may download it.
     """
 
     class Kind(models.TextChoices):
@@ -44,6 +45,9 @@ class ExportJob(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
     )
+    #: The requester's agency and role when the job was made (``agencies.mfa.scope_of``): once
+    #: either changes the file is no longer theirs (as their sessions and tokens end).
+    requester_scope = models.CharField(max_length=80, blank=True, editable=False)
     state = models.CharField(
         _("trạng thái"), max_length=10, choices=State.choices, default=State.PENDING
     )
@@ -63,6 +67,15 @@ class ExportJob(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.requested_by} · {self.get_state_display()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Stamped however the job is made (service, admin, fixtures): a job without a scope
+        # would be nobody's, and one stamped later would outlive a change of scope.
+        if self._state.adding and not self.requester_scope and self.requested_by_id:
+            from agencies.mfa import scope_of
+
+            self.requester_scope = scope_of(self.requested_by)
+        super().save(*args, **kwargs)
 
     @property
     def is_finished(self) -> bool:

@@ -1,7 +1,9 @@
 """Reads of export jobs, already scoped: the one place that decides whose jobs a user sees.
 
-A job is its requester's (its file reflects the requester's scope when it was made); an
-administrator may also open anyone's. Everything else is not found (404).
+A job is its requester's (its file reflects the requester's scope when it was made) while the
+requester keeps that scope: a user moved to another agency or role no longer sees the jobs made
+before (their sessions and API tokens end too). An administrator may also open anyone's.
+Everything else is not found (404).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import Http404
 
+from agencies.mfa import scope_of
 from agencies.models import User
 
 from .models import ExportJob
@@ -22,7 +25,7 @@ def export_job_list(*, user: Any, mine: bool = True) -> QuerySet[ExportJob]:
     open (an administrator: all of them)."""
     qs = ExportJob.objects.select_related("framework", "period")
     if mine or getattr(user, "role", "") != User.Role.ADMIN:
-        qs = qs.filter(requested_by_id=user.pk)
+        qs = qs.filter(requested_by_id=user.pk, requester_scope=scope_of(user))
     return qs
 
 

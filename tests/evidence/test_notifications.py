@@ -172,3 +172,25 @@ def test_notification_selectors_scope_to_the_recipient(user_a, user_b):
     notification_mark_read(user=user_a)
     assert notification_unread_count(user=user_a) == 0
     assert list(notification_list(user=user_a, unread_only=True)) == []
+
+
+def test_multiline_return_reason_is_emailed_with_a_one_line_subject(
+    item, user_a, user_b, reviewer, django_capture_on_commit_callbacks
+):
+    """A return reason typed on several lines (the form's textarea) is part of the
+    notification's text, and the subject is cut from that text: a line break in a mail header
+    made Django refuse the message (BadHeaderError), so no staff member of the agency got the
+    email. The subject is one line; the body keeps the reason as typed; no header injected."""
+    cons = submission_submit(submission=item.consolidation, actor=user_a, version=1)
+    mail.outbox.clear()
+    reason = "Thiếu quyết định\r\nBcc: attacker@example.com\nxem lại"
+    with django_capture_on_commit_callbacks(execute=True):
+        submission_return(
+            submission=cons, actor=reviewer, version=None, reason_code="khac", reason=reason
+        )
+    assert [m.to for m in mail.outbox] == [[user_a.email]]
+    message = mail.outbox[0]
+    assert "\n" not in message.subject and "\r" not in message.subject
+    assert message.bcc == [] and "Bcc" not in message.message().as_string().split("\n\n")[0]
+    assert "Thiếu quyết định\r\nBcc: attacker@example.com\nxem lại" in message.body
+    assert Notification.objects.get(recipient=user_a).emailed_at is not None

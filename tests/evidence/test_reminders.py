@@ -314,3 +314,16 @@ def test_an_informational_item_is_reminded_but_never_escalated_as_overdue(world)
     assert not ReminderDigest.objects.filter(agency__code="so-c", kind="overdue").exists()
     # A's scored 1.1 is still overdue (in-app: A has no head e-mail)
     assert ReminderDigest.objects.filter(agency__code="so-a", kind="overdue").exists()
+
+
+def test_escalation_goes_out_for_an_agency_whose_name_has_a_line_break(world):
+    """A name imported from a directory cell typed on two lines (Alt+Enter) went into the
+    subject as it was: Django refused the header (BadHeaderError), the agency's head never got
+    the escalation and the task retried it on every run. The subject is one line."""
+    Agency.objects.filter(code="so-c").update(name="Sở Thử nghiệm C\nBcc: x@example.com")
+    with time_machine.travel(at(DEADLINE + datetime.timedelta(days=1)), tick=False):
+        res = send_deadline_reminders()
+    assert res["escalations"] == 1 and not res.get("failures")
+    (message,) = mail.outbox
+    assert message.to == ["giamdoc.c@example.vn"] and message.bcc == []
+    assert "\n" not in message.subject and "Sở Thử nghiệm C Bcc" in message.subject

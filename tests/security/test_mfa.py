@@ -174,3 +174,33 @@ def test_deactivated_user_loses_session_and_token(user_a):
     assert c.get("/accounts/profile/").status_code == 302
     api = Client(HTTP_AUTHORIZATION=f"Token {token}")
     assert api.post("/api/v1/auth/logout/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_enrolment_key_is_never_shown_to_another_session(mfa_on, reviewer):
+    """The key being enrolled belongs to the session that asked for it. Someone holding only
+    the password of a reviewer who has not enrolled yet used to open the setup page first and
+    get the very key the reviewer was then shown and confirmed (the latest unconfirmed device
+    of the user, whoever created it): password + that key is the second factor too."""
+    attacker, owner = _login(reviewer), _login(reviewer)
+    assert attacker.get("/agencies/mfa/setup/").status_code == 200
+    seen_by_attacker = TOTPDevice.objects.get(user=reviewer, confirmed=False)
+    assert owner.get("/agencies/mfa/setup/").status_code == 200
+    owners = TOTPDevice.objects.filter(user=reviewer, confirmed=False).exclude(
+        pk=seen_by_attacker.pk
+    )
+    assert owners.count() == 1, "the owner's page showed the attacker's key"
+    device = owners.get()
+    assert device.key != seen_by_attacker.key
+    # Reloading the page keeps the session's key (the QR code already scanned stays valid).
+    assert owner.get("/agencies/mfa/setup/").status_code == 200
+    assert TOTPDevice.objects.filter(user=reviewer, confirmed=False).count() == 2
+    r = owner.post("/agencies/mfa/setup/", {"token": _code(device)})
+    assert r.status_code == 200
+    assert list(TOTPDevice.objects.filter(user=reviewer).values_list("pk", "confirmed")) == [
+        (device.pk, True)
+    ]
+    # The attacker's pending key is gone: its code enrols nothing, its session is not verified.
+    r = attacker.post("/agencies/mfa/setup/", {"token": _code(seen_by_attacker)})
+    assert r.status_code == 302 and r["Location"].startswith("/agencies/mfa/verify/")
+    assert attacker.get("/").status_code == 302

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 
 from evidence.models import (
@@ -163,8 +163,12 @@ def score_table(*, user: Any, framework: Framework, period: ReportingPeriod | No
     """Every main index and sub-indicator the user sees, with points of each kind (8 queries)."""
     mains, sub_infos = load_tree(framework)
     snaps = snapshots_for(framework, period)
+    # A draft is its agency's own (AC11): its state and files are counted for that agency only,
+    # never for the province roles nor for the lead of a coordinator's draft.
+    own_agency = None if getattr(user, "sees_province", False) else getattr(user, "agency_id", None)
     subs_qs = (
         Submission.objects.filter(period=period, indicator__framework=framework)
+        .filter(~Q(state=Submission.State.DRAFT) | Q(agency_id=own_agency or 0))
         .annotate(n_evidence=Count("evidence"))
         .only("id", "indicator_id", "agency_id", "state", "is_consolidation")
         if period is not None
