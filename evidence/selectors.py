@@ -32,8 +32,22 @@ from .services.periods import item_deadline, item_is_open, period_is_locked, tod
 
 
 def notification_list(*, user: Any, unread_only: bool = False) -> QuerySet[Notification]:
-    """The user's own notifications (nobody sees another's), newest first."""
+    """The user's own notifications (nobody sees another's), newest first.
+
+    Agency staff see those about an item only while the item is still in their agency's scope
+    (their agency's, or one it leads): a user moved to another agency keeps no window on the old
+    agency's items (return reasons, reopen reasons) through the notifications they had received.
+    """
     qs = Notification.objects.filter(recipient=user.pk)
+    if not getattr(user, "sees_province", False):
+        agency_id = getattr(user, "agency_id", None)
+        qs = qs.filter(
+            Q(submission__isnull=True)
+            | Q(submission__agency_id=agency_id)
+            | Q(submission__indicator__lead_agency_id=agency_id)
+            if agency_id
+            else Q(submission__isnull=True)
+        )
     return qs.filter(read_at__isnull=True) if unread_only else qs
 
 

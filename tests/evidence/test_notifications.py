@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from agencies.models import User
 from evidence.models import Notification
@@ -194,3 +195,32 @@ def test_multiline_return_reason_is_emailed_with_a_one_line_subject(
     assert message.bcc == [] and "Bcc" not in message.message().as_string().split("\n\n")[0]
     assert "Thiếu quyết định\r\nBcc: attacker@example.com\nxem lại" in message.body
     assert Notification.objects.get(recipient=user_a).emailed_at is not None
+
+
+def test_a_moved_user_no_longer_reads_the_old_agencys_item_notifications(
+    item, user_a, user_b, agency_b, client_as
+):
+    """B's staff member is told of things about B's contribution and A's consolidated item is not
+    theirs; once moved to another agency, the notifications about B's item (a return reason,
+    say) leave their list, count and detail, while one about no item stays."""
+    from django.http import Http404
+
+    from evidence.selectors import notification_get, notification_list, notification_unread_count
+
+    about_b = Notification.objects.create(
+        recipient=user_b,
+        kind="returned",
+        message="Lý do trả lại của B",
+        submission=item.contribution,
+    )
+    general = Notification.objects.create(recipient=user_b, kind="reminder", message="Nhắc hạn")
+    assert set(notification_list(user=user_b)) == {about_b, general}
+    other = UserFactory(username="khac").agency  # an agency of its own
+    User.objects.filter(pk=user_b.pk).update(agency=other)
+    user_b.refresh_from_db()
+    assert list(notification_list(user=user_b)) == [general]
+    assert notification_unread_count(user=user_b) == 1
+    with pytest.raises(Http404):
+        notification_get(user=user_b, pk=about_b.pk)
+    page = client_as(user_b).get(reverse("evidence:notifications")).content.decode()
+    assert "Lý do trả lại của B" not in page and "Nhắc hạn" in page
