@@ -465,8 +465,9 @@ def accounts_import(
     """Creates or updates accounts from rows (``ACCOUNT_COLUMNS``). All-or-nothing: any bad row
     → nothing is written and ``errors`` lists every problem with its row number.
 
-    An empty password generates one (returned once, in ``generated_password``) and the user must
-    change it at first login. Moving an existing user to another agency or deactivating ends
+    An empty password generates one (returned once, in ``generated_password``); either way a
+    password set by a person in the portal is temporary (the user must change it at first
+    login); only the console hands out final passwords. Moving an existing user to another agency or deactivating ends
     their sessions. ``actor`` None means the command line (an administrator at the console).
     """
     if actor is not None:
@@ -533,13 +534,21 @@ def accounts_import(
         user.is_staff = user.is_superuser = role == User.Role.ADMIN
         if password or generated:
             user.set_password(password or generated)
-            user.must_change_password = bool(generated)
+            # A password someone else chose in the portal is temporary: its owner replaces it
+            # at first login, so nobody keeps a working password to another person's account
+            # unnoticed. The console (IT staff setting up accounts) may hand out final ones.
+            user.must_change_password = bool(generated) or actor is not None
         user.save()
         audit(
             actor=actor,
             action=f"user.import_{action}",
             obj=user,
-            data={"row": n, "role": role, "agency": agency.pk if agency else None},
+            data={
+                "row": n,
+                "role": role,
+                "agency": agency.pk if agency else None,
+                "password_set": bool(password or generated),
+            },
             request_id=request_id,
         )
         if moved:

@@ -249,6 +249,35 @@ def test_a_reviewer_cannot_import_their_way_to_admin(reviewer, admin_user):
     assert accounts_import(actor=admin_user, rows=rows[:1]).ok
 
 
+@pytest.mark.django_db
+def test_a_password_set_through_the_portal_is_temporary_and_audited(reviewer, leader, client):
+    """A reviewer's import that sets the leader's password does not leave the reviewer holding
+    a working password to the leader's account unnoticed: the leader's next login must choose
+    a new one, and the audit entry says a password was set, and by whom (never the password)."""
+    from agencies.services import accounts_import
+
+    rows = [
+        {
+            "username": leader.username,
+            "full_name": leader.full_name,
+            "role": "leader",
+            "password": "Mat-khau-cua-so-2025",
+            "_row": "2",
+        }
+    ]
+    assert accounts_import(actor=reviewer, rows=rows).ok
+    leader.refresh_from_db()
+    assert leader.check_password("Mat-khau-cua-so-2025") and leader.must_change_password
+    event = AuditEvent.objects.get(action="user.import_update")
+    assert event.actor == reviewer and event.data["password_set"] is True
+    assert "Mat-khau" not in str(event.data)
+    client.post(
+        "/accounts/login/", {"username": leader.username, "password": "Mat-khau-cua-so-2025"}
+    )
+    resp = client.get("/scores/")  # logged in, but sent to choose a new password first
+    assert resp.status_code == 302 and resp["Location"].startswith("/accounts/password/")
+
+
 @pytest.mark.parametrize("kind", ["huge_csv_field", "truncated_sheet"])
 def test_unreadable_table_is_a_clear_refusal(kind):
     """A CSV field beyond the csv module's limit, or a sheet whose XML breaks off (read-only
