@@ -61,6 +61,15 @@ class FrameworkFactory(DjangoModelFactory):
     total_points = Decimal("1000")
 
 
+def published_framework(**kwargs) -> Framework:
+    """A ``FrameworkFactory`` framework, published (periods open only on a published framework;
+    leaders and agency staff do not see drafts). The status is guarded by django-fsm, hence the
+    queryset update."""
+    fw = FrameworkFactory(**kwargs)
+    Framework.objects.filter(pk=fw.pk).update(status=Framework.Status.PUBLISHED)
+    return Framework.objects.get(pk=fw.pk)
+
+
 class IndicatorFactory(DjangoModelFactory):
     class Meta:
         model = Indicator

@@ -129,9 +129,18 @@ def period_create(
     deadline: datetime.date | None = None,
     request_id: str = "",
 ) -> ReportingPeriod:
-    """Opens a quarter (1–4) or the annual round (``quarter=None``) of ``framework``."""
+    """Opens a quarter (1–4) or the annual round (``quarter=None``) of ``framework``.
+
+    Only a published framework: a draft can still change (points, indicators, assignments)
+    under the data agencies report against it, and an archived one is no longer in use.
+    """
     _require_reviewer(actor)
     errors: dict[str, list[str]] = {}
+    if framework.status != Framework.Status.PUBLISHED:
+        errors["framework"] = [
+            _("Chỉ mở kỳ báo cáo cho bộ chỉ số đã ban hành (bộ chỉ số này: %(status)s).")
+            % {"status": framework.get_status_display()}
+        ]
     if quarter is not None and not 1 <= quarter <= 4:
         errors["quarter"] = [_("Quý phải từ 1 đến 4 (để trống cho kỳ cả năm).")]
     if not 2000 <= year <= 2100:

@@ -168,7 +168,7 @@ def period_manage(request: HttpRequest) -> HttpResponse:
             "periods": [
                 (p, services.period_is_locked(p, today=today), today > p.deadline) for p in periods
             ],
-            "frameworks": Framework.objects.exclude(status=Framework.Status.ARCHIVED),
+            "frameworks": Framework.objects.filter(status=Framework.Status.PUBLISHED),
             "agencies": Agency.objects.filter(is_active=True).order_by("name"),
             "indicators": Indicator.objects.filter(level=Indicator.Level.SUB)
             .select_related("framework")

@@ -233,9 +233,9 @@ def test_every_app_audits_through_one_writer_that_names_the_model(client_as, adm
     ``app_label.model`` with the actor's agency, so the log names the object in words."""
     from evidence.models import ReportingPeriod
     from evidence.services import period_create
-    from tests.factories import FrameworkFactory
+    from tests.factories import published_framework
 
-    period = period_create(actor=reviewer, framework=FrameworkFactory(), year=2025, quarter=1)
+    period = period_create(actor=reviewer, framework=published_framework(), year=2025, quarter=1)
     event = AuditEvent.objects.get(action="period.create")
     assert event.object_type == "evidence.reportingperiod"
     assert event.agency_id == reviewer.agency_id and event.object_id == str(period.pk)

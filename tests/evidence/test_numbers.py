@@ -27,6 +27,7 @@ from evidence.services.values import (
     format_number,
     parse_number,
 )
+from indicators.models import Framework
 from tests.evidence.reporting_factories import make_world
 from tests.evidence.review_setup import make_item
 
@@ -348,6 +349,7 @@ class TestReviewerPoints:
 
 @pytest.mark.django_db
 def test_period_form_year_unlocalized_and_errors_on_the_field(world, reviewer, client_as):
+    Framework.objects.filter(pk=world.framework.pk).update(status=Framework.Status.PUBLISHED)
     url = reverse("evidence:period_manage")
     c = client_as(reviewer)
     html = c.get(url).content.decode()

@@ -7,13 +7,15 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.urls import reverse
 
 from agencies.models import AuditEvent
 from dti_portal.errors import NotAllowed, ValidationFailed
 from evidence import services
 from evidence.models import ReportingPeriod
+from indicators.models import Framework
 from tests.evidence.reporting_factories import make_world
-from tests.factories import FrameworkFactory
+from tests.factories import FrameworkFactory, published_framework
 
 VN = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -38,7 +40,7 @@ def test_default_deadlines():
 
 @pytest.mark.django_db
 def test_reviewer_creates_quarters_and_annual_round_audited(reviewer):
-    fw = FrameworkFactory()
+    fw = published_framework()
     q1 = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=1)
     annual = services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
     assert q1.deadline == datetime.date(2025, 3, 25)
@@ -51,7 +53,7 @@ def test_reviewer_creates_quarters_and_annual_round_audited(reviewer):
 
 @pytest.mark.django_db
 def test_one_annual_round_per_year_and_no_duplicate_quarter(reviewer):
-    fw = FrameworkFactory()
+    fw = published_framework()
     services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
     with pytest.raises(ValidationFailed):
         services.period_create(actor=reviewer, framework=fw, year=2025, quarter=None)
@@ -64,15 +66,35 @@ def test_one_annual_round_per_year_and_no_duplicate_quarter(reviewer):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("status", ["draft", "archived"])
+def test_a_period_opens_only_on_a_published_framework(reviewer, client_as, status):
+    """A draft can still change under the data reported against it, and an archived framework
+    is out of use: the service refuses on the framework field, and the page offers only
+    published frameworks."""
+    fw = FrameworkFactory(name="Bộ chỉ số chưa dùng được")
+    Framework.objects.filter(pk=fw.pk).update(status=status)
+    fw = Framework.objects.get(pk=fw.pk)  # status is FSM-protected: no refresh_from_db
+    with pytest.raises(ValidationFailed) as exc:
+        services.period_create(actor=reviewer, framework=fw, year=2025, quarter=1)
+    assert "đã ban hành" in exc.value.errors["framework"][0]
+    assert not ReportingPeriod.objects.exists() and not AuditEvent.objects.exists()
+    published = published_framework(name="Bộ chỉ số đang dùng")
+    html = client_as(reviewer).get(reverse("evidence:period_manage")).content.decode()
+    assert published.name in html and fw.name not in html
+
+
+@pytest.mark.django_db
 def test_a_wrong_year_says_which_years_are_accepted(reviewer):
     with pytest.raises(ValidationFailed) as exc:
-        services.period_create(actor=reviewer, framework=FrameworkFactory(), year=1999, quarter=1)
+        services.period_create(
+            actor=reviewer, framework=published_framework(), year=1999, quarter=1
+        )
     assert exc.value.errors["year"] == ["Năm 1999 không hợp lệ (từ 2000 đến 2100)."]
 
 
 @pytest.mark.django_db
 def test_agency_staff_and_leader_cannot_manage_periods(user_a, leader):
-    fw = FrameworkFactory()
+    fw = published_framework()
     for actor in (user_a, leader):
         with pytest.raises(NotAllowed):
             services.period_create(actor=actor, framework=fw, year=2025, quarter=1)
@@ -81,7 +103,7 @@ def test_agency_staff_and_leader_cannot_manage_periods(user_a, leader):
 
 @pytest.mark.django_db
 def test_lock_follows_vietnamese_date_and_close(reviewer):
-    fw = FrameworkFactory()
+    fw = published_framework()
     p = services.period_create(
         actor=reviewer, framework=fw, year=2025, quarter=1, deadline=datetime.date(2025, 3, 25)
     )
@@ -150,8 +172,7 @@ def test_item_extension_reopens_one_item_for_one_agency(world, reviewer, agency_
 
 @pytest.mark.django_db
 def test_period_page_reviewer_manages_agency_forbidden(world, reviewer, user_a, leader, client_as):
-    from django.urls import reverse
-
+    Framework.objects.filter(pk=world.framework.pk).update(status=Framework.Status.PUBLISHED)
     url = reverse("evidence:period_manage")
     assert client_as(user_a).get(url).status_code == 403
     assert (

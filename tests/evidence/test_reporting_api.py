@@ -14,6 +14,7 @@ from django.utils import timezone
 from agencies.models import AuditEvent
 from evidence import services
 from evidence.models import ReportingPeriod, Submission
+from indicators.models import Framework
 from tests.evidence.reporting_factories import make_ratio_indicator, pdf_bytes
 from tests.factories import AgencyFactory, UserFactory
 
@@ -24,6 +25,7 @@ pytestmark = pytest.mark.usefixtures("media_root")
 @pytest.mark.django_db
 class TestPeriods:
     def test_reviewer_creates_period_with_default_or_given_deadline(self, world, reviewer, api_as):
+        Framework.objects.filter(pk=world.framework.pk).update(status=Framework.Status.PUBLISHED)
         api = api_as(reviewer)
         url = reverse("api:period-list")
         resp = api.post(url, {"framework": world.framework.pk, "year": 2026, "quarter": 1})
@@ -235,8 +237,12 @@ def test_schema_documents_reporting_routes(tmp_path):
 
 @pytest.mark.django_db
 def test_period_annual_round_label_and_lock(world, reviewer):
+    Framework.objects.filter(pk=world.framework.pk).update(status=Framework.Status.PUBLISHED)
     annual = services.period_create(
-        actor=reviewer, framework=world.framework, year=2025, quarter=None
+        actor=reviewer,
+        framework=Framework.objects.get(pk=world.framework.pk),
+        year=2025,
+        quarter=None,
     )
     assert annual.deadline == datetime.date(2026, 1, 12)  # 10/01/2026 is a Saturday
     assert ReportingPeriod.objects.filter(quarter__isnull=True).count() == 1

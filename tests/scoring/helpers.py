@@ -6,13 +6,13 @@ import datetime
 from decimal import Decimal
 
 from evidence.models import Submission
-from indicators.models import Framework, Indicator, Measure
+from indicators.models import Indicator, Measure
 from tests.factories import (
     AgencyFactory,
-    FrameworkFactory,
     IndicatorFactory,
     ReportingPeriodFactory,
     SubmissionFactory,
+    published_framework,
 )
 
 D = Decimal
@@ -28,14 +28,6 @@ LEVELS = {
         {"key": "none", "label": "Không", "fraction": "0"},
     ],
 }
-
-
-def published_framework(**kwargs) -> Framework:
-    """A ``FrameworkFactory`` framework, published (leaders and agency staff do not see drafts:
-    their scores are 404). The status is guarded by django-fsm, hence the queryset update."""
-    fw = FrameworkFactory(**kwargs)
-    Framework.objects.filter(pk=fw.pk).update(status=Framework.Status.PUBLISHED)
-    return Framework.objects.get(pk=fw.pk)
 
 
 def make_framework(*, total="1000", code=None, mains=None):
