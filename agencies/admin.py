@@ -10,11 +10,14 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -55,6 +58,24 @@ class _DistinctAliasesFormSet(BaseInlineFormSet):
             seen.add(key)
 
 
+def _refuse_delete_if_assigned(
+    admin_: admin.ModelAdmin, objs: Any, request: HttpRequest, **by: Any
+) -> Any:
+    """Django's deletion summary, with the sub-indicators that name one of ``objs`` as a
+    coordinator listed as protected: deleting it would silently drop it from their assignment
+    (of a published framework too), which no history records. ``by``: the indicator filter
+    naming ``objs``. The lead agency is protected by its foreign key already."""
+    from indicators.models import Indicator  # indicators depends on agencies, not the reverse
+
+    deleted, counts, perms_needed, protected = admin.ModelAdmin.get_deleted_objects(
+        admin_, objs, request
+    )
+    label = capfirst(Indicator._meta.verbose_name)
+    for ind in Indicator.objects.filter(**by).select_related("framework").distinct():
+        protected.append(f"{label}: {ind} ({ind.framework.code})")
+    return deleted, counts, perms_needed, protected
+
+
 class AgencyAliasInline(admin.TabularInline):
     model = AgencyAlias
     formset = _DistinctAliasesFormSet
@@ -68,6 +89,9 @@ class AgencyAdmin(SimpleHistoryAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "code", "search_text"]
     inlines = [AgencyAliasInline]
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        return _refuse_delete_if_assigned(self, objs, request, coordinating_agencies__in=objs)
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
 
@@ -86,11 +110,72 @@ class AgencyGroupAliasInline(admin.TabularInline):
     fields = ["alias"]
 
 
+def _group_state(group: AgencyGroup) -> dict[str, Any]:
+    return {
+        "code": group.code,
+        "name": group.name,
+        "kinds": sorted(group.kinds or []),
+        "members": sorted(group.members.values_list("pk", flat=True)),
+    }
+
+
 @admin.register(AgencyGroup)
 class AgencyGroupAdmin(admin.ModelAdmin):
+    """A group's kinds and members are who reports for every sub-indicator it coordinates: each
+    change is audited (before → after), and a group still assigned is not deleted."""
+
     list_display = ["name", "code", "kinds"]
     filter_horizontal = ["members"]
     inlines = [AgencyGroupAliasInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        group = form.instance
+        # The model is saved already, its members not yet: the stored row is the "before" of
+        # code, name and kinds only when read before the save, hence ``form.initial``.
+        before = (
+            {
+                "code": form.initial.get("code"),
+                "name": form.initial.get("name"),
+                "kinds": sorted(form.initial.get("kinds") or []),
+                "members": sorted(group.members.values_list("pk", flat=True)),
+            }
+            if change
+            else None
+        )
+        super().save_related(request, form, formsets, change)
+        after = _group_state(group)
+        if before is None:
+            action, data = "agency_group.create", after
+        else:
+            action = "agency_group.update"
+            data = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        if data:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action=action,
+                obj=group,
+                data=data,
+                request_id=getattr(request, "request_id", ""),
+            )
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        return _refuse_delete_if_assigned(self, objs, request, coordinating_groups__in=objs)
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_queryset(request, AgencyGroup.objects.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        rid = getattr(request, "request_id", "")
+        for group in queryset:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="agency_group.delete",
+                obj=group,
+                data=_group_state(group),
+                request_id=rid,
+            )
+        queryset.delete()
 
 
 class AccountImportForm(forms.Form):

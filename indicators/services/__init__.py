@@ -4,6 +4,7 @@ from .imports import ImportFailed, ImportReport, UnknownAgency, framework_import
 from .lifecycle import (
     Assignment,
     crosswalk_create,
+    crosswalk_delete,
     framework_archive,
     framework_assign,
     framework_new_version,
@@ -18,6 +19,7 @@ __all__ = [
     "ImportReport",
     "UnknownAgency",
     "crosswalk_create",
+    "crosswalk_delete",
     "framework_archive",
     "framework_assign",
     "framework_import",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -451,3 +451,23 @@ def crosswalk_create(
         request_id=request_id,
     )
     return rows
+
+
+@transaction.atomic
+def crosswalk_delete(*, actor: User, crosswalks: Iterable[Crosswalk], request_id: str = "") -> int:
+    """Deletes wrong crosswalk rows (the admin's delete): one audit entry per pair of versions,
+    with the code pairs removed, since trends across the versions change with them."""
+    _require_manager(actor)
+    rows_all = list(crosswalks)
+    by_versions: dict[tuple[int, int], list[Crosswalk]] = defaultdict(list)
+    for row in rows_all:
+        by_versions[(row.source_id, row.target_id)].append(row)
+    for (source_id, _target_id), rows in by_versions.items():
+        audit(
+            actor=actor,
+            action="crosswalk.delete",
+            obj=rows[0].target,
+            data={"source": source_id, "pairs": [[r.source_code, r.target_code] for r in rows]},
+            request_id=request_id,
+        )
+    return Crosswalk.objects.filter(pk__in=[r.pk for r in rows_all]).delete()[0]
