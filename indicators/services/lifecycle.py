@@ -267,11 +267,14 @@ def indicator_update(
     coordinating_agencies: list[Agency] | None = None,
     coordinating_groups: list[AgencyGroup] | None = None,
     measures: list[dict[str, Any]] | None = None,
+    seen_updated_at: datetime.datetime | None = None,
     request_id: str = "",
 ) -> Indicator:
     """Edits a node of a **draft** framework; a published or archived one answers Conflict
     (make a new version with ``framework_new_version``). ``measures`` (sub-indicators only)
-    replaces the measures; the rule is checked against the resulting measures."""
+    replaces the measures; the rule is checked against the resulting measures.
+    ``seen_updated_at``: the node's ``updated_at`` when the editor loaded it; a node changed
+    since (another editor, the assignment page) answers Conflict, nothing merged."""
     _require_manager(actor)
     fw = _locked(indicator.framework)
     if fw.status != Framework.Status.DRAFT:
@@ -285,6 +288,18 @@ def indicator_update(
     if unknown:
         raise ValidationFailed(errors={f: [_("Không sửa được trường này.")] for f in unknown})
     ind = Indicator.objects.select_for_update().get(pk=indicator.pk)
+    if seen_updated_at is not None and seen_updated_at != ind.updated_at:
+        raise Conflict(
+            _(
+                "Chỉ số %(code)s đã được người khác sửa (lúc %(time)s) trong lúc bạn sửa. Hãy "
+                "tải lại trang để xem bản mới rồi sửa lại."
+            )
+            % {
+                "code": ind.code,
+                "time": timezone.localtime(ind.updated_at).strftime("%H:%M:%S %d/%m/%Y"),
+            },
+            code="stale_version",
+        )
     for key, value in changes.items():
         setattr(ind, key, value)
     if measures is not None:
@@ -376,6 +391,10 @@ def framework_assign(
         if ind.lead_agency_id != new_lead:
             ind.lead_agency_id = new_lead
             ind.save()
+        else:
+            # A change of coordinators is a change of the node: an edit page opened before it
+            # is stale (``indicator_update``'s ``seen_updated_at``).
+            Indicator.objects.filter(pk=ind.pk).update(updated_at=timezone.now())
         ind.coordinating_agencies.set(agencies)
         ind.coordinating_groups.set(groups)
         changed.append(ind.code)
