@@ -21,8 +21,8 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from simple_history.admin import SimpleHistoryAdmin
 
+from dti_portal.admin_guards import GuardedHistoryAdmin
 from dti_portal.audit import audit_context
 from dti_portal.errors import NotAllowed
 
@@ -84,7 +84,7 @@ class AgencyAliasInline(admin.TabularInline):
 
 
 @admin.register(Agency)
-class AgencyAdmin(SimpleHistoryAdmin):
+class AgencyAdmin(GuardedHistoryAdmin):
     list_display = ["name", "short_name", "code", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "code", "search_text"]
@@ -208,7 +208,7 @@ class PortalUserChangeForm(_AgencyStaffNeedsAgency, UserChangeForm):
 
 
 @admin.register(User)
-class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
     list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
     list_filter = ["role", "is_active", "agency__kind"]
     search_fields = ["username", "full_name", "email", "agency__name"]

@@ -9,8 +9,8 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
-from simple_history.admin import SimpleHistoryAdmin
 
+from dti_portal.admin_guards import GuardedHistoryAdmin
 from dti_portal.audit import audit_context
 
 from .models import Crosswalk, Framework, Indicator, Measure
@@ -18,7 +18,7 @@ from .services import crosswalk_delete
 
 
 @admin.register(Framework)
-class FrameworkAdmin(SimpleHistoryAdmin):
+class FrameworkAdmin(GuardedHistoryAdmin):
     list_display = ["code", "name", "year", "status", "total_points", "published_at"]
     list_filter = ["status", "year", "unit_type"]
     readonly_fields = ["status", "published_at", "previous_version", "created_by"]
@@ -59,7 +59,7 @@ class IndicatorAdminForm(forms.ModelForm):
 
 
 @admin.register(Indicator)
-class IndicatorAdmin(SimpleHistoryAdmin):
+class IndicatorAdmin(GuardedHistoryAdmin):
     list_display = ["framework", "code", "level", "name", "max_points", "lead_agency"]
     list_filter = ["framework", "level"]
     search_fields = ["code", "name"]

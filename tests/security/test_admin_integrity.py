@@ -179,3 +179,65 @@ def test_admin_cannot_hang_a_node_under_another_drafts_node(admin_user, client_a
     node.refresh_from_db()
     assert node.parent_id is None
     assert "Chỉ số cha phải thuộc cùng bộ chỉ số." in resp.content.decode()
+
+
+def test_history_revert_cannot_change_a_published_framework(admin_user, client_as):
+    """simple-history's "revert to this version" page saved on a view permission alone: a
+    published framework went back to its draft state (and values), past the state machine."""
+    fw = FrameworkFactory(code="fw-rev", name="Tên khi còn nháp")
+    draft_version = fw.history.get().history_id
+    Framework.objects.filter(pk=fw.pk).update(status=Framework.Status.PUBLISHED, name="Đã ban hành")
+    url = reverse("admin:indicators_framework_simple_history", args=[fw.pk, draft_version])
+    client = client_as(admin_user)
+    assert client.get(url).status_code == 200  # the old version stays viewable
+    form = {
+        "code": "fw-rev",
+        "name": "Tên khi còn nháp",
+        "year": "2025",
+        "decision": "",
+        "unit_type": "province",
+        "total_points": "1000",
+        "source_file_name": "",
+    }
+    assert client.post(url, form).status_code == 403
+    fw = Framework.objects.get(pk=fw.pk)
+    assert fw.status == Framework.Status.PUBLISHED and fw.name == "Đã ban hành"
+
+
+def test_history_revert_cannot_change_a_published_node(admin_user, client_as):
+    node = IndicatorFactory(code="1.1", name="Tên cũ")
+    old_version = node.history.get().history_id
+    Framework.objects.filter(pk=node.framework_id).update(status=Framework.Status.PUBLISHED)
+    Indicator.objects.filter(pk=node.pk).update(name="Tên đã ban hành")
+    url = reverse("admin:indicators_indicator_simple_history", args=[node.pk, old_version])
+    resp = client_as(admin_user).post(
+        url, _indicator_form(node.framework, code="1.1", name="Tên cũ")
+    )
+    assert resp.status_code == 403
+    assert Indicator.objects.get(pk=node.pk).name == "Tên đã ban hành"
+
+
+def test_history_revert_of_an_account_is_refused(admin_user, client_as):
+    """An account changes through its change form (audited role, agency, deactivation), not by
+    restoring an old row over it."""
+    from agencies.models import User
+    from tests.factories import UserFactory
+
+    user = UserFactory(username="canbo", role=User.Role.AGENCY_STAFF)
+    old_version = user.history.earliest().history_id
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    url = reverse("admin:agencies_user_simple_history", args=[user.pk, old_version])
+    resp = client_as(admin_user).post(
+        url,
+        {
+            "username": "canbo",
+            "is_active": "on",
+            "role": User.Role.AGENCY_STAFF,
+            "agency": str(user.agency_id),
+            "full_name": user.full_name,
+            "date_joined_0": "2025-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+    assert resp.status_code == 403
+    assert not User.objects.get(pk=user.pk).is_active

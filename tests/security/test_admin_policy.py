@@ -8,7 +8,9 @@ import pytest
 from django.contrib import admin
 from django.test import RequestFactory
 from django_fsm import FSMField
+from simple_history.admin import SimpleHistoryAdmin
 
+from dti_portal.admin_guards import GuardedHistoryAdmin
 from tests.factories import FrameworkFactory, IndicatorFactory
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +83,7 @@ def test_writable_admins_leave_a_trace(request_):
         policy = POLICY[label][0]
         if policy == HISTORY:
             assert hasattr(model_admin.model, "history"), label
+            assert isinstance(model_admin, GuardedHistoryAdmin), label
         elif policy == AUDITED:
             overrides = {
                 name
@@ -92,6 +95,13 @@ def test_writable_admins_leave_a_trace(request_):
                 request_
             ):
                 assert overrides & {"save_model", "save_related"}, label
+
+
+def test_no_history_admin_restores_an_old_version():
+    """simple-history's revert page saves on a view permission alone (past every guard)."""
+    for model, model_admin in admin.site._registry.items():
+        if isinstance(model_admin, SimpleHistoryAdmin):
+            assert isinstance(model_admin, GuardedHistoryAdmin), model._meta.label
 
 
 def test_no_admin_form_edits_a_state_machine_field(request_):
