@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from dti_portal.admin_guards import GuardedHistoryAdmin
+from dti_portal.admin_guards import GuardedHistoryAdmin, StaleEditGuard
 from dti_portal.audit import audit_context
 from dti_portal.errors import NotAllowed
 
@@ -120,7 +120,7 @@ def _group_state(group: AgencyGroup) -> dict[str, Any]:
 
 
 @admin.register(AgencyGroup)
-class AgencyGroupAdmin(admin.ModelAdmin):
+class AgencyGroupAdmin(StaleEditGuard):
     """A group's kinds and members are who reports for every sub-indicator it coordinates: each
     change is audited (before → after), and a group still assigned is not deleted."""
 
@@ -225,6 +225,8 @@ class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
     actions = ["export_selected", "reset_mfa"]
+    # A sign-in is no edit: a change form open meanwhile is not stale for it.
+    stale_ignore_fields = ("last_login",)
     change_list_template = "agencies/admin/user_changelist.html"
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:

@@ -10,7 +10,7 @@ from django.test import RequestFactory
 from django_fsm import FSMField
 from simple_history.admin import SimpleHistoryAdmin
 
-from dti_portal.admin_guards import GuardedHistoryAdmin
+from dti_portal.admin_guards import GuardedHistoryAdmin, StaleEditGuard
 from tests.factories import FrameworkFactory, IndicatorFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,6 +95,12 @@ def test_writable_admins_leave_a_trace(request_):
                 request_
             ):
                 assert overrides & {"save_model", "save_related"}, label
+
+
+def test_every_change_form_refuses_a_stale_page(request_):
+    for label, model_admin in _domain_admins().items():
+        if model_admin.has_change_permission(request_):
+            assert isinstance(model_admin, StaleEditGuard), label
 
 
 def test_no_history_admin_restores_an_old_version():

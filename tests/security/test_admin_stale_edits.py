@@ -1,0 +1,110 @@
+"""Two administrators on the same change form: the second save, made on a page older than the
+row, is refused in words instead of silently undoing the first one's change."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from django.urls import reverse
+
+from agencies.models import Agency, User
+from tests.factories import AgencyFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+STALE = "đã được người khác sửa"
+
+
+class _FormFields(HTMLParser):
+    """The data a browser would post from the page's main form (checked boxes, selected
+    options, text areas; no submit buttons)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: dict[str, list[str]] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def _add(self, name: str, value: str) -> None:
+        self.data.setdefault(name, []).append(value)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        name = a.get("name", "")
+        if tag == "input" and name and a.get("type") not in ("submit", "button", "file"):
+            if a.get("type") in ("checkbox", "radio") and "checked" not in a:
+                return
+            self._add(name, a.get("value", "on" if a.get("type") == "checkbox" else ""))
+        elif tag == "select" and name:
+            self._select = name
+            self.data.setdefault(name, [])
+        elif tag == "option" and self._select and "selected" in a:
+            self._add(self._select, a.get("value", ""))
+        elif tag == "textarea" and name:
+            self._textarea = name
+            self._add(name, "")
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.data[self._textarea][-1] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+
+def _page_data(client, url: str) -> dict[str, list[str]]:
+    parser = _FormFields()
+    parser.feed(client.get(url).content.decode())
+    data = {k: v for k, v in parser.data.items() if k not in ("csrfmiddlewaretoken", "q")}
+    data.pop("action", None)  # the changelist's actions bar
+    return data
+
+
+@pytest.fixture
+def two_admins(admin_user):
+    other = UserFactory(
+        username="admin2", agency=None, role=User.Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    return admin_user, other
+
+
+def test_a_stale_account_form_is_refused(two_admins, client_as):
+    first, second = (client_as(u) for u in two_admins)
+    account = UserFactory(username="canbo", role=User.Role.AGENCY_STAFF)
+    url = reverse("admin:agencies_user_change", args=[account.pk])
+    page_1, page_2 = _page_data(first, url), _page_data(second, url)
+    assert first.post(url, {**page_1, "role": [User.Role.REVIEWER]}).status_code == 302
+    resp = second.post(url, {**page_2, "full_name": ["Tên sửa sau"]})
+    assert resp.status_code == 200 and STALE in resp.content.decode()
+    account.refresh_from_db()
+    assert account.role == User.Role.REVIEWER and account.full_name != "Tên sửa sau"
+    # Reloaded, the same change goes through.
+    page_3 = _page_data(second, url)
+    assert second.post(url, {**page_3, "full_name": ["Tên sửa sau"]}).status_code == 302
+    account.refresh_from_db()
+    assert account.role == User.Role.REVIEWER and account.full_name == "Tên sửa sau"
+
+
+def test_the_account_signing_in_does_not_make_the_form_stale(admin_user, client_as):
+    client = client_as(admin_user)
+    account = UserFactory(username="canbo", role=User.Role.AGENCY_STAFF)
+    url = reverse("admin:agencies_user_change", args=[account.pk])
+    page = _page_data(client, url)
+    client_as(account)  # signs in: last_login changes
+    assert client.post(url, {**page, "full_name": ["Tên mới"]}).status_code == 302
+
+
+def test_a_stale_agency_form_is_refused(two_admins, client_as):
+    first, second = (client_as(u) for u in two_admins)
+    agency = AgencyFactory(code="so-a", name="Sở A")
+    url = reverse("admin:agencies_agency_change", args=[agency.pk])
+    page_1, page_2 = _page_data(first, url), _page_data(second, url)
+    assert first.post(url, {**page_1, "short_name": ["SA"]}).status_code == 302
+    resp = second.post(url, {**page_2, "is_active": []})
+    assert resp.status_code == 200 and STALE in resp.content.decode()
+    agency = Agency.objects.get(pk=agency.pk)
+    assert agency.short_name == "SA" and agency.is_active
