@@ -207,6 +207,21 @@ class PortalUserChangeForm(_AgencyStaffNeedsAgency, UserChangeForm):
     pass
 
 
+def _privileges(user: User) -> dict[str, Any]:
+    """What opens the admin to an account, as the audit log records it."""
+    return {
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": sorted(
+            f"{app}.{codename}"
+            for app, codename in user.user_permissions.values_list(
+                "content_type__app_label", "codename"
+            )
+        ),
+    }
+
+
 @admin.register(User)
 class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
     list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
@@ -237,6 +252,9 @@ class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
             if change
             else None
         )
+        if change:
+            # Compared with the saved groups and permissions in ``save_related``.
+            form.privileges_before = _privileges(User.objects.get(pk=obj.pk))
         super().save_model(request, obj, form, change)
         rid = getattr(request, "request_id", "")
         if before is None:
@@ -268,6 +286,24 @@ class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
                 request_id=rid,
             )
             user_end_sessions(actor=request.user, user=obj, reason="agency_changed", request_id=rid)  # type: ignore[arg-type]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Admin rights given or taken on the change form (staff, superuser, groups,
+        permissions) are audited like a role change."""
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "privileges_before", None)
+        if before is None:
+            return
+        after = _privileges(form.instance)
+        diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        if diff:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="user.privileges_change",
+                obj=form.instance,
+                data=diff,
+                request_id=getattr(request, "request_id", ""),
+            )
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

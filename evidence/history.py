@@ -435,6 +435,7 @@ EVENT_LABELS: dict[str, Any] = {
     "user.move_agency": gettext_lazy("Chuyển cơ quan của tài khoản"),
     "user.password_change": gettext_lazy("Đổi mật khẩu"),
     "user.password_set": gettext_lazy("Đặt mật khẩu cho tài khoản"),
+    "user.privileges_change": gettext_lazy("Đổi quyền quản trị của tài khoản"),
     "user.role_change": gettext_lazy("Đổi vai trò của tài khoản"),
     "user.sessions_ended": gettext_lazy("Kết thúc phiên đăng nhập"),
     "user.import_create": gettext_lazy("Tạo tài khoản (nhập hàng loạt)"),

@@ -25,7 +25,7 @@ AUDITED = "audited"  # the admin writes AuditEvents on save and delete (no histo
 POLICY: dict[str, tuple[str, str]] = {
     "agencies.Agency": (HISTORY, "delete refused while a sub-indicator names it"),
     "agencies.AgencyGroup": (AUDITED, "members before → after; delete refused while assigned"),
-    "agencies.User": (HISTORY, "role, agency, deactivation, password also as AuditEvents"),
+    "agencies.User": (HISTORY, "role, agency, rights, deactivation, password also as AuditEvents"),
     "agencies.AuditEvent": (READ_ONLY, "the audit log itself"),
     "indicators.Framework": (HISTORY, "a published or archived framework is read-only"),
     "indicators.Indicator": (HISTORY, "nodes of drafts only; never moved into another framework"),

@@ -108,3 +108,38 @@ def test_a_stale_agency_form_is_refused(two_admins, client_as):
     assert resp.status_code == 200 and STALE in resp.content.decode()
     agency = Agency.objects.get(pk=agency.pk)
     assert agency.short_name == "SA" and agency.is_active
+
+
+def test_admin_rights_given_on_the_account_form_are_audited(admin_user, client_as):
+    """Staff status, superuser status, groups and permissions open the admin to an account:
+    like a role change, each change is an audit entry (before → after)."""
+    from django.contrib.auth.models import Group, Permission
+
+    from agencies.models import AuditEvent
+
+    client = client_as(admin_user)
+    group = Group.objects.create(name="Quản trị danh mục")
+    perm = Permission.objects.get(codename="change_agency")
+    account = UserFactory(username="canbo", role=User.Role.AGENCY_STAFF)
+    url = reverse("admin:agencies_user_change", args=[account.pk])
+    page = _page_data(client, url)
+    resp = client.post(
+        url,
+        {
+            **page,
+            "is_staff": ["on"],
+            "groups": [str(group.pk)],
+            "user_permissions": [str(perm.pk)],
+        },
+    )
+    assert resp.status_code == 302
+    event = AuditEvent.objects.get(action="user.privileges_change")
+    assert event.actor == admin_user and event.object_id == str(account.pk)
+    assert event.data == {
+        "is_staff": {"from": False, "to": True},
+        "groups": {"from": [], "to": ["Quản trị danh mục"]},
+        "user_permissions": {"from": [], "to": ["agencies.change_agency"]},
+    }
+    # A save that changes none of them writes no such entry.
+    client.post(url, {**_page_data(client, url), "full_name": ["Tên khác"]})
+    assert AuditEvent.objects.filter(action="user.privileges_change").count() == 1
