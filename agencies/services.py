@@ -524,8 +524,16 @@ def accounts_import(
         if dry_run:
             continue
         moved = user is not None and user.agency_id != (agency.pk if agency else None)
+        data: dict[str, Any] = {"row": n, "role": role, "agency": agency.pk if agency else None}
         if user is None:
             user = User(username=username)
+        else:
+            # What the row replaces: the audit keeps from → to.
+            data["from"] = {
+                "role": user.role,
+                "agency": user.agency_id,
+                "is_staff": user.is_staff,
+            }
         user.full_name = _row_full_name(row) or user.full_name
         user.email = (row.get("email") or "").strip() or user.email
         user.role = role
@@ -539,7 +547,7 @@ def accounts_import(
             actor=actor,
             action=f"user.import_{action}",
             obj=user,
-            data={"row": n, "role": role, "agency": agency.pk if agency else None},
+            data=data,
             request_id=request_id,
         )
         if moved:
