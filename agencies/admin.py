@@ -28,7 +28,7 @@ from dti_portal.errors import NotAllowed
 
 from .accounts_io import export_accounts_xlsx, read_account_rows
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, AuditEvent, User
-from .services import accounts_import, audit, user_end_sessions, user_mfa_reset
+from .services import accounts_import, audit, audit_diff, user_end_sessions, user_mfa_reset
 from .spreadsheets import SpreadsheetError
 from .text import normalize_name
 
@@ -110,15 +110,6 @@ class AgencyGroupAliasInline(admin.TabularInline):
     fields = ["alias"]
 
 
-def _group_state(group: AgencyGroup) -> dict[str, Any]:
-    return {
-        "code": group.code,
-        "name": group.name,
-        "kinds": sorted(group.kinds or []),
-        "members": sorted(group.members.values_list("pk", flat=True)),
-    }
-
-
 @admin.register(AgencyGroup)
 class AgencyGroupAdmin(StaleEditGuard):
     """A group's kinds and members are who reports for every sub-indicator it coordinates: each
@@ -137,18 +128,18 @@ class AgencyGroupAdmin(StaleEditGuard):
                 "code": form.initial.get("code"),
                 "name": form.initial.get("name"),
                 "kinds": sorted(form.initial.get("kinds") or []),
-                "members": sorted(group.members.values_list("pk", flat=True)),
+                "members": group.audit_state()["members"],
             }
             if change
             else None
         )
         super().save_related(request, form, formsets, change)
-        after = _group_state(group)
+        after = group.audit_state()
         if before is None:
             action, data = "agency_group.create", after
         else:
             action = "agency_group.update"
-            data = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+            data = audit_diff(before, after)
         if data:
             audit(
                 actor=request.user,  # type: ignore[arg-type]
@@ -172,7 +163,7 @@ class AgencyGroupAdmin(StaleEditGuard):
                 actor=request.user,  # type: ignore[arg-type]
                 action="agency_group.delete",
                 obj=group,
-                data=_group_state(group),
+                data=group.audit_state(),
                 request_id=rid,
             )
         queryset.delete()
@@ -295,7 +286,7 @@ class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
         if before is None:
             return
         after = _privileges(form.instance)
-        diff = {k: {"from": before[k], "to": after[k]} for k in after if before[k] != after[k]}
+        diff = audit_diff(before, after)
         if diff:
             audit(
                 actor=request.user,  # type: ignore[arg-type]

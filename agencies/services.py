@@ -53,6 +53,11 @@ def audit(
     )
 
 
+def audit_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The keys whose values changed, as an audit entry records them: ``{key: {from, to}}``."""
+    return {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
+
+
 def _require_reviewer(actor: User) -> None:
     if not (actor.is_authenticated and actor.is_reviewer):
         raise NotAllowed(_("Chỉ Sở KH&CN hoặc quản trị viên được thực hiện thao tác này."))
