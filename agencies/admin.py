@@ -8,8 +8,10 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
@@ -76,6 +78,31 @@ def _refuse_delete_if_assigned(
     return deleted, counts, perms_needed, protected
 
 
+class _AuditedDelete(admin.ModelAdmin):
+    """Deletes, one page or a bulk action, write one audit entry per row with what it was
+    (``delete_state``): these models keep no history table."""
+
+    delete_action = ""
+
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_queryset(request, self.model._default_manager.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action=self.delete_action,
+                obj=obj,
+                data=self.delete_state(obj),
+                request_id=getattr(request, "request_id", ""),
+            )
+        queryset.delete()
+
+
 class AgencyAliasInline(admin.TabularInline):
     model = AgencyAlias
     formset = _DistinctAliasesFormSet
@@ -111,7 +138,7 @@ class AgencyGroupAliasInline(admin.TabularInline):
 
 
 @admin.register(AgencyGroup)
-class AgencyGroupAdmin(StaleEditGuard):
+class AgencyGroupAdmin(_AuditedDelete, StaleEditGuard):
     """A group's kinds and members are who reports for every sub-indicator it coordinates: each
     change is audited (before → after), and a group still assigned is not deleted."""
 
@@ -152,21 +179,10 @@ class AgencyGroupAdmin(StaleEditGuard):
     def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
         return _refuse_delete_if_assigned(self, objs, request, coordinating_groups__in=objs)
 
-    def delete_model(self, request: HttpRequest, obj: Model) -> None:
-        self.delete_queryset(request, AgencyGroup.objects.filter(pk=obj.pk))
+    delete_action = "agency_group.delete"
 
-    @transaction.atomic
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        rid = getattr(request, "request_id", "")
-        for group in queryset:
-            audit(
-                actor=request.user,  # type: ignore[arg-type]
-                action="agency_group.delete",
-                obj=group,
-                data=group.audit_state(),
-                request_id=rid,
-            )
-        queryset.delete()
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        return obj.audit_state()
 
 
 class AccountImportForm(forms.Form):
@@ -198,19 +214,59 @@ class PortalUserChangeForm(_AgencyStaffNeedsAgency, UserChangeForm):
     pass
 
 
+def _permission_names(permissions: QuerySet[Permission]) -> list[str]:
+    return sorted(
+        f"{app}.{codename}"
+        for app, codename in permissions.values_list("content_type__app_label", "codename")
+    )
+
+
 def _privileges(user: User) -> dict[str, Any]:
     """What opens the admin to an account, as the audit log records it."""
     return {
         "is_staff": user.is_staff,
         "is_superuser": user.is_superuser,
         "groups": sorted(user.groups.values_list("name", flat=True)),
-        "user_permissions": sorted(
-            f"{app}.{codename}"
-            for app, codename in user.user_permissions.values_list(
-                "content_type__app_label", "codename"
-            )
-        ),
+        "user_permissions": _permission_names(user.user_permissions.all()),
     }
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(_AuditedDelete, StaleEditGuard, DjangoGroupAdmin):
+    """Django's permission groups, audited: a group's permissions open the admin to every
+    member, so a change (before → after) and a deletion are audit entries, as for an account."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        group = form.instance
+        # The group row is saved already, its permissions not yet.
+        before = (
+            {
+                "name": form.initial.get("name"),
+                "permissions": _permission_names(Permission.objects.filter(group=group)),
+            }
+            if change
+            else {}
+        )
+        super().save_related(request, form, formsets, change)
+        after = {"name": group.name, "permissions": _permission_names(group.permissions.all())}
+        data = audit_diff(before, after) if change else after
+        if data:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="group.update" if change else "group.create",
+                obj=group,
+                data=data,
+                request_id=getattr(request, "request_id", ""),
+            )
+
+    delete_action = "group.delete"
+
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        return {"name": obj.name, "permissions": _permission_names(obj.permissions.all())}
 
 
 @admin.register(User)

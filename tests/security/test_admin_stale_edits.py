@@ -143,3 +143,25 @@ def test_admin_rights_given_on_the_account_form_are_audited(admin_user, client_a
     # A save that changes none of them writes no such entry.
     client.post(url, {**_page_data(client, url), "full_name": ["Tên khác"]})
     assert AuditEvent.objects.filter(action="user.privileges_change").count() == 1
+
+
+def test_a_groups_permissions_changed_in_the_admin_are_audited(admin_user, client_as):
+    """A group's permissions open the admin to every member: as for one account, a change is
+    an audit entry, and so is deleting the group."""
+    from django.contrib.auth.models import Group, Permission
+
+    from agencies.models import AuditEvent
+
+    client = client_as(admin_user)
+    group = Group.objects.create(name="Quản trị danh mục")
+    perm = Permission.objects.get(codename="change_agency")
+    url = reverse("admin:auth_group_change", args=[group.pk])
+    page = _page_data(client, url)
+    assert client.post(url, {**page, "permissions": [str(perm.pk)]}).status_code == 302
+    event = AuditEvent.objects.get(action="group.update")
+    assert event.actor == admin_user and event.object_repr == "Quản trị danh mục"
+    assert event.data == {"permissions": {"from": [], "to": ["agencies.change_agency"]}}
+    client.post(reverse("admin:auth_group_delete", args=[group.pk]), {"post": "yes"})
+    assert not Group.objects.exists()
+    deleted = AuditEvent.objects.get(action="group.delete")
+    assert deleted.data == {"name": "Quản trị danh mục", "permissions": ["agencies.change_agency"]}
