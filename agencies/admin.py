@@ -60,22 +60,21 @@ class _DistinctAliasesFormSet(BaseInlineFormSet):
             seen.add(key)
 
 
-def _refuse_delete_if_assigned(
-    admin_: admin.ModelAdmin, objs: Any, request: HttpRequest, **by: Any
-) -> Any:
-    """Django's deletion summary, with the sub-indicators that name one of ``objs`` as a
-    coordinator listed as protected: deleting it would silently drop it from their assignment
-    (of a published framework too), which no history records. ``by``: the indicator filter
-    naming ``objs``. The lead agency is protected by its foreign key already."""
-    from indicators.models import Indicator  # indicators depends on agencies, not the reverse
+class _KeepAssigned(admin.ModelAdmin):
+    """Django's deletion summary, with the sub-indicators that name one of the rows as a
+    coordinator (``coordinated_indicators``) listed as protected: deleting it would silently
+    drop it from their assignment (of a published framework too), which no history records.
+    The lead agency is protected by its foreign key already."""
 
-    deleted, counts, perms_needed, protected = admin.ModelAdmin.get_deleted_objects(
-        admin_, objs, request
-    )
-    label = capfirst(Indicator._meta.verbose_name)
-    for ind in Indicator.objects.filter(**by).select_related("framework").distinct():
-        protected.append(f"{label}: {ind} ({ind.framework.code})")
-    return deleted, counts, perms_needed, protected
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Through the reverse relation: agencies may not import the indicators app.
+        indicator_model = self.model._meta.get_field("coordinated_indicators").related_model
+        label = capfirst(indicator_model._meta.verbose_name)
+        for obj in objs:
+            for ind in obj.coordinated_indicators.select_related("framework"):
+                protected.append(f"{label}: {ind} ({ind.framework.code})")
+        return deleted, counts, perms_needed, protected
 
 
 class _AuditedDelete(admin.ModelAdmin):
@@ -111,14 +110,11 @@ class AgencyAliasInline(admin.TabularInline):
 
 
 @admin.register(Agency)
-class AgencyAdmin(GuardedHistoryAdmin):
+class AgencyAdmin(_KeepAssigned, GuardedHistoryAdmin):
     list_display = ["name", "short_name", "code", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "code", "search_text"]
     inlines = [AgencyAliasInline]
-
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        return _refuse_delete_if_assigned(self, objs, request, coordinating_agencies__in=objs)
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
 
@@ -138,7 +134,7 @@ class AgencyGroupAliasInline(admin.TabularInline):
 
 
 @admin.register(AgencyGroup)
-class AgencyGroupAdmin(_AuditedDelete, StaleEditGuard):
+class AgencyGroupAdmin(_KeepAssigned, _AuditedDelete, StaleEditGuard):
     """A group's kinds and members are who reports for every sub-indicator it coordinates: each
     change is audited (before → after), and a group still assigned is not deleted."""
 
@@ -175,9 +171,6 @@ class AgencyGroupAdmin(_AuditedDelete, StaleEditGuard):
                 data=data,
                 request_id=getattr(request, "request_id", ""),
             )
-
-    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
-        return _refuse_delete_if_assigned(self, objs, request, coordinating_groups__in=objs)
 
     delete_action = "agency_group.delete"
 
@@ -270,7 +263,9 @@ class AuditedGroupAdmin(_AuditedDelete, StaleEditGuard, DjangoGroupAdmin):
 
 
 @admin.register(User)
-class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):
+# UserAdmin.get_form takes ``change`` in its **kwargs, StaleEditGuard's as ModelAdmin's does:
+# the two pass it on alike.
+class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):  # type: ignore[misc]
     list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
     list_filter = ["role", "is_active", "agency__kind"]
     search_fields = ["username", "full_name", "email", "agency__name"]
