@@ -15,12 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from agencies.models import Agency, AgencyGroup, User, nfc_text_fields
-from agencies.services import audit
+from agencies.services import audit, audit_diff
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from .. import scoring_rules
@@ -300,6 +301,7 @@ def indicator_update(
             },
             code="stale_version",
         )
+    before = _audit_state(ind, changes)
     for key, value in changes.items():
         setattr(ind, key, value)
     if measures is not None:
@@ -328,10 +330,31 @@ def indicator_update(
         actor=actor,
         action="indicator.update",
         obj=ind,
-        data={k: str(v) for k, v in changes.items()},
+        data=audit_diff(before, _audit_state(ind, changes)),
         request_id=request_id,
     )
     return ind
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as the audit log stores it (JSON): a row as its id, a decimal as text
+    without trailing zeros (10.00 and 10 are one value)."""
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
+
+
+def _audit_state(ind: Indicator, fields: Iterable[str]) -> dict[str, Any]:
+    """What an edit of ``ind`` is audited as: the edited fields, its coordinators and its
+    measures (which keep no history of their own)."""
+    return {
+        **{f: _plain(getattr(ind, f)) for f in fields},
+        "coordinating_agencies": sorted(ind.coordinating_agencies.values_list("pk", flat=True)),
+        "coordinating_groups": sorted(ind.coordinating_groups.values_list("pk", flat=True)),
+        "measures": [list(m) for m in ind.measures.values_list("code", "kind")],
+    }
 
 
 @dataclass(frozen=True)

@@ -73,3 +73,31 @@ def test_the_edit_page_refuses_a_save_made_on_a_stale_page(reviewer, client_as):
     assert resp.status_code == 409
     assert "người khác sửa" in resp.content.decode()
     assert Indicator.objects.get(pk=node.pk).name == "Sửa lần một"
+
+
+def test_a_node_edit_is_audited_from_and_to(reviewer):
+    """The audit entry of an edit says what each changed field was and became, the measures
+    and the coordinating agencies included (the measures keep no history of their own)."""
+    from decimal import Decimal
+
+    from agencies.models import AuditEvent
+    from tests.factories import MeasureFactory
+
+    node = IndicatorFactory(
+        code="1.1", name="Tên cũ", max_points=Decimal("0"), scoring_rule={"type": "informational"}
+    )
+    MeasureFactory(indicator=node, code="done", kind="boolean")
+    agency = AgencyFactory(code="so-phoi-hop")
+    indicator_update(
+        actor=reviewer,
+        indicator=node,
+        changes={"name": "Tên mới", "max_points": Decimal("0")},
+        coordinating_agencies=[agency],
+        measures=[{"code": "n", "label": "Số lượng", "kind": "count"}],
+    )
+    data = AuditEvent.objects.get(action="indicator.update").data
+    assert data == {
+        "name": {"from": "Tên cũ", "to": "Tên mới"},
+        "coordinating_agencies": {"from": [], "to": [agency.pk]},
+        "measures": {"from": [["done", "boolean"]], "to": [["n", "count"]]},
+    }
