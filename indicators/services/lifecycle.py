@@ -400,17 +400,27 @@ def framework_assign(
         )
     }
     changed: list[str] = []
+    changes: dict[str, dict[str, Any]] = {}
     for ind in subs:
         a, before = wanted[ind.pk], current[ind.pk]
         new_lead = a.lead_agency.pk if a.lead_agency else None
         agencies = {x.pk for x in a.coordinating_agencies if x.pk != new_lead}
         groups = {g.pk for g in a.coordinating_groups}
-        if (
-            ind.lead_agency_id == new_lead
-            and {x.pk for x in before.coordinating_agencies.all()} == agencies
-            and {g.pk for g in before.coordinating_groups.all()} == groups
-        ):
+        diff = audit_diff(
+            {
+                "lead_agency": ind.lead_agency_id,
+                "coordinating_agencies": sorted(x.pk for x in before.coordinating_agencies.all()),
+                "coordinating_groups": sorted(g.pk for g in before.coordinating_groups.all()),
+            },
+            {
+                "lead_agency": new_lead,
+                "coordinating_agencies": sorted(agencies),
+                "coordinating_groups": sorted(groups),
+            },
+        )
+        if not diff:
             continue
+        changes[ind.code] = diff
         if ind.lead_agency_id != new_lead:
             ind.lead_agency_id = new_lead
             ind.save()
@@ -426,7 +436,7 @@ def framework_assign(
             actor=actor,
             action="framework.assign",
             obj=fw,
-            data={"codes": changed},
+            data={"codes": changed, "changes": changes},
             request_id=request_id,
         )
     return changed

@@ -14,6 +14,21 @@ from tests.factories import AgencyFactory, IndicatorFactory
 pytestmark = pytest.mark.django_db
 
 
+def _assign(reviewer, node, *, lead, coordinators) -> None:
+    framework_assign(
+        actor=reviewer,
+        framework=node.framework,
+        assignments=[
+            Assignment(
+                indicator_id=node.pk,
+                lead_agency=lead,
+                coordinating_agencies=coordinators,
+                coordinating_groups=[],
+            )
+        ],
+    )
+
+
 def test_a_stale_edit_of_a_draft_node_is_refused(reviewer):
     node = IndicatorFactory(code="1.1", name="Tên ban đầu")
     seen = node.updated_at
@@ -38,18 +53,7 @@ def test_an_assignment_made_meanwhile_makes_the_edit_stale(reviewer):
     """The bulk assignment page changes coordinators only: the node still counts as changed."""
     node = IndicatorFactory(code="1.1")
     seen = node.updated_at
-    framework_assign(
-        actor=reviewer,
-        framework=node.framework,
-        assignments=[
-            Assignment(
-                indicator_id=node.pk,
-                lead_agency=None,
-                coordinating_agencies=[AgencyFactory(code="so-phoi-hop")],
-                coordinating_groups=[],
-            )
-        ],
-    )
+    _assign(reviewer, node, lead=None, coordinators=[AgencyFactory(code="so-phoi-hop")])
     with pytest.raises(Conflict):
         indicator_update(
             actor=reviewer,
@@ -100,4 +104,20 @@ def test_a_node_edit_is_audited_from_and_to(reviewer):
         "name": {"from": "Tên cũ", "to": "Tên mới"},
         "coordinating_agencies": {"from": [], "to": [agency.pk]},
         "measures": {"from": [["done", "boolean"]], "to": [["n", "count"]]},
+    }
+
+
+def test_an_assignment_is_audited_from_and_to(reviewer):
+    from agencies.models import AuditEvent
+
+    lead, other = AgencyFactory(code="so-chu-tri"), AgencyFactory(code="so-phoi-hop")
+    node = IndicatorFactory(code="1.1", lead_agency=lead)
+    _assign(reviewer, node, lead=other, coordinators=[lead])
+    data = AuditEvent.objects.get(action="framework.assign").data
+    assert data["codes"] == ["1.1"]
+    assert data["changes"] == {
+        "1.1": {
+            "lead_agency": {"from": lead.pk, "to": other.pk},
+            "coordinating_agencies": {"from": [], "to": [lead.pk]},
+        }
     }
