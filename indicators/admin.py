@@ -10,11 +10,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from agencies.services import audit, audit_diff
 from dti_portal.admin_guards import GuardedHistoryAdmin
 from dti_portal.audit import audit_context
 
 from .models import Crosswalk, Framework, Indicator, Measure
-from .services import crosswalk_delete
+from .services import crosswalk_delete, indicator_audit_state
 
 
 @admin.register(Framework)
@@ -84,6 +85,34 @@ class IndicatorAdmin(GuardedHistoryAdmin):
                 framework__status=Framework.Status.DRAFT
             ).select_related("framework")
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def _audited_fields(self, form: Any) -> list[str]:
+        return [f.name for f in Indicator._meta.concrete_fields if f.name in form.base_fields]
+
+    def save_model(self, request: HttpRequest, obj: Indicator, form: Any, change: bool) -> None:
+        if change:
+            # Read before the save; compared with the saved node, measures and coordinators
+            # (saved after the row) in ``save_related``.
+            form.audit_before = indicator_audit_state(
+                Indicator.objects.get(pk=obj.pk), self._audited_fields(form)
+            )
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """An edit here is audited as the edit page's is (``indicator.update``, from → to)."""
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "audit_before", None)
+        if before is None:
+            return
+        diff = audit_diff(before, indicator_audit_state(form.instance, self._audited_fields(form)))
+        if diff:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="indicator.update",
+                obj=form.instance,
+                data=diff,
+                request_id=getattr(request, "request_id", ""),
+            )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         """A published framework is immutable: only drafts are editable here."""

@@ -10,6 +10,7 @@ from .lifecycle import (
     framework_new_version,
     framework_problems,
     framework_publish,
+    indicator_audit_state,
     indicator_update,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "framework_problems",
     "framework_publish",
     "guess_agency_kind",
+    "indicator_audit_state",
     "indicator_update",
 ]

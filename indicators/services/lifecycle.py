@@ -301,7 +301,7 @@ def indicator_update(
             },
             code="stale_version",
         )
-    before = _audit_state(ind, changes)
+    before = indicator_audit_state(ind, changes)
     for key, value in changes.items():
         setattr(ind, key, value)
     if measures is not None:
@@ -330,7 +330,7 @@ def indicator_update(
         actor=actor,
         action="indicator.update",
         obj=ind,
-        data=audit_diff(before, _audit_state(ind, changes)),
+        data=audit_diff(before, indicator_audit_state(ind, changes)),
         request_id=request_id,
     )
     return ind
@@ -346,9 +346,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _audit_state(ind: Indicator, fields: Iterable[str]) -> dict[str, Any]:
-    """What an edit of ``ind`` is audited as: the edited fields, its coordinators and its
-    measures (which keep no history of their own)."""
+def indicator_audit_state(ind: Indicator, fields: Iterable[str]) -> dict[str, Any]:
+    """What an edit of ``ind`` is audited as (the edit page's and the admin's): the edited
+    fields, its coordinators and its measures (which keep no history of their own)."""
     return {
         **{f: _plain(getattr(ind, f)) for f in fields},
         "coordinating_agencies": sorted(ind.coordinating_agencies.values_list("pk", flat=True)),

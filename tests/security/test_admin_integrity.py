@@ -241,3 +241,39 @@ def test_history_revert_of_an_account_is_refused(admin_user, client_as):
     )
     assert resp.status_code == 403
     assert not User.objects.get(pk=user.pk).is_active
+
+
+def test_a_draft_node_edited_in_the_admin_is_audited_like_the_edit_page(admin_user, client_as):
+    """The admin's change form (and its measures inline) writes the same audit entry as the
+    framework's edit page: each changed field and the measures from → to."""
+    from tests.factories import MeasureFactory
+
+    node = IndicatorFactory(code="1.1", name="Tên cũ", scoring_rule={"type": "informational"})
+    m = MeasureFactory(indicator=node, code="done", label="Đã làm", kind="boolean")
+    form = _indicator_form(node.framework, code="1.1", name="Tên mới")
+    form.update(
+        {
+            "scoring_rule": '{"type": "informational"}',
+            "measures-TOTAL_FORMS": "1",
+            "measures-INITIAL_FORMS": "1",
+            "measures-0-id": str(m.pk),
+            "measures-0-indicator": str(node.pk),
+            "measures-0-code": "done",
+            "measures-0-label": "Đã làm",
+            "measures-0-kind": "count",
+            "measures-0-unit": "",
+            "measures-0-required": "on",
+            "measures-0-choices": "[]",
+            "measures-0-position": "0",
+        }
+    )
+    resp = client_as(admin_user).post(
+        reverse("admin:indicators_indicator_change", args=[node.pk]), form
+    )
+    assert resp.status_code == 302
+    event = AuditEvent.objects.get(action="indicator.update")
+    assert event.actor == admin_user and event.object_id == str(node.pk)
+    assert event.data == {
+        "name": {"from": "Tên cũ", "to": "Tên mới"},
+        "measures": {"from": [["done", "boolean"]], "to": [["done", "count"]]},
+    }

@@ -28,7 +28,7 @@ POLICY: dict[str, tuple[str, str]] = {
     "agencies.User": (HISTORY, "role, agency, rights, deactivation, password also as AuditEvents"),
     "agencies.AuditEvent": (READ_ONLY, "the audit log itself"),
     "indicators.Framework": (HISTORY, "a published or archived framework is read-only"),
-    "indicators.Indicator": (HISTORY, "nodes of drafts only; never moved into another framework"),
+    "indicators.Indicator": (HISTORY, "drafts only, never moved; edits also as indicator.update"),
     "indicators.Crosswalk": (AUDITED, "viewed; a wrong row deleted through crosswalk_delete"),
     "evidence.SubmissionTransition": (READ_ONLY, "the transition log"),
     "evidence.ReminderDigest": (READ_ONLY, "the reminders' idempotency rows"),
