@@ -8,24 +8,29 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import GroupAdmin as DjangoGroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from django.db.models import Model, QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.http import content_disposition_header
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from simple_history.admin import SimpleHistoryAdmin
 
+from dti_portal.admin_guards import GuardedHistoryAdmin, StaleEditGuard
 from dti_portal.audit import audit_context
 from dti_portal.errors import NotAllowed
 
 from .accounts_io import export_accounts_xlsx, read_account_rows
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, AuditEvent, User
-from .services import accounts_import, audit, user_end_sessions, user_mfa_reset
+from .services import accounts_import, audit, audit_diff, user_end_sessions, user_mfa_reset
 from .spreadsheets import SpreadsheetError
 from .text import normalize_name
 
@@ -55,6 +60,48 @@ class _DistinctAliasesFormSet(BaseInlineFormSet):
             seen.add(key)
 
 
+class _KeepAssigned(admin.ModelAdmin):
+    """Django's deletion summary, with the sub-indicators that name one of the rows as a
+    coordinator (``coordinated_indicators``) listed as protected: deleting it would silently
+    drop it from their assignment (of a published framework too), which no history records.
+    The lead agency is protected by its foreign key already."""
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # Through the reverse relation: agencies may not import the indicators app.
+        indicator_model = self.model._meta.get_field("coordinated_indicators").related_model
+        label = capfirst(indicator_model._meta.verbose_name)
+        for obj in objs:
+            for ind in obj.coordinated_indicators.select_related("framework"):
+                protected.append(f"{label}: {ind} ({ind.framework.code})")
+        return deleted, counts, perms_needed, protected
+
+
+class _AuditedDelete(admin.ModelAdmin):
+    """Deletes, one page or a bulk action, write one audit entry per row with what it was
+    (``delete_state``): these models keep no history table."""
+
+    delete_action = ""
+
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def delete_model(self, request: HttpRequest, obj: Model) -> None:
+        self.delete_queryset(request, self.model._default_manager.filter(pk=obj.pk))
+
+    @transaction.atomic
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        for obj in queryset:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action=self.delete_action,
+                obj=obj,
+                data=self.delete_state(obj),
+                request_id=getattr(request, "request_id", ""),
+            )
+        queryset.delete()
+
+
 class AgencyAliasInline(admin.TabularInline):
     model = AgencyAlias
     formset = _DistinctAliasesFormSet
@@ -63,7 +110,7 @@ class AgencyAliasInline(admin.TabularInline):
 
 
 @admin.register(Agency)
-class AgencyAdmin(SimpleHistoryAdmin):
+class AgencyAdmin(_KeepAssigned, GuardedHistoryAdmin):
     list_display = ["name", "short_name", "code", "kind", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["name", "short_name", "code", "search_text"]
@@ -87,10 +134,48 @@ class AgencyGroupAliasInline(admin.TabularInline):
 
 
 @admin.register(AgencyGroup)
-class AgencyGroupAdmin(admin.ModelAdmin):
+class AgencyGroupAdmin(_KeepAssigned, _AuditedDelete, StaleEditGuard):
+    """A group's kinds and members are who reports for every sub-indicator it coordinates: each
+    change is audited (before → after), and a group still assigned is not deleted."""
+
     list_display = ["name", "code", "kinds"]
     filter_horizontal = ["members"]
     inlines = [AgencyGroupAliasInline]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        group = form.instance
+        # The model is saved already, its members not yet: the stored row is the "before" of
+        # code, name and kinds only when read before the save, hence ``form.initial``.
+        before = (
+            {
+                "code": form.initial.get("code"),
+                "name": form.initial.get("name"),
+                "kinds": sorted(form.initial.get("kinds") or []),
+                "members": group.audit_state()["members"],
+            }
+            if change
+            else None
+        )
+        super().save_related(request, form, formsets, change)
+        after = group.audit_state()
+        if before is None:
+            action, data = "agency_group.create", after
+        else:
+            action = "agency_group.update"
+            data = audit_diff(before, after)
+        if data:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action=action,
+                obj=group,
+                data=data,
+                request_id=getattr(request, "request_id", ""),
+            )
+
+    delete_action = "agency_group.delete"
+
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        return obj.audit_state()
 
 
 class AccountImportForm(forms.Form):
@@ -122,8 +207,65 @@ class PortalUserChangeForm(_AgencyStaffNeedsAgency, UserChangeForm):
     pass
 
 
+def _permission_names(permissions: QuerySet[Permission]) -> list[str]:
+    return sorted(
+        f"{app}.{codename}"
+        for app, codename in permissions.values_list("content_type__app_label", "codename")
+    )
+
+
+def _privileges(user: User) -> dict[str, Any]:
+    """What opens the admin to an account, as the audit log records it."""
+    return {
+        "is_staff": user.is_staff,
+        "is_superuser": user.is_superuser,
+        "groups": sorted(user.groups.values_list("name", flat=True)),
+        "user_permissions": _permission_names(user.user_permissions.all()),
+    }
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(_AuditedDelete, StaleEditGuard, DjangoGroupAdmin):
+    """Django's permission groups, audited: a group's permissions open the admin to every
+    member, so a change (before → after) and a deletion are audit entries, as for an account."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        group = form.instance
+        # The group row is saved already, its permissions not yet.
+        before = (
+            {
+                "name": form.initial.get("name"),
+                "permissions": _permission_names(Permission.objects.filter(group=group)),
+            }
+            if change
+            else {}
+        )
+        super().save_related(request, form, formsets, change)
+        after = {"name": group.name, "permissions": _permission_names(group.permissions.all())}
+        data = audit_diff(before, after) if change else after
+        if data:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="group.update" if change else "group.create",
+                obj=group,
+                data=data,
+                request_id=getattr(request, "request_id", ""),
+            )
+
+    delete_action = "group.delete"
+
+    def delete_state(self, obj: Any) -> dict[str, Any]:
+        return {"name": obj.name, "permissions": _permission_names(obj.permissions.all())}
+
+
 @admin.register(User)
-class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
+# UserAdmin.get_form takes ``change`` in its **kwargs, StaleEditGuard's as ModelAdmin's does:
+# the two pass it on alike.
+class PortalUserAdmin(DjangoUserAdmin, GuardedHistoryAdmin):  # type: ignore[misc]
     list_display = ["username", "full_name", "agency", "role", "is_active", "must_change_password"]
     list_filter = ["role", "is_active", "agency__kind"]
     search_fields = ["username", "full_name", "email", "agency__name"]
@@ -140,6 +282,8 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
     form = PortalUserChangeForm
     add_form = PortalUserCreationForm
     actions = ["export_selected", "reset_mfa"]
+    # A sign-in is no edit: a change form open meanwhile is not stale for it.
+    stale_ignore_fields = ("last_login",)
     change_list_template = "agencies/admin/user_changelist.html"
 
     def save_model(self, request: HttpRequest, obj: User, form: Any, change: bool) -> None:
@@ -150,6 +294,9 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
             if change
             else None
         )
+        if change:
+            # Compared with the saved groups and permissions in ``save_related``.
+            form.privileges_before = _privileges(User.objects.get(pk=obj.pk))
         super().save_model(request, obj, form, change)
         rid = getattr(request, "request_id", "")
         if before is None:
@@ -181,6 +328,24 @@ class PortalUserAdmin(DjangoUserAdmin, SimpleHistoryAdmin):
                 request_id=rid,
             )
             user_end_sessions(actor=request.user, user=obj, reason="agency_changed", request_id=rid)  # type: ignore[arg-type]
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Admin rights given or taken on the change form (staff, superuser, groups,
+        permissions) are audited like a role change."""
+        super().save_related(request, form, formsets, change)
+        before = getattr(form, "privileges_before", None)
+        if before is None:
+            return
+        after = _privileges(form.instance)
+        diff = audit_diff(before, after)
+        if diff:
+            audit(
+                actor=request.user,  # type: ignore[arg-type]
+                action="user.privileges_change",
+                obj=form.instance,
+                data=diff,
+                request_id=getattr(request, "request_id", ""),
+            )
 
     def user_change_password(
         self, request: HttpRequest, id: str, form_url: str = ""

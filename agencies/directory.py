@@ -40,7 +40,7 @@ from openpyxl.styles import Font
 from dti_portal.spreadsheet import append_row
 
 from .models import Agency, AgencyAlias, AgencyGroup, AgencyGroupAlias, User
-from .services import _require_reviewer, audit
+from .services import _require_reviewer, audit, audit_diff
 from .spreadsheets import SpreadsheetError, read_table
 from .text import normalize_name
 
@@ -259,18 +259,25 @@ def agency_directory_import(
         agency.is_active = True
         agency.save()
         _add_aliases(AgencyAlias, "agency", agency, row)
+    # Who each group expands to, before → after, for the groups the file changed.
+    groups_changed: dict[str, dict[str, Any]] = {}
     for row in groups:
         code = row["code"].strip()
         group = known_groups.get(code)
         (result.updated if group else result.created).append(code)
         if dry_run:
             continue
+        before = group.audit_state() if group else None
         group = group or AgencyGroup(code=code)
         group.name = row["name"].strip()
         group.kinds = _split(row.get("kind", ""))
         group.save()
         group.members.set(Agency.objects.filter(code__in=_split(row.get("members", ""))))
         _add_aliases(AgencyGroupAlias, "group", group, row)
+        if before is not None:
+            diff = audit_diff(before, group.audit_state())
+            if diff:
+                groups_changed[code] = diff
     if not dry_run:
         audit(
             actor=actor,
@@ -279,6 +286,7 @@ def agency_directory_import(
                 "created": result.created,
                 "updated": result.updated,
                 "reactivated": result.reactivated,
+                "groups_changed": groups_changed,
             },
             request_id=request_id,
         )

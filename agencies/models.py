@@ -218,6 +218,15 @@ class AgencyGroup(TimeStamped):
             field="name",
         )
 
+    def audit_state(self) -> dict[str, Any]:
+        """What a change of the group is audited as (before → after): who it expands to."""
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kinds": sorted(self.kinds or []),
+            "members": sorted(self.members.values_list("pk", flat=True)),
+        }
+
     def covers(self, agency: Agency) -> bool:
         """Whether ``agency`` is a member (by kind or explicitly). Uses prefetched members."""
         if not agency.is_active:

@@ -53,6 +53,11 @@ def audit(
     )
 
 
+def audit_diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The keys whose values changed, as an audit entry records them: ``{key: {from, to}}``."""
+    return {k: {"from": before.get(k), "to": v} for k, v in after.items() if before.get(k) != v}
+
+
 def _require_reviewer(actor: User) -> None:
     if not (actor.is_authenticated and actor.is_reviewer):
         raise NotAllowed(_("Chỉ Sở KH&CN hoặc quản trị viên được thực hiện thao tác này."))
@@ -525,8 +530,21 @@ def accounts_import(
         if dry_run:
             continue
         moved = user is not None and user.agency_id != (agency.pk if agency else None)
+        data: dict[str, Any] = {
+            "row": n,
+            "role": role,
+            "agency": agency.pk if agency else None,
+            "password_set": bool(password or generated),
+        }
         if user is None:
             user = User(username=username)
+        else:
+            # What the row replaces: the audit keeps from → to.
+            data["from"] = {
+                "role": user.role,
+                "agency": user.agency_id,
+                "is_staff": user.is_staff,
+            }
         user.full_name = _row_full_name(row) or user.full_name
         user.email = (row.get("email") or "").strip() or user.email
         user.role = role
@@ -543,12 +561,7 @@ def accounts_import(
             actor=actor,
             action=f"user.import_{action}",
             obj=user,
-            data={
-                "row": n,
-                "role": role,
-                "agency": agency.pk if agency else None,
-                "password_set": bool(password or generated),
-            },
+            data=data,
             request_id=request_id,
         )
         if moved:

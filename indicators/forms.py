@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agencies.models import Agency, AgencyGroup
@@ -107,12 +109,16 @@ class IndicatorEditForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    # When the node was loaded (its ``updated_at``, ISO with microseconds): a save made on a
+    # page older than the node is refused by the service. Left out (an older page): no check.
+    seen_updated_at = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, instance_indicator: Indicator, **kwargs: Any) -> None:
         ind = instance_indicator
         kwargs.setdefault(
             "initial",
             {
+                "seen_updated_at": ind.updated_at.isoformat(),
                 "name": ind.name,
                 "max_points": ind.max_points,
                 "scoring_method": ind.scoring_method,
@@ -147,6 +153,16 @@ class IndicatorEditForm(forms.Form):
         if ind.level != Indicator.Level.SUB:
             del self.fields["scoring_rule"]
             del self.fields["measures"]
+
+    def clean_seen_updated_at(self) -> datetime.datetime | None:
+        text = (self.cleaned_data.get("seen_updated_at") or "").strip()
+        if not text:
+            return None
+        try:
+            seen = datetime.datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise forms.ValidationError(_("Hãy tải lại trang rồi sửa lại.")) from exc
+        return seen if timezone.is_aware(seen) else None
 
     def clean_measures(self) -> list[dict[str, Any]] | None:
         text = (self.cleaned_data.get("measures") or "").strip()

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 from agencies.models import Agency, AgencyGroup
 from agencies.services import audit
 from agencies.spreadsheets import MAX_UPLOAD_BYTES
-from dti_portal.errors import DomainError, NotFound
+from dti_portal.errors import Conflict, DomainError, NotFound
 
 from . import selectors, services
 from .forms import CrosswalkForm, FrameworkImportForm, IndicatorEditForm
@@ -375,6 +375,7 @@ def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("indicators:framework_detail", pk=ind.framework_id)
     form = IndicatorEditForm(request.POST or None, instance_indicator=ind)
+    status = 200
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -397,6 +398,7 @@ def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 coordinating_agencies=list(data["coordinating_agencies"]),
                 coordinating_groups=list(data["coordinating_groups"]),
                 measures=data.get("measures"),
+                seen_updated_at=data.get("seen_updated_at"),
                 request_id=_rid(request),
             )
             messages.success(request, _("Đã lưu chỉ số %(code)s.") % {"code": ind.code})
@@ -406,10 +408,13 @@ def indicator_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 form.add_error(field if field in form.fields else None, errs)
             if exc.message:
                 form.add_error(None, exc.message)
+            if isinstance(exc, Conflict):
+                status = exc.status_code  # a stale page: 409, like a stale report
     return render(
         request,
         "indicators/indicator_edit.html",
         {"form": form, "indicator": ind, "framework": ind.framework},
+        status=status,
     )
 
 

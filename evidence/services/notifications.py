@@ -226,9 +226,15 @@ def notification_email_send(*, notification_ids: list[int]) -> int:
             text = n.text
             subject = _("[Cổng DTI] %(text)s") % {"text": mail_subject(text)[:90]}
         body = text + (f"\n\n{absolute_url(n.link)}" if n.link else "")
-        send_mail(subject, body, None, [user.email])
-        Notification.objects.filter(pk=n.pk, emailed_at__isnull=True).update(
-            emailed_at=timezone.now()
-        )
+        # Taken before sending: another worker on the same ids (a redelivered or duplicated
+        # task) finds it taken and sends nothing. A failed send gives it back for the retry.
+        claimed = Notification.objects.filter(pk=n.pk, emailed_at__isnull=True)
+        if not claimed.update(emailed_at=timezone.now()):
+            continue
+        try:
+            send_mail(subject, body, None, [user.email])
+        except Exception:
+            Notification.objects.filter(pk=n.pk).update(emailed_at=None)
+            raise
         sent += 1
     return sent

@@ -8,6 +8,7 @@ one sub-indicator for one agency until its own deadline.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -283,24 +284,37 @@ def item_extension_grant(
         ]
     if errors:
         raise ValidationFailed(_("Chưa mở lại được chỉ số."), errors=errors)
+    # A second grant replaces the first one's deadline and reason: the audit keeps them.
+    previous = (
+        ItemExtension.objects.select_for_update()
+        .filter(period=period, indicator=indicator, agency=agency)
+        .values("deadline", "reason")
+        .first()
+    )
     ext, created = ItemExtension.objects.update_or_create(
         period=period,
         indicator=indicator,
         agency=agency,
         defaults={"deadline": deadline, "reason": reason.strip(), "granted_by": actor},
     )
+    data: dict[str, Any] = {
+        "period": period.pk,
+        "indicator": indicator.code,
+        "agency": agency.pk,
+        "deadline": deadline.isoformat(),
+        "reason": reason.strip(),
+        "created": created,
+    }
+    if previous is not None:
+        data["from"] = {
+            "deadline": previous["deadline"].isoformat(),
+            "reason": previous["reason"],
+        }
     audit(
         actor=actor,
         action="period.item_extension",
         obj=ext,
-        data={
-            "period": period.pk,
-            "indicator": indicator.code,
-            "agency": agency.pk,
-            "deadline": deadline.isoformat(),
-            "reason": reason.strip(),
-            "created": created,
-        },
+        data=data,
         request_id=request_id,
         agency=agency,
     )

@@ -4,11 +4,13 @@ from .imports import ImportFailed, ImportReport, UnknownAgency, framework_import
 from .lifecycle import (
     Assignment,
     crosswalk_create,
+    crosswalk_delete,
     framework_archive,
     framework_assign,
     framework_new_version,
     framework_problems,
     framework_publish,
+    indicator_audit_state,
     indicator_update,
 )
 
@@ -18,6 +20,7 @@ __all__ = [
     "ImportReport",
     "UnknownAgency",
     "crosswalk_create",
+    "crosswalk_delete",
     "framework_archive",
     "framework_assign",
     "framework_import",
@@ -25,5 +28,6 @@ __all__ = [
     "framework_problems",
     "framework_publish",
     "guess_agency_kind",
+    "indicator_audit_state",
     "indicator_update",
 ]

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
 
 from agencies.models import Agency, AgencyGroup, User, nfc_text_fields
-from agencies.services import audit
+from agencies.services import audit, audit_diff
 from dti_portal.errors import Conflict, NotAllowed, ValidationFailed
 
 from .. import scoring_rules
@@ -272,11 +273,14 @@ def indicator_update(
     coordinating_agencies: list[Agency] | None = None,
     coordinating_groups: list[AgencyGroup] | None = None,
     measures: list[dict[str, Any]] | None = None,
+    seen_updated_at: datetime.datetime | None = None,
     request_id: str = "",
 ) -> Indicator:
     """Edits a node of a **draft** framework; a published or archived one answers Conflict
     (make a new version with ``framework_new_version``). ``measures`` (sub-indicators only)
-    replaces the measures; the rule is checked against the resulting measures."""
+    replaces the measures; the rule is checked against the resulting measures.
+    ``seen_updated_at``: the node's ``updated_at`` when the editor loaded it; a node changed
+    since (another editor, the assignment page) answers Conflict, nothing merged."""
     _require_manager(actor)
     fw = _locked(indicator.framework)
     if fw.status != Framework.Status.DRAFT:
@@ -290,6 +294,19 @@ def indicator_update(
     if unknown:
         raise ValidationFailed(errors={f: [_("Không sửa được trường này.")] for f in unknown})
     ind = Indicator.objects.select_for_update().get(pk=indicator.pk)
+    if seen_updated_at is not None and seen_updated_at != ind.updated_at:
+        raise Conflict(
+            _(
+                "Chỉ số %(code)s đã được người khác sửa (lúc %(time)s) trong lúc bạn sửa. Hãy "
+                "tải lại trang để xem bản mới rồi sửa lại."
+            )
+            % {
+                "code": ind.code,
+                "time": timezone.localtime(ind.updated_at).strftime("%H:%M:%S %d/%m/%Y"),
+            },
+            code="stale_version",
+        )
+    before = indicator_audit_state(ind, changes)
     for key, value in changes.items():
         setattr(ind, key, value)
     if measures is not None:
@@ -318,10 +335,31 @@ def indicator_update(
         actor=actor,
         action="indicator.update",
         obj=ind,
-        data={k: str(v) for k, v in changes.items()},
+        data=audit_diff(before, indicator_audit_state(ind, changes)),
         request_id=request_id,
     )
     return ind
+
+
+def _plain(value: Any) -> Any:
+    """A field's value as the audit log stores it (JSON): a row as its id, a decimal as text
+    without trailing zeros (10.00 and 10 are one value)."""
+    if isinstance(value, Model):
+        return value.pk
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    return value
+
+
+def indicator_audit_state(ind: Indicator, fields: Iterable[str]) -> dict[str, Any]:
+    """What an edit of ``ind`` is audited as (the edit page's and the admin's): the edited
+    fields, its coordinators and its measures (which keep no history of their own)."""
+    return {
+        **{f: _plain(getattr(ind, f)) for f in fields},
+        "coordinating_agencies": sorted(ind.coordinating_agencies.values_list("pk", flat=True)),
+        "coordinating_groups": sorted(ind.coordinating_groups.values_list("pk", flat=True)),
+        "measures": [list(m) for m in ind.measures.values_list("code", "kind")],
+    }
 
 
 @dataclass(frozen=True)
@@ -367,20 +405,34 @@ def framework_assign(
         )
     }
     changed: list[str] = []
+    changes: dict[str, dict[str, Any]] = {}
     for ind in subs:
         a, before = wanted[ind.pk], current[ind.pk]
         new_lead = a.lead_agency.pk if a.lead_agency else None
         agencies = {x.pk for x in a.coordinating_agencies if x.pk != new_lead}
         groups = {g.pk for g in a.coordinating_groups}
-        if (
-            ind.lead_agency_id == new_lead
-            and {x.pk for x in before.coordinating_agencies.all()} == agencies
-            and {g.pk for g in before.coordinating_groups.all()} == groups
-        ):
+        diff = audit_diff(
+            {
+                "lead_agency": ind.lead_agency_id,
+                "coordinating_agencies": sorted(x.pk for x in before.coordinating_agencies.all()),
+                "coordinating_groups": sorted(g.pk for g in before.coordinating_groups.all()),
+            },
+            {
+                "lead_agency": new_lead,
+                "coordinating_agencies": sorted(agencies),
+                "coordinating_groups": sorted(groups),
+            },
+        )
+        if not diff:
             continue
+        changes[ind.code] = diff
         if ind.lead_agency_id != new_lead:
             ind.lead_agency_id = new_lead
             ind.save()
+        else:
+            # A change of coordinators is a change of the node: an edit page opened before it
+            # is stale (``indicator_update``'s ``seen_updated_at``).
+            Indicator.objects.filter(pk=ind.pk).update(updated_at=timezone.now())
         ind.coordinating_agencies.set(agencies)
         ind.coordinating_groups.set(groups)
         changed.append(ind.code)
@@ -389,7 +441,7 @@ def framework_assign(
             actor=actor,
             action="framework.assign",
             obj=fw,
-            data={"codes": changed},
+            data={"codes": changed, "changes": changes},
             request_id=request_id,
         )
     return changed
@@ -456,3 +508,23 @@ def crosswalk_create(
         request_id=request_id,
     )
     return rows
+
+
+@transaction.atomic
+def crosswalk_delete(*, actor: User, crosswalks: Iterable[Crosswalk], request_id: str = "") -> int:
+    """Deletes wrong crosswalk rows (the admin's delete): one audit entry per pair of versions,
+    with the code pairs removed, since trends across the versions change with them."""
+    _require_manager(actor)
+    rows_all = list(crosswalks)
+    by_versions: dict[tuple[int, int], list[Crosswalk]] = defaultdict(list)
+    for row in rows_all:
+        by_versions[(row.source_id, row.target_id)].append(row)
+    for (source_id, _target_id), rows in by_versions.items():
+        audit(
+            actor=actor,
+            action="crosswalk.delete",
+            obj=rows[0].target,
+            data={"source": source_id, "pairs": [[r.source_code, r.target_code] for r in rows]},
+            request_id=request_id,
+        )
+    return Crosswalk.objects.filter(pk__in=[r.pk for r in rows_all]).delete()[0]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from agencies.services import audit
 from agencies.spreadsheets import MAX_COLUMNS, MAX_ROWS, SpreadsheetError, load_xlsx
-from dti_portal.errors import NotFound, ValidationFailed
+from dti_portal.errors import NotAllowed, NotFound, ValidationFailed
 from indicators.models import Framework, Indicator
 
 from .. import engine
@@ -214,13 +214,18 @@ def national_results_import(
     request_id: str = "",
 ) -> list[NationalRow]:
     """Imports (replaces) the national results of ``year`` from a file's bytes (``file_name``
-    says .csv or .xlsx): all rows or nothing."""
+    says .csv or .xlsx): all rows or nothing. ``actor`` None is the command line; otherwise
+    only the Sở imports. The audit entry keeps the DTIs of the rows replaced."""
+    if actor is not None and not actor.has_perm("scoring.import_national_results"):
+        raise NotAllowed(_("Chỉ Sở KH&CN được nhập kết quả công bố toàn quốc."))
     try:
         framework = Framework.objects.get(code=framework_code)
     except Framework.DoesNotExist as exc:
         raise NotFound(_("Không có bộ chỉ số mã “%(code)s”.") % {"code": framework_code}) from exc
     rows = parse_national_table(data, file_name, framework)
-    NationalResult.objects.filter(framework=framework, year=year).delete()
+    previous = NationalResult.objects.select_for_update().filter(framework=framework, year=year)
+    replaced = {r.province: format(r.dti, "f") for r in previous}
+    previous.delete()
     NationalResult.objects.bulk_create(
         [
             NationalResult(
@@ -240,7 +245,7 @@ def national_results_import(
         actor=actor,
         action="national_results.import",
         obj=framework,
-        data={"file": Path(file_name).name, "rows": len(rows), "year": year},
+        data={"file": Path(file_name).name, "rows": len(rows), "year": year, "replaced": replaced},
         request_id=request_id,
     )
     return rows

@@ -465,3 +465,22 @@ def test_deactivating_a_malformed_user_id_is_404(khanh_hoa, reviewer, client_as,
     url = reverse("agencies:agency_detail", args=[khanh_hoa["so-noi-vu"].pk])
     resp = client_as(reviewer).post(url, {"action": "deactivate", "user": value})
     assert resp.status_code == 404
+
+
+def test_an_account_updated_by_import_audits_what_it_replaced(khanh_hoa, tmp_path):
+    """An import that changes an existing account's role or agency keeps, in its audit entry,
+    the role and agency it replaced (from → to), like the admin's role change."""
+    cu = UserFactory(username="cu", agency=khanh_hoa["so-noi-vu"], role=User.Role.AGENCY_STAFF)
+    call_command(
+        "import_accounts",
+        str(_csv(tmp_path, "cu,Người Cũ,,Sở Tài chính,reviewer,\nmoi,Mới,,STC,agency_staff,\n")),
+        stdout=StringIO(),
+    )
+    update = AuditEvent.objects.get(action="user.import_update")
+    assert update.data["from"] == {
+        "role": User.Role.AGENCY_STAFF,
+        "agency": khanh_hoa["so-noi-vu"].pk,
+        "is_staff": False,
+    }
+    assert update.data["role"] == User.Role.REVIEWER and update.object_id == str(cu.pk)
+    assert "from" not in AuditEvent.objects.get(action="user.import_create").data

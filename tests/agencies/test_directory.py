@@ -258,3 +258,38 @@ def test_agency_name_or_alias_too_long_is_a_validation_error(reviewer):
         agency_alias_add(actor=reviewer, agency=agency, alias="X" * 256)
     assert "dài quá 255 ký tự" in str(exc.value.errors["alias"])
     assert not AgencyAlias.objects.filter(agency=agency).exists()
+
+
+@pytest.mark.django_db
+def test_a_group_changed_by_the_directory_import_is_audited_before_and_after(tmp_path):
+    """A group's members are who reports for what it coordinates: the import's audit entry
+    says, for each group it changed, what changed (from → to), as the admin does."""
+    from agencies.models import AuditEvent
+
+    call_command(
+        "import_agencies",
+        write(
+            tmp_path,
+            "agency,so-a,Sở A,,department,,\nagency,so-b,Sở B,,department,,\n"
+            "group,nhom,Nhóm thử,,,,so-a\n",
+        ),
+        stdout=StringIO(),
+    )
+    a, b = Agency.objects.get(code="so-a"), Agency.objects.get(code="so-b")
+    call_command(
+        "import_agencies",
+        write(
+            tmp_path,
+            "agency,so-a,Sở A,,department,,\nagency,so-b,Sở B,,department,,\n"
+            "group,nhom,Nhóm thử,,department,,so-a;so-b\n",
+        ),
+        stdout=StringIO(),
+    )
+    first, second = AuditEvent.objects.filter(action="agency.directory_import").order_by("id")
+    assert first.data["groups_changed"] == {}
+    assert second.data["groups_changed"] == {
+        "nhom": {
+            "kinds": {"from": [], "to": ["department"]},
+            "members": {"from": [a.pk], "to": sorted([a.pk, b.pk])},
+        }
+    }

@@ -224,3 +224,43 @@ def test_a_moved_user_no_longer_reads_the_old_agencys_item_notifications(
         notification_get(user=user_b, pk=about_b.pk)
     page = client_as(user_b).get(reverse("evidence:notifications")).content.decode()
     assert "Lý do trả lại của B" not in page and "Nhắc hạn" in page
+
+
+def test_two_workers_on_the_same_notification_send_one_email(item, user_a, user_b, monkeypatch):
+    """A second worker (a redelivered or duplicated task) running while the first is sending
+    finds the notification taken: one email, not two."""
+    from evidence.services import notifications as module
+
+    submission_submit(submission=item.contribution, actor=user_b, version=1)  # no commit: no task
+    note = Notification.objects.get()
+    real_send = module.send_mail
+    nested: list[int] = []
+    started: list[bool] = []
+
+    def send_while_another_worker_runs(*args, **kwargs):
+        if not started:
+            started.append(True)
+            nested.append(module.notification_email_send(notification_ids=[note.pk]))
+        return real_send(*args, **kwargs)
+
+    monkeypatch.setattr(module, "send_mail", send_while_another_worker_runs)
+    assert module.notification_email_send(notification_ids=[note.pk]) == 1
+    assert nested == [0] and len(mail.outbox) == 1
+
+
+def test_a_failed_email_is_sent_again_by_the_retry(item, user_a, user_b, monkeypatch):
+    from evidence.services import notifications as module
+
+    submission_submit(submission=item.contribution, actor=user_b, version=1)
+    note = Notification.objects.get()
+
+    def smtp_down(*args, **kwargs):
+        raise OSError("SMTP down")
+
+    with monkeypatch.context() as m:
+        m.setattr(module, "send_mail", smtp_down)
+        with pytest.raises(OSError):
+            module.notification_email_send(notification_ids=[note.pk])
+    assert Notification.objects.get(pk=note.pk).emailed_at is None
+    assert module.notification_email_send(notification_ids=[note.pk]) == 1
+    assert len(mail.outbox) == 1

@@ -401,3 +401,26 @@ def test_reopening_a_coordinators_item_warns_when_the_lead_already_sent(
     html = res.content.decode()
     assert "Đã mở lại chỉ số cho cơ quan." in html
     assert "cơ quan chủ trì đã gửi chỉ số này (trạng thái “Đã duyệt”)" in html
+
+
+@pytest.mark.django_db
+def test_a_changed_item_extension_audits_what_it_replaced(world, reviewer, agency_a):
+    """Granting again replaces the item's deadline and reason: the audit entry keeps the
+    previous ones (from → to), like the period's own deadline change."""
+    p = world.period
+    first = p.deadline + datetime.timedelta(days=7)
+    second = p.deadline + datetime.timedelta(days=3)
+    with time_machine.travel(p.deadline + datetime.timedelta(days=1), tick=False):
+        for deadline, reason in ((first, "Bổ sung biên bản"), (second, "Rút ngắn theo chỉ đạo")):
+            services.item_extension_grant(
+                actor=reviewer,
+                period=p,
+                indicator=world.ratio,
+                agency=agency_a,
+                deadline=deadline,
+                reason=reason,
+            )
+    created, changed = AuditEvent.objects.filter(action="period.item_extension").order_by("id")
+    assert created.data["created"] and "from" not in created.data
+    assert changed.data["from"] == {"deadline": first.isoformat(), "reason": "Bổ sung biên bản"}
+    assert changed.data["deadline"] == second.isoformat()

@@ -317,3 +317,38 @@ def test_national_api_refusal_follows_the_chosen_language(db, user_a, api_as, se
     assert r.json()["detail"] == (
         "Only leaders and the Department of Science and Technology can see the national comparison."
     )
+
+
+def test_a_reimport_audits_what_it_replaced(tmp_path, fw2022):
+    """The Ministry's table is official data: replacing a year's rows says how many it
+    replaced, and their DTIs, so the audit log shows a correction was made."""
+    from agencies.models import AuditEvent
+
+    run(write_csv(tmp_path, [["A", *DA_NANG, "", ""]]), "--framework", "dti-2022", "--year", 2022)
+    run(
+        write_csv(tmp_path, [["A", *["0.7"] * 8, "", ""]]),
+        "--framework",
+        "dti-2022",
+        "--year",
+        2022,
+    )
+    first, second = AuditEvent.objects.filter(action="national_results.import").order_by("id")
+    assert first.data["replaced"] == {}
+    assert list(second.data["replaced"]) == ["A"]
+    assert second.data["replaced"]["A"].startswith("0.800")  # Đà Nẵng's 0.8002, not 0.7
+
+
+def test_only_a_reviewer_imports_through_the_service(tmp_path, fw2022, user_a):
+    from dti_portal.errors import NotAllowed
+    from scoring.services import national_results_import
+
+    path = write_csv(tmp_path, [["A", *DA_NANG, "", ""]])
+    with pytest.raises(NotAllowed):
+        national_results_import(
+            data=path.read_bytes(),
+            file_name="n.csv",
+            framework_code="dti-2022",
+            year=2022,
+            actor=user_a,
+        )
+    assert not NationalResult.objects.exists()
