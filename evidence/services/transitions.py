@@ -321,7 +321,8 @@ def submission_reopen(
     reason_code: str = "",
 ) -> Submission:
     """Only a reviewer reopens an approved item, with a reason; it goes back to the agency as
-    returned, so it changes again only through submit → review (audited)."""
+    returned, so it changes again only through submit → review (audited). Its final points, if
+    the council set them, are cleared (the audit row keeps them)."""
     _require("evidence.review_submission", actor, submission)
     locked = _lock(submission, version, actor)
     if not can_proceed(locked.reopen):
@@ -329,6 +330,12 @@ def submission_reopen(
     code = _validate_reason_code(reason_code) if reason_code else ""
     comment = _require_reason(reason, _("Cần nêu lý do mở lại."))
     from_state = _run(locked, locked.reopen)
+    # The council's final points judged the item as it was: the reopened item changes (values,
+    # appraised points), so they are dropped (kept in the audit row) and never come back over a
+    # later appraisal; the council confirms the item again once it is re-approved.
+    previous_final = locked.final_points
+    locked.final_points = None
+    locked.final_reason = ""
     _record(
         locked=locked,
         actor=actor,
@@ -339,8 +346,10 @@ def submission_reopen(
         data={
             "appraised_points": None
             if locked.appraised_points is None
-            else str(locked.appraised_points)
+            else str(locked.appraised_points),
+            "final_points": None if previous_final is None else str(previous_final),
         },
+        update_fields=["final_points", "final_reason"],
     )
     notifications.notify(
         recipients=notifications.agency_recipients(locked.agency_id),

@@ -124,3 +124,26 @@ def test_accounts_import_accepts_the_council_role(reviewer):
     ]
     accounts_import(rows=rows, actor=reviewer)
     assert User.objects.get(username="hd_1").role == User.Role.COUNCIL
+
+
+def test_reopen_clears_the_final_points_and_audits_them(council, approved, reviewer, user_a):
+    """A reopened item changes (values, appraised points): the council's earlier final points
+    decided on what it was, so they must not come back on the re-approval and replace the new
+    appraisal; the reopen records what was dropped."""
+    from evidence.services import submission_set_final
+
+    final = submission_set_final(
+        submission=approved, actor=council, version=None, final_points="9", reason="bổ sung"
+    )
+    reopened = submission_reopen(
+        submission=final, actor=reviewer, version=final.version, reason="Sai mẫu số"
+    )
+    assert reopened.final_points is None and reopened.final_reason == ""
+    row = SubmissionTransition.objects.filter(submission=approved, action="reopen").get()
+    assert row.data["final_points"] == "9.0000"
+    resent = submission_submit(submission=reopened, actor=user_a, version=reopened.version)
+    again = submission_approve(
+        submission=resent, actor=reviewer, version=None, appraised_points="6", reason="thiếu"
+    )
+    again.refresh_from_db()
+    assert again.final_points is None and again.appraised_points == Decimal("6")
