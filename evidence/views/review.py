@@ -396,7 +396,11 @@ def review_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     except NotAllowed as exc:
         raise PermissionDenied from exc
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        text = _error_text(exc)
+        if action == "final":
+            # Also sent from the council page, a row per item: the message says which one.
+            text = f"{sub.indicator.code} · {sub.agency.display_name}: {text}"
+        messages.error(request, text)
         remember_form(request, f"review:{pk}:{action}", REVIEW_FIELDS, exc)
         return HttpResponseRedirect(
             _safe_next(request, reverse("evidence:review_detail", args=[pk]))
@@ -455,6 +459,8 @@ def review_council(request: HttpRequest) -> HttpResponse:
     for sub in page.object_list:
         basis = sub.final_points if sub.final_points is not None else sub.appraised_points
         sub.final_initial = _points_str(basis)  # type: ignore[attr-defined]
+        # A refused row comes back with what was typed and its errors (review_action keeps them).
+        sub.typed = recall_form(request, f"review:{sub.pk}:final")  # type: ignore[attr-defined]
     return render(
         request,
         "evidence/review/council.html",

@@ -147,3 +147,28 @@ def test_reopen_clears_the_final_points_and_audits_them(council, approved, revie
     )
     again.refresh_from_db()
     assert again.final_points is None and again.appraised_points == Decimal("6")
+
+
+def test_a_refused_final_on_the_council_page_names_its_row_and_keeps_what_was_typed(
+    client_as, council, approved
+):
+    """The council page lists every approved item of the period: a refusal must say which item,
+    and give back the points typed in that row with the error next to them."""
+    c = client_as(council)
+    page_url = f"/reporting/review/council/?period={approved.period_id}"
+    res = c.post(
+        f"/reporting/review/{approved.pk}/final/",
+        {"version": approved.version, "final_points": "7,5", "reason": "", "next": page_url},
+        follow=True,
+    )
+    assert res.status_code == 200
+    html = res.content.decode()
+    who = f"1.5 · {approved.agency.display_name}"
+    assert f"{who}: Cần nêu lý do khi điểm cuối cùng khác điểm thẩm định." in html
+    assert f'id="final-{approved.pk}" value="7,5"' in html
+    assert f'aria-errormessage="err-final-reason-{approved.pk}"' in html
+    approved.refresh_from_db()
+    assert approved.final_points is None
+    # Shown once: a reload gives the row back as it is stored.
+    html = c.get(page_url).content.decode()
+    assert f'id="final-{approved.pk}" value="8"' in html
