@@ -347,7 +347,8 @@ def submission_reopen(
             "appraised_points": None
             if locked.appraised_points is None
             else str(locked.appraised_points),
-            "final_points": None if previous_final is None else str(previous_final),
+            "previous_final_points": None if previous_final is None else str(previous_final),
+            "final_points": None,
         },
         update_fields=["final_points", "final_reason"],
     )

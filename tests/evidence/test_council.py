@@ -126,7 +126,9 @@ def test_accounts_import_accepts_the_council_role(reviewer):
     assert User.objects.get(username="hd_1").role == User.Role.COUNCIL
 
 
-def test_reopen_clears_the_final_points_and_audits_them(council, approved, reviewer, user_a):
+def test_reopen_clears_the_final_points_and_audits_them(
+    council, approved, reviewer, user_a, client_as
+):
     """A reopened item changes (values, appraised points): the council's earlier final points
     decided on what it was, so they must not come back on the re-approval and replace the new
     appraisal; the reopen records what was dropped."""
@@ -140,7 +142,10 @@ def test_reopen_clears_the_final_points_and_audits_them(council, approved, revie
     )
     assert reopened.final_points is None and reopened.final_reason == ""
     row = SubmissionTransition.objects.filter(submission=approved, action="reopen").get()
-    assert row.data["final_points"] == "9.0000"
+    assert row.data["previous_final_points"] == "9.0000" and row.data["final_points"] is None
+    # The history tab shows the dropped final points from → to.
+    html = client_as(reviewer).get(f"/reporting/submissions/{approved.pk}/history/").content
+    assert "Điểm cuối cùng: <del>9</del> → —" in html.decode()
     resent = submission_submit(submission=reopened, actor=user_a, version=reopened.version)
     again = submission_approve(
         submission=resent, actor=reviewer, version=None, appraised_points="6", reason="thiếu"
