@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -66,10 +67,31 @@ class VersionSerializer(serializers.Serializer):
     )
 
 
+@extend_schema_field(
+    {
+        "oneOf": [{"type": "number"}, {"type": "string"}],
+        "description": 'Điểm: số JSON, hoặc chuỗi như trên giao diện ("7,5").',
+    }
+)
+class PointsField(serializers.Field):
+    """Points as a JSON number or a string, passed as they are to the service, which reads them
+    with ``parse_number`` like the review and council pages ("7,5" is 7.5; exponents, more than
+    6 decimals and unreadable text refused on the field). A DecimalField would read them its own
+    way (refusing "7,5", taking "1e1")."""
+
+    default_error_messages = {"invalid": _("Điểm phải là một số.")}
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, bool) or not isinstance(data, int | float | str):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value: Any) -> str:
+        return str(value)
+
+
 class ApproveSerializer(VersionSerializer):
-    appraised_points = serializers.DecimalField(
-        max_digits=9, decimal_places=4, required=False, allow_null=True
-    )
+    appraised_points = PointsField(required=False, allow_null=True)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
@@ -88,7 +110,7 @@ class ReopenSerializer(VersionSerializer):
 
 
 class FinalSerializer(VersionSerializer):
-    final_points = serializers.DecimalField(max_digits=9, decimal_places=4)
+    final_points = PointsField()
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 

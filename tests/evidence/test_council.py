@@ -177,3 +177,32 @@ def test_a_refused_final_on_the_council_page_names_its_row_and_keeps_what_was_ty
     # Shown once: a reload gives the row back as it is stored.
     html = c.get(page_url).content.decode()
     assert f'id="final-{approved.pk}" value="8"' in html
+
+
+@pytest.mark.parametrize(("raw", "stored"), [("7,5", "7.5"), (7.5, "7.5"), ("9", "9"), (8, "8")])
+def test_api_final_points_read_like_the_page(api_as, council, approved, raw, stored):
+    """The API reads the council's points with the portal's one number reader, as the page does
+    (``parse_number``): a Vietnamese "7,5" is 7.5, a JSON number is taken as it is."""
+    res = api_as(council).post(
+        f"/api/v1/submissions/{approved.pk}/final/",
+        {"version": approved.version, "final_points": raw, "reason": "Hội đồng điều chỉnh"},
+        format="json",
+    )
+    assert res.status_code == 200, res.content
+    approved.refresh_from_db()
+    assert approved.final_points == Decimal(stored)
+
+
+@pytest.mark.parametrize(
+    ("raw", "needle"), [("1e1", "số mũ"), ("1,2,3", "không đọc"), ("", "số"), (None, "")]
+)
+def test_api_final_points_refused_like_the_page(api_as, council, approved, raw, needle):
+    res = api_as(council).post(
+        f"/api/v1/submissions/{approved.pk}/final/",
+        {"version": approved.version, "final_points": raw, "reason": "x"},
+        format="json",
+    )
+    assert res.status_code == 400, res.content
+    assert needle in " ".join(res.json()["final_points"])
+    approved.refresh_from_db()
+    assert approved.final_points is None and approved.version == 3

@@ -304,7 +304,7 @@ class TestReviewerPoints:
         Submission.objects.filter(pk=item.consolidation.pk).update(state="submitted")
         return item
 
-    @pytest.mark.parametrize("raw", ["1e30", "1e9999999", "1,2,3"])
+    @pytest.mark.parametrize("raw", ["1e30", "1e9999999", "1,2,3", "1e1"])
     def test_api_approve_refuses(self, item, reviewer, api_as, raw):
         sub = item.consolidation
         resp = api_as(reviewer).post(
@@ -330,6 +330,17 @@ class TestReviewerPoints:
         assert needle in resp.content.decode()
         sub.refresh_from_db()
         assert sub.state == "submitted" and sub.appraised_points is None
+
+    def test_api_approve_reads_points_like_the_page(self, item, reviewer, api_as):
+        sub = item.consolidation
+        resp = api_as(reviewer).post(
+            f"/api/v1/submissions/{sub.pk}/approve/",
+            {"version": sub.version, "appraised_points": "7,5", "reason": "Thiếu văn bản"},
+            format="json",
+        )
+        assert resp.status_code == 200, resp.content
+        sub.refresh_from_db()
+        assert sub.appraised_points == D("7.5")
 
     def test_service_reads_points_like_values(self, item, reviewer):
         from evidence.services import submission_approve
