@@ -379,3 +379,20 @@ def test_dti_card_names_the_frameworks_total(world, leader, client_as):
 
     html = client_as(leader).get(reverse("scoring:dashboard") + q(world)).content.decode()
     assert "tổng điểm ÷ 1.000" in html
+
+
+def test_value_column_says_which_kind_it_is(world, leader, client_as):
+    """The main-index table has the points of all three kinds but the values (and DTI) of the
+    appraised ones only: with the final kind chosen, its DTI card and an unlabelled "Giá trị"
+    total gave two different DTIs. The column says it is the appraised value, on the page and in
+    the PDF."""
+    from django.template.loader import render_to_string
+
+    from scoring.exports.pdf import summary_context
+
+    html = client_as(leader).get(reverse("scoring:dashboard") + q(world) + "&kind=final")
+    header = html.content.decode().split('id="table-mains"')[1].split("</thead>")[0]
+    assert "Giá trị (thẩm định)" in header
+    dash = sel.dashboard(user=leader, framework=world.framework, period=world.period, kind="final")
+    pdf_html = render_to_string("scoring/exports/summary_pdf.html", summary_context(dash, {}))
+    assert "Giá trị (thẩm định)" in pdf_html
