@@ -454,5 +454,11 @@ def submission_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "evidence": list(selectors.evidence_list(user=request.user).filter(submission=sub)),
             "points": format_points(sub.self_points) if sub.self_points is not None else "—",
+            # The Sở's and the council's decisions, with their full reasons: the council reads
+            # them here (its list truncates the reasons; the review page is the Sở's only).
+            "appraised": None
+            if sub.appraised_points is None
+            else format_points(sub.appraised_points),
+            "final": None if sub.final_points is None else format_points(sub.final_points),
         },
     )

@@ -206,3 +206,25 @@ def test_api_final_points_refused_like_the_page(api_as, council, approved, raw, 
     assert needle in " ".join(res.json()["final_points"])
     approved.refresh_from_db()
     assert approved.final_points is None and approved.version == 3
+
+
+def test_the_item_page_shows_the_council_the_appraisal_and_final_with_their_reasons(
+    client_as, council, approved
+):
+    """The council page links each code to the read-only item page, and truncates the reasons:
+    the item page gives the appraised and final points with the full reasons."""
+    from evidence.services import submission_set_final
+
+    reason = "Thiếu văn bản của UBND tỉnh về kế hoạch phủ sóng giai đoạn 2025-2030, " * 2
+    Submission.objects.filter(pk=approved.pk).update(appraisal_reason=reason.strip())
+    c = client_as(council)
+    html = c.get(f"/reporting/submissions/{approved.pk}/").content.decode()
+    assert 'id="appraised-points"' in html and reason.strip() in html
+    assert 'id="final-points"' not in html  # none yet
+    submission_set_final(
+        submission=approved, actor=council, version=None, final_points="9", reason="Bổ sung đủ"
+    )
+    html = c.get(f"/reporting/submissions/{approved.pk}/").content.decode()
+    assert "Bổ sung đủ" in html
+    final_row = html.split('id="final-points"')[1].split("</tr>")[0]
+    assert ">9<" in final_row.replace(" ", "")
