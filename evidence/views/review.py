@@ -448,13 +448,15 @@ def review_council(request: HttpRequest) -> HttpResponse:
     raw = request.GET.get("period", "")
     if raw.isdigit():
         period = next((p for p in periods if p.pk == int(raw)), None)
+    items = _lead_items(submission_list(user=request.user)).filter(state=S.APPROVED)
     if period is None:
-        period = current_period()
-    qs = (
-        _lead_items(submission_list(user=request.user))
-        .filter(state=S.APPROVED, period=period)
-        .order_by("indicator__sort_key", "agency__name")
-    )
+        # The council decides at year end: it lands on the latest annual round that has approved
+        # items (not on January's empty new quarter), else on the current period.
+        decided = set(
+            items.filter(period__quarter__isnull=True).values_list("period_id", flat=True)
+        )
+        period = next((p for p in periods if p.pk in decided), None) or current_period()
+    qs = items.filter(period=period).order_by("indicator__sort_key", "agency__name")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     for sub in page.object_list:
         basis = sub.final_points if sub.final_points is not None else sub.appraised_points

@@ -228,3 +228,46 @@ def test_the_item_page_shows_the_council_the_appraisal_and_final_with_their_reas
     assert "Bổ sung đủ" in html
     final_row = html.split('id="final-points"')[1].split("</tr>")[0]
     assert ">9<" in final_row.replace(" ", "")
+
+
+def test_the_council_page_opens_on_the_latest_annual_round_with_approved_items(
+    client_as, council, agency_a, agency_b, user_a, reviewer
+):
+    """In January the current period is a new, empty quarter: the council's page lands on the
+    annual round it has to decide, with its approved items, unless a period is asked for."""
+    import datetime
+
+    from tests.factories import ReportingPeriodFactory
+
+    today = datetime.date.today()
+    quarter = ReportingPeriodFactory(
+        year=2026, quarter=1, deadline=today + datetime.timedelta(days=5)
+    )
+    annual = ReportingPeriodFactory(
+        framework=quarter.framework,
+        year=2025,
+        quarter=None,
+        deadline=today + datetime.timedelta(days=10),
+    )
+    empty_annual = ReportingPeriodFactory(
+        framework=quarter.framework,
+        year=2026,
+        quarter=None,
+        deadline=today + datetime.timedelta(days=400),
+    )
+    it = make_item(agency_a, agency_b, code="1.5", period=annual)
+    sub = submission_submit(submission=it.consolidation, actor=user_a, version=1)
+    submission_approve(
+        submission=sub, actor=reviewer, version=None, appraised_points="8", reason="x"
+    )
+    c = client_as(council)
+    html = c.get("/reporting/review/council/").content.decode()
+    assert (
+        f'value="{annual.pk}" selected' in html
+        and f'href="/reporting/submissions/{sub.pk}/"' in html
+    )
+    html = c.get("/reporting/review/council/", {"period": quarter.pk}).content.decode()
+    assert (
+        f'value="{quarter.pk}" selected' in html and f"/reporting/submissions/{sub.pk}/" not in html
+    )
+    assert empty_annual.pk != annual.pk
