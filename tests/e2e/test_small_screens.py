@@ -86,6 +86,8 @@ def demo_pages() -> list[tuple[str, str, str, str | None]]:
         ("lanhdao", "exports", f"/scores/exports/{q}", None),
         ("thamdinh", "review-queue", "/reporting/review/", None),
         ("thamdinh", "review-item", f"/reporting/review/{in_review.pk}/", None),
+        ("thamdinh", "accounts", "/agencies/accounts/", None),
+        ("thamdinh", "framework-history", f"/frameworks/{framework.pk}/history/", None),
     ]
 
 
