@@ -2,7 +2,8 @@
 phone or a 1366×768 laptop. On the main pages of each persona (demo data, Debian's Chromium) the
 page itself never scrolls sideways: a wide table scrolls inside its own container, and nothing
 (not even text hidden for screen readers in a table cell) sticks out of it; and on a phone the
-text columns of such a table keep a readable width (no row ten lines tall). Screenshots go to
+text columns of such a table keep a readable width (no row ten lines tall) and every control
+(button, field, check box, page link) is at least 24×24 px to tap. Screenshots go to
 tests/artifacts/ (small-<width>-<page>.png).
 """
 
@@ -46,6 +47,21 @@ TALL_ROWS = """() => {
 }"""
 
 
+# The controls smaller than 24×24 CSS pixels (WCAG 2.2's minimum target size) on the page: hard to
+# tap on a phone (tag, class, width×height, how many).
+SMALL_TARGETS = """() => {
+  const out = {};
+  const sel = 'main button, main input:not([type=hidden]), main select, main a.btn, main a.page-link';
+  for (const el of document.querySelectorAll(sel)) {
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || (r.width >= 24 && r.height >= 24)) continue;
+    const k = `${el.tagName.toLowerCase()}.${String(el.className).slice(0, 40)} ${Math.round(r.width)}x${Math.round(r.height)}`;
+    out[k] = (out[k] || 0) + 1;
+  }
+  return out;
+}"""
+
+
 def login(page, live_server, username: str) -> None:
     page.context.clear_cookies()
     page.goto(f"{live_server.url}/accounts/login/")
@@ -80,6 +96,7 @@ def demo_pages() -> list[tuple[str, str, str, str | None]]:
             None,
         ),
         ("canbo_khcn", "notifications", "/reporting/notifications/", None),
+        ("canbo_khcn", "email-settings", "/reporting/notifications/settings/", None),
         ("lanhdao", "dashboard", f"/scores/{q}", CHARTS_DRAWN),
         ("lanhdao", "league", f"/scores/league/{q}", None),
         ("lanhdao", "main-index", f"/scores/main/{main_code}/{q}", CHARTS_DRAWN),
@@ -95,7 +112,7 @@ def test_main_pages_do_not_scroll_sideways_on_a_phone_or_a_small_laptop(
     page, live_server, artifacts_dir
 ):
     pages = demo_pages()
-    overflowing, squeezed = [], []
+    overflowing, squeezed, small = [], [], []
     for size in (PHONE, LAPTOP):
         page.set_viewport_size(size)
         persona = None
@@ -118,5 +135,8 @@ def test_main_pages_do_not_scroll_sideways_on_a_phone_or_a_small_laptop(
                 )
             if size == PHONE and (tall := page.evaluate(TALL_ROWS)):
                 squeezed.append(f"{name} {path}: {tall}")
+            if size == PHONE and (targets := page.evaluate(SMALL_TARGETS)):
+                small.append(f"{name} {path}: {targets}")
     assert not overflowing, "pages wider than the window:\n" + "\n".join(overflowing)
     assert not squeezed, "table rows ten lines tall on a phone:\n" + "\n".join(squeezed)
+    assert not small, "controls under 24x24 px on a phone:\n" + "\n".join(small)
