@@ -11,6 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.utils import timezone
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -137,7 +138,7 @@ def check_dashboard_and_drill_down(page, live_server, artifacts_dir, username):
     page.locator(f"#table-subs tr[data-code='{sub.code}'] a.sub-link").click()
     page.wait_for_selector("#h-contrib")
     link = page.get_by_role("link", name=ev.original_name, exact=True)
-    assert link.is_visible()
+    expect(link).to_be_visible()
     page.screenshot(path=str(artifacts_dir / f"dashboard-sub-{username}.png"), full_page=True)
     with page.expect_download() as info:
         link.click()

@@ -6,6 +6,7 @@ step go to tests/artifacts/."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -43,7 +44,7 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
 
     # 1. The coordinating agency's staff opens the item from the home panel.
     login(page, live_server, "staff_a")
-    assert page.get_by_role("heading", name="Việc cần làm").first.is_visible()
+    expect(page.get_by_role("heading", name="Việc cần làm").first).to_be_visible()
     shot("01-coordinator-home")
     # at phone width the items are cards, each value under its column's name
     size = page.viewport_size
@@ -72,8 +73,8 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     page.get_by_label("Cơ quan ban hành").fill("Sở Thử nghiệm A")
     page.get_by_role("button", name="Tải lên").click()
     page.get_by_text("Đã tải lên “Biên bản kiểm tra số 15.pdf”.").wait_for()
-    assert page.locator("#evidence-list").get_by_text("15/BB-STTTT").is_visible()
-    assert page.get_by_text("giá trị này cho 7,5/10 điểm").is_visible()
+    expect(page.locator("#evidence-list").get_by_text("15/BB-STTTT")).to_be_visible()
+    expect(page.get_by_text("giá trị này cho 7,5/10 điểm")).to_be_visible()
     shot("03-coordinator-evidence")
 
     # 4. Submits to the lead, after confirming (sending cannot be undone by the agency).
@@ -100,9 +101,9 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     login(page, live_server, "staff_lead")
     page.get_by_role("link", name="1.1. Tỷ lệ cán bộ chuyên trách").first.click()
     table = page.locator("#contributions")
-    assert table.get_by_text("Sở Thử nghiệm A").is_visible()
-    assert table.get_by_text("Sở Thử nghiệm B").is_visible()
-    assert table.get_by_text("Chưa báo cáo").is_visible()
+    expect(table.get_by_text("Sở Thử nghiệm A")).to_be_visible()
+    expect(table.get_by_text("Sở Thử nghiệm B")).to_be_visible()
+    expect(table.get_by_text("Chưa báo cáo")).to_be_visible()
     shot("05-lead-contributions")
     page.locator("#contributions").get_by_role("link").first.click()
     page.get_by_role("link", name="Biên bản kiểm tra số 15.pdf").wait_for()
@@ -125,7 +126,7 @@ def test_coordinator_to_lead_to_so(page, live_server, artifacts_dir, tmp_path, s
     page.get_by_role("button", name="Lưu bản nháp").click()
     page.get_by_text("Đã lưu bản nháp.").wait_for()
     shot("07-lead-consolidated")
-    assert page.locator("#no-evidence-warning").is_visible()  # the lead attached nothing
+    expect(page.locator("#no-evidence-warning")).to_be_visible()  # the lead attached nothing
     page.once("dialog", answer)
     page.get_by_role("button", name="Gửi Sở KH&CN").click()
     page.get_by_text("Đã gửi báo cáo tổng hợp về Sở KH&CN.").wait_for()
