@@ -117,7 +117,6 @@ class AgencyAdmin(_KeepAssigned, GuardedHistoryAdmin):
     inlines = [AgencyAliasInline]
 
     def get_search_results(self, request: HttpRequest, queryset: Any, search_term: str) -> Any:
-
         key = normalize_name(search_term)
         if key:
             for word in key.split():
